@@ -1,0 +1,16 @@
+"""petitionkit: a self-hosted petition engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+__all__ = ["create_app", "__version__"]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from petitionkit.app import build_app
+
+    return build_app(test_config)

@@ -1,0 +1,149 @@
+"""The application factory's work: configuration, extensions, blueprints, commands."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import format_datetime, format_decimal
+from prometheus_client import CollectorRegistry
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from petitionkit import i18n
+from petitionkit.config import load_config
+from petitionkit.extensions import babel, db, limiter, migrate
+from petitionkit.keys import Keys
+from petitionkit.ops.errors import register_error_handlers
+from petitionkit.ops.logs import configure_logging
+from petitionkit.ops.views import OutboxCollector
+from petitionkit.petitions.services import SummaryCache
+from petitionkit.signatures.emails import SIGNER_EMAIL_KINDS, deliver_signer_email, sender_domain
+from petitionkit.signatures.normalize import NormalizationRules
+from petitionkit.signatures.services import SigningPolicy
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def build_app(test_config: dict[str, Any] | None) -> Flask:
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "PETITIONKIT_INSTANCE_PATH"
+    ) or os.path.join(os.getcwd(), "instance")
+    app = Flask("petitionkit", instance_path=os.path.abspath(instance_path),
+                instance_relative_config=True)
+    load_config(app, test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging(app)
+
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    _init_database(app)
+    migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=os.path.join(PACKAGE_DIR, "translations"),
+    )
+
+    keys = Keys.from_config(app.config)
+    app.extensions["petitionkit.keys"] = keys
+    app.extensions["petitionkit.signing_policy"] = SigningPolicy(
+        rules=NormalizationRules.from_config(app.config),
+        index_key=keys.blind_index,
+        max_mails_per_day=int(app.config["MAX_EMAILS_PER_ADDRESS_PER_DAY"]),
+        message_domain=sender_domain(app.config["MAIL_FROM"]),
+    )
+    app.extensions["petitionkit.summary_cache"] = SummaryCache()
+    app.extensions["petitionkit.job_handlers"] = dict.fromkeys(
+        SIGNER_EMAIL_KINDS, deliver_signer_email
+    )
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(OutboxCollector(app))  # type: ignore[arg-type]
+    app.extensions["petitionkit.metrics_registry"] = registry
+
+    _register_blueprints(app)
+    register_error_handlers(app)
+    _register_template_helpers(app)
+    _register_commands(app)
+    _start_inprocess_delivery(app)
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # Exceptions must never carry addresses or names into the logs.
+    options.setdefault("hide_parameters", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from petitionkit.embed.views import bp as embed_bp
+    from petitionkit.ops.views import bp as ops_bp
+    from petitionkit.petitions.views import bp as petitions_bp
+    from petitionkit.signatures.views import bp as signatures_bp
+
+    for blueprint in (petitions_bp, signatures_bp, embed_bp, ops_bp):
+        app.register_blueprint(blueprint)
+    limiter.exempt(ops_bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["format_count"] = format_decimal
+    app.jinja_env.filters["format_moment"] = lambda moment: format_datetime(
+        moment if moment.tzinfo else moment.replace(tzinfo=UTC), "medium"
+    )
+    @app.context_processor
+    def inject_locale() -> dict[str, Any]:
+        locale = i18n.current_locale_name()
+        return {
+            "locale_name": locale,
+            "html_lang": locale.replace("_", "-"),
+            "text_direction": i18n.text_direction(locale),
+        }
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html" and not request.path.startswith("/embed/"):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            )
+        return response
+
+
+def _register_commands(app: Flask) -> None:
+    from petitionkit.cli import register_commands
+
+    register_commands(app)
+
+
+def _start_inprocess_delivery(app: Flask) -> None:
+    if not app.config["OUTBOX_INPROCESS_WORKER"] or app.testing:
+        return
+    from petitionkit.outbox.worker import start_inprocess_loop
+
+    @app.before_request
+    def ensure_delivery_loop() -> None:
+        start_inprocess_loop(app)

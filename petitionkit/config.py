@@ -1,0 +1,100 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``PETITIONKIT_*`` environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flask import Flask
+
+DEFAULT_SECRET_KEY = "change-me"
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Separate key for the blind index of e-mail addresses; derived from SECRET_KEY when unset.
+    "BLIND_INDEX_KEY": None,
+    "DATABASE_URL": None,  # None: SQLite in the instance folder
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_SIGN": "10/minute;60/hour",
+    "RATELIMIT_API_READ": None,
+    "TRUSTED_PROXIES": 0,
+    "MAIL_URL": None,  # None: files under instance/mail/
+    "MAIL_FROM": "petitionkit <no-reply@localhost>",
+    "MAIL_TIMEOUT": 15,
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    "MAX_EMAILS_PER_ADDRESS_PER_DAY": 3,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_NAME_LENGTH": 120,
+    # Which providers ignore dots and +tags in the local part; see signatures/normalize.py.
+    "EMAIL_DOTLESS_DOMAINS": ["gmail.com"],
+    "EMAIL_PLUS_TAG_DOMAINS": [
+        "gmail.com", "outlook.com", "hotmail.com", "live.com", "icloud.com", "fastmail.com",
+        "protonmail.com", "proton.me", "yahoo.com",
+    ],
+    "EMAIL_DOMAIN_ALIASES": {"googlemail.com": "gmail.com", "pm.me": "proton.me"},
+    "OUTBOX_INPROCESS_WORKER": True,
+    "OUTBOX_POLL_INTERVAL": 1.0,
+    "OUTBOX_BATCH_SIZE": 50,
+    "OUTBOX_LEASE_SECONDS": 120,
+    "OUTBOX_GIVE_UP_AFTER": 3 * 24 * 3600,
+    "OUTBOX_BACKOFF_BASE": 5.0,
+    "OUTBOX_BACKOFF_MAX": 300.0,
+    "READY_MAX_OUTBOX_AGE": 900,
+    "COUNT_CACHE_SECONDS": 1.0,
+    "API_MAX_AGE": 5,
+    "DEMO_MODE": False,
+    "DEV_MAIL_DIR": None,  # None: instance/mail
+    "LOG_LEVEL": "INFO",
+    "BABEL_DEFAULT_LOCALE": "en",
+    "LANGUAGES": ["en", "es", "fr", "de", "zh_Hans", "zh_Hant", "ar"],
+    "PLUGINS_DISABLED": [],
+    "PLUGINS": {},
+}
+
+ENV_PREFIX = "PETITIONKIT_"
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Environment values are strings; JSON literals (numbers, booleans, lists) are decoded."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        for key, raw in os.environ.items():
+            if key.startswith(ENV_PREFIX):
+                app.config[key.removeprefix(ENV_PREFIX)] = _parse_env_value(raw)
+    else:
+        app.config.from_mapping(test_config)
+
+    if app.config["DATABASE_URL"] is None:
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "petitionkit.db")
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    if app.config["DEV_MAIL_DIR"] is None:
+        app.config["DEV_MAIL_DIR"] = os.path.join(app.instance_path, "mail")
+    _refuse_default_secret(app)
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def _refuse_default_secret(app: Flask) -> None:
+    if app.debug or app.testing:
+        return
+    secret = app.config.get("SECRET_KEY")
+    if not secret or secret == DEFAULT_SECRET_KEY or len(str(secret)) < 16:
+        raise ConfigurationError(
+            "petitionkit refuses to start without a real SECRET_KEY. Set PETITIONKIT_SECRET_KEY "
+            "(for example to the output of `python -c 'import secrets; print(secrets.token_hex(32))'`) "
+            "or SECRET_KEY in instance/config.py."
+        )

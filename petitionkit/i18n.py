@@ -1,0 +1,55 @@
+"""Which language to speak: the widget's ``lang``, then the browser's, then the petition's."""
+
+from __future__ import annotations
+
+from flask import current_app, g, has_request_context, request
+from flask_babel import get_locale
+
+# Browsers say zh-CN or zh-TW; our catalogues are by script.
+_CHINESE = {
+    "zh-cn": "zh_Hans", "zh-sg": "zh_Hans", "zh-hans": "zh_Hans", "zh": "zh_Hans",
+    "zh-tw": "zh_Hant", "zh-hk": "zh_Hant", "zh-mo": "zh_Hant", "zh-hant": "zh_Hant",
+}
+RTL_LANGUAGES = {"ar", "he", "fa", "ur", "ug", "ps", "yi", "dv", "ku"}
+
+
+def supported_locale(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    languages: list[str] = current_app.config["LANGUAGES"]
+    normalized = tag.replace("_", "-").strip().lower()
+    if normalized in _CHINESE:
+        return _CHINESE[normalized]
+    for language in languages:
+        if language.lower().replace("_", "-") == normalized:
+            return language
+    base = normalized.split("-")[0]
+    return base if base in languages else None
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+    chosen = supported_locale(request.args.get("lang"))
+    if chosen is None and request.mimetype == "application/x-www-form-urlencoded":
+        chosen = supported_locale(request.form.get("lang"))
+    if chosen is None:
+        for tag, _quality in request.accept_languages:
+            chosen = supported_locale(tag)
+            if chosen:
+                break
+    if chosen is None:
+        petitions = g.get("petitions_by_slug") or {}
+        for petition in petitions.values():
+            if petition is not None:
+                chosen = supported_locale(petition.locale)
+    return chosen or str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def current_locale_name() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def text_direction(locale_name: str | None = None) -> str:
+    language = (locale_name or current_locale_name()).split("_")[0].split("-")[0]
+    return "rtl" if language in RTL_LANGUAGES else "ltr"

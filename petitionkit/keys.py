@@ -1,0 +1,30 @@
+"""Keys derived from the configured secrets, one per purpose."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Keys:
+    secret: str
+    blind_index: bytes
+    client: bytes
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Keys:
+        secret = str(config["SECRET_KEY"])
+        blind = config.get("BLIND_INDEX_KEY")
+        return cls(
+            secret=secret,
+            # Keep BLIND_INDEX_KEY stable when rotating SECRET_KEY, or duplicates stop matching.
+            blind_index=(str(blind).encode() if blind else _derive(secret, "blind-index")),
+            client=_derive(secret, "client-address"),
+        )
+
+
+def _derive(secret: str, label: str) -> bytes:
+    return hmac.new(secret.encode(), f"petitionkit:{label}".encode(), hashlib.sha256).digest()

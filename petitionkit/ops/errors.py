@@ -1,0 +1,60 @@
+"""Errors a person understands, as HTML or JSON to match the request; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from petitionkit.ops import metrics
+
+log = logging.getLogger("petitionkit.errors")
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    return request.accept_mimetypes.best == "application/json"
+
+
+def friendly_message(error: HTTPException) -> str:
+    code = error.code or 500
+    defaults = {
+        400: gettext("The request could not be understood. Please try again."),
+        403: gettext("This request is not allowed."),
+        404: gettext("There is nothing at this address."),
+        405: gettext("This address does not accept that kind of request."),
+        409: gettext("This petition is closed and no longer takes signatures."),
+        413: gettext("What you sent is far too large. Please shorten it and try again."),
+        415: gettext("This address cannot read what was sent."),
+        429: gettext("Too many attempts from your connection. Please wait a moment and try again."),
+        500: gettext("Something went wrong on our side. Your signature, if sent, is safe; "
+                     "please try again later."),
+    }
+    generic = error.description == type(error).description
+    if error.description and not generic:
+        return str(error.description)
+    return defaults.get(code, str(error.description or error.name))
+
+
+def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
+    code = error.code or 500
+    if code == 429:
+        metrics.RATE_LIMITED.inc()
+    message = friendly_message(error)
+    if wants_json():
+        return jsonify(error=message), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+    log.exception("unhandled error path=%s", request.path)
+    return handle_http_error(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    if not app.debug and not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)

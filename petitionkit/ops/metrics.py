@@ -1,0 +1,15 @@
+"""Prometheus metrics; counters only count, they never carry personal data in labels."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+SIGNINGS = Counter("petitionkit_signings_total", "Signing requests accepted", ["channel"])
+CONFIRMATIONS = Counter("petitionkit_confirmations_total", "Signatures confirmed")
+CANCELLATIONS = Counter("petitionkit_cancellations_total", "Signatures withdrawn")
+RATE_LIMITED = Counter("petitionkit_rate_limited_total", "Requests refused with 429")
+REJECTED = Counter("petitionkit_rejected_total", "Signing requests refused as invalid", ["reason"])
+JOBS_DONE = Counter("petitionkit_outbox_jobs_done_total", "Outbox jobs delivered", ["kind"])
+DELIVERY_FAILURES = Counter(
+    "petitionkit_outbox_failures_total", "Outbox delivery attempts that failed", ["kind"]
+)

@@ -1,0 +1,69 @@
+"""Liveness, readiness and metrics for whoever runs the instance."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from petitionkit.extensions import db
+from petitionkit.outbox import services as outbox
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    try:
+        db.session.execute(text("SELECT 1"))
+        stats = outbox.stats(db.session)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unreachable"), 503
+    limit = current_app.config["READY_MAX_OUTBOX_AGE"]
+    ready = stats.oldest_pending_age <= limit
+    body = {
+        "status": "ok" if ready else "degraded",
+        "database": "ok",
+        "outbox_pending": stats.pending,
+        "outbox_oldest_age_seconds": round(stats.oldest_pending_age, 1),
+        "outbox_dead": stats.dead,
+    }
+    return jsonify(body), 200 if ready else 503
+
+
+class OutboxCollector:
+    """Outbox depth and age read from the database at scrape time, so every worker agrees."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        with self.app.app_context():  # type: ignore[attr-defined]
+            try:
+                stats = outbox.stats(db.session)
+            except SQLAlchemyError:
+                db.session.rollback()
+                return
+            finally:
+                db.session.remove()
+        yield GaugeMetricFamily("petitionkit_outbox_pending", "Jobs waiting", value=stats.pending)
+        yield GaugeMetricFamily(
+            "petitionkit_outbox_oldest_age_seconds", "Age of the oldest waiting job",
+            value=stats.oldest_pending_age,
+        )
+        yield GaugeMetricFamily("petitionkit_outbox_dead", "Jobs that gave up", value=stats.dead)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry = current_app.extensions["petitionkit.metrics_registry"]
+    output = generate_latest(REGISTRY) + generate_latest(registry)
+    return Response(output, mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from petitionkit.extensions import db
+
+STATUSES = ("draft", "open", "closed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Petition(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "petitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="petition")
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    status_line: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    goal: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    goal_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    share: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    asks_country: Mapped[bool] = mapped_column(Boolean, default=False)
+    asks_postal_code: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    consent_version: Mapped[str] = mapped_column(String(40), default="1")
+    rate_limit: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    letter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    signature_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        if self.status != "open":
+            return False
+        if self.opens_at is not None and now < _aware(self.opens_at):
+            return False
+        if self.closes_at is not None and now >= _aware(self.closes_at):
+            return False
+        return True
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored moment is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

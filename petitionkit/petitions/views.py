@@ -1,0 +1,68 @@
+"""The hosted petition page and the public read API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from petitionkit.i18n import current_locale_name
+from petitionkit.petitions.goals import current_goal
+from petitionkit.petitions.models import Petition
+from petitionkit.petitions.services import SummaryCache, petition_or_404, public_summary
+from petitionkit.signatures.forms import SignatureForm, country_choices
+
+bp = Blueprint("petitions", __name__)
+
+
+@bp.get("/p/<slug>")
+def show(slug: str) -> tuple[str, int]:
+    petition = petition_or_404(slug)
+    form = SignatureForm(petition, formdata=None)
+    return render_petition_page(petition, form)
+
+
+def render_petition_page(
+    petition: Petition, form: SignatureForm, status: int = 200
+) -> tuple[str, int]:
+    goal = current_goal(petition, petition.signature_count)
+    body = render_template(
+        "petitions/show.html",
+        petition=petition,
+        form=form,
+        goal=goal,
+        countries=country_choices(current_locale_name()) if petition.asks_country else [],
+        is_open=petition.is_open(),
+    )
+    return body, status
+
+
+@bp.get("/p/<slug>/check-email")
+def check_email(slug: str) -> str:
+    petition = petition_or_404(slug)
+    return render_template(
+        "signatures/check_email.html",
+        petition=petition,
+        demo_mail_dir=current_app.config["DEV_MAIL_DIR"] if not current_app.config["MAIL_URL"] else None,
+    )
+
+
+@bp.get("/api/v1/petitions/<slug>")
+def api_show(slug: str) -> Response:
+    cache: SummaryCache = current_app.extensions["petitionkit.summary_cache"]
+    item = cache.get(slug)
+    if item is None:
+        petition = petition_or_404(slug)
+        goal = current_goal(petition, petition.signature_count)
+        item = cache.put(slug, public_summary(petition, goal), current_app.config["COUNT_CACHE_SECONDS"])
+    max_age = current_app.config["API_MAX_AGE"]
+    headers = {
+        "ETag": f'"{item.etag}"',
+        "Cache-Control": (
+            f"public, max-age={max_age}, stale-while-revalidate={max_age * 6}, "
+            "stale-if-error=86400"
+        ),
+        "Access-Control-Allow-Origin": "*",
+        "Vary": "Accept-Encoding",
+    }
+    if request.if_none_match.contains(item.etag):
+        return Response(status=304, headers=headers)
+    return Response(item.body, status=200, headers=headers, mimetype="application/json")

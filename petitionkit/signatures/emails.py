@@ -1,0 +1,81 @@
+"""The e-mails a signer receives, rendered at delivery time in the signer's language."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+
+from flask import Flask, render_template
+from flask_babel import force_locale, gettext
+
+from petitionkit.extensions import db
+from petitionkit.outbox.models import OutboxJob
+from petitionkit.outbox.worker import DeliveryContext
+from petitionkit.petitions.models import Petition
+from petitionkit.signatures.models import PENDING, Signature
+from petitionkit.signatures.services import ALREADY_SIGNED_EMAIL, CONFIRM_EMAIL
+from petitionkit.signatures.tokens import Purpose, make_token
+
+
+def public_url(app: Flask, path: str) -> str:
+    return app.config["PUBLIC_URL"].rstrip("/") + path
+
+
+def build_message(
+    app: Flask, kind: str, signature: Signature, petition: Petition, message_id: str | None
+) -> EmailMessage:
+    secret = app.config["SECRET_KEY"]
+    links = {
+        "confirm_url": public_url(
+            app, "/confirm/" + make_token(secret, Purpose.CONFIRM, signature.id, signature.token_nonce)
+        ),
+        "cancel_url": public_url(
+            app, "/cancel/" + make_token(secret, Purpose.CANCEL, signature.id, signature.token_nonce)
+        ),
+        "petition_url": public_url(app, f"/p/{petition.slug}"),
+    }
+    template = "confirm" if kind == CONFIRM_EMAIL else "already_signed"
+    with force_locale(signature.locale or petition.locale):
+        context = {
+            "petition": petition,
+            "signature": signature,
+            "valid_days": max(1, int(app.config["CONFIRM_TOKEN_MAX_AGE"]) // 86400),
+            **links,
+        }
+        if kind == CONFIRM_EMAIL:
+            subject = gettext("Please confirm your signature: %(title)s", title=petition.title)
+        else:
+            subject = gettext("You have already signed: %(title)s", title=petition.title)
+        text = render_template(f"emails/{template}.txt", **context)
+        html = render_template(f"emails/{template}.html", subject=subject, **context)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = app.config["MAIL_FROM"]
+    message["To"] = formataddr((signature.name, signature.email))
+    message["Date"] = formatdate(localtime=False)
+    if message_id:
+        message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["List-Unsubscribe"] = f"<{links['cancel_url']}>"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def deliver_signer_email(job: OutboxJob, context: DeliveryContext) -> None:
+    signature = db.session.get(Signature, job.payload["signature_id"])
+    if signature is None or signature.mail_suppressed:
+        return
+    if job.kind == CONFIRM_EMAIL and signature.status != PENDING:
+        return
+    petition = db.session.get(Petition, signature.petition_id)
+    assert petition is not None
+    message = build_message(context.app, job.kind, signature, petition, job.message_id)
+    context.mail().send(message)
+
+
+def sender_domain(mail_from: str) -> str:
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "petitionkit.invalid"
+
+
+SIGNER_EMAIL_KINDS = (CONFIRM_EMAIL, ALREADY_SIGNED_EMAIL)

@@ -1,0 +1,117 @@
+"""The signing form, shared by the hosted page, the embedded widget and the JSON API."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from petitionkit.petitions.models import Petition
+
+# Cc and Cs cover NUL and friends (which PostgreSQL refuses to store) and lone surrogates;
+# U+FFFD is what the form parser leaves where the body was not valid UTF-8.
+_FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Co"}
+_REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def _check_plain_text(value: str) -> None:
+    if _REPLACEMENT_CHARACTER in value:
+        raise ValidationError(_l("This contains characters that could not be read. Please retype it."))
+    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value):
+        raise ValidationError(_l("This contains invisible control characters. Please retype it."))
+
+
+def plain_text(form: FlaskForm, field: StringField) -> None:
+    if field.data:
+        _check_plain_text(field.data)
+
+
+def country_codes() -> frozenset[str]:
+    return frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+
+
+_COUNTRY_CODES = country_codes()
+
+
+class SignatureForm(FlaskForm):
+    class Meta:
+        # Cross-site posts are refused by origin (petitionkit.security), which keeps working
+        # inside a third-party iframe where the session cookie a CSRF token needs is blocked.
+        csrf = False
+
+    name = StringField(
+        _l("Your name"),
+        validators=[InputRequired(_l("Please enter your name.")), plain_text],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    email = StringField(
+        _l("Email address"),
+        validators=[InputRequired(_l("Please enter your email address.")), plain_text],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    country = StringField(_l("Country"), filters=[lambda v: v.strip().upper() if v else None])
+    postal_code = StringField(
+        _l("Postal code"),
+        validators=[Length(max=20, message=_l("A postal code has at most 20 characters.")),
+                    plain_text],
+        filters=[lambda value: value.strip() if value else None],
+    )
+    consent_updates = BooleanField(_l("Keep me updated about this campaign"))
+    show_name = BooleanField(_l("Show my name publicly among the signers"))
+    source = HiddenField(validators=[Length(max=100), plain_text])
+    lang = HiddenField()
+    embed = HiddenField()
+    # Honeypot: hidden from people by CSS and aria-hidden; bots fill every field they find.
+    website = StringField(_l("Leave this field empty"))
+
+    def __init__(self, petition: Petition, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.petition = petition
+
+    def validate_name(self, field: StringField) -> None:
+        limit = current_app.config["MAX_NAME_LENGTH"]
+        if len(field.data) > limit:
+            raise ValidationError(
+                _l("Please shorten your name to %(limit)d characters.", limit=limit)
+            )
+
+    def validate_email(self, field: StringField) -> None:
+        if len(field.data) > 254:
+            raise ValidationError(_l("An email address has at most 254 characters."))
+        try:
+            result = validate_email(field.data, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise ValidationError(
+                _l("This does not look like an email address (%(reason)s).", reason=str(error))
+            ) from error
+        field.data = result.normalized
+
+    def validate_country(self, field: StringField) -> None:
+        if not field.data:
+            if self.petition.asks_country:
+                raise ValidationError(_l("Please choose your country."))
+            field.data = None
+            return
+        if field.data not in _COUNTRY_CODES:
+            raise ValidationError(_l("Please choose a country from the list."))
+
+    def validate_postal_code(self, field: StringField) -> None:
+        if self.petition.asks_postal_code and not field.data:
+            raise ValidationError(_l("Please enter your postal code."))
+
+    def is_bot(self) -> bool:
+        return bool(self.website.data)
+
+
+def country_choices(locale: str) -> list[tuple[str, str]]:
+    names = Locale.parse(locale).territories
+    return sorted(
+        ((code, names.get(code, code)) for code in _COUNTRY_CODES), key=lambda item: item[1]
+    )

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from petitionkit.extensions import db
+from petitionkit.petitions.models import utcnow
+
+PENDING = "pending"
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+
+
+class Signature(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "signatures"
+    __table_args__ = (
+        UniqueConstraint("petition_id", "email_hash", name="uq_signatures_petition_email"),
+        Index("ix_signatures_petition_status_id", "petition_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
+    # Blind index: keyed hash of the normalized address, so duplicates are found without
+    # comparing (or indexing) the address itself.
+    email_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    show_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    source: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    # Random per signature; part of every token, so tokens die with the signature's state.
+    token_nonce: Mapped[str] = mapped_column(String(32))
+    mail_suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    mails_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    mails_sent_today: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

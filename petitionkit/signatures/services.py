@@ -1,0 +1,244 @@
+"""Signing, confirming and cancelling: the rules, free of HTTP.
+
+Every path answers the caller the same way whether or not the address had signed before; the
+difference only shows in which e-mail (if any) goes to that address.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from petitionkit.outbox.services import enqueue
+from petitionkit.petitions.models import Petition, utcnow
+from petitionkit.signatures.models import CANCELLED, CONFIRMED, PENDING, Signature
+from petitionkit.signatures.normalize import NormalizationRules, blind_index, normalize_email
+from petitionkit.signatures.tokens import TokenClaims
+
+CONFIRM_EMAIL = "email.confirm"
+ALREADY_SIGNED_EMAIL = "email.already_signed"
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    name: str
+    email: str
+    country: str | None = None
+    postal_code: str | None = None
+    consent_updates: bool = False
+    show_name: bool = False
+    locale: str = "en"
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class SigningPolicy:
+    """The operator's settings that shape a signing; built once per app."""
+
+    rules: NormalizationRules
+    index_key: bytes
+    max_mails_per_day: int
+    message_domain: str
+
+
+class SignOutcome(Enum):
+    """For metrics and tests only: never shown to the person signing."""
+
+    NEW = "new"
+    RESENT_CONFIRMATION = "resent_confirmation"
+    ALREADY_SIGNED_NOTICE = "already_signed_notice"
+    MAIL_CAPPED = "mail_capped"
+    SUPPRESSED = "suppressed"
+
+
+def sign(
+    session: Session,
+    petition: Petition,
+    data: SignatureInput,
+    policy: SigningPolicy,
+    now: datetime | None = None,
+) -> SignOutcome:
+    """Record a signature (pending confirmation) and queue its e-mail, in one transaction."""
+    now = now or utcnow()
+    email_hash = blind_index(normalize_email(data.email, policy.rules), policy.index_key)
+    values = {
+        "petition_id": petition.id,
+        "email_hash": email_hash,
+        "email": data.email.strip(),
+        "name": data.name,
+        "country": data.country,
+        "postal_code": data.postal_code,
+        "consent_updates": data.consent_updates,
+        "consent_version": petition.consent_version if data.consent_updates else None,
+        "show_name": data.show_name,
+        "locale": data.locale,
+        "source": data.source,
+        "status": PENDING,
+        "token_nonce": secrets.token_urlsafe(12),
+        "mail_suppressed": False,
+        "mails_day": now.date(),
+        "mails_sent_today": 1,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # ON CONFLICT DO NOTHING: concurrent identical submissions create exactly one row.
+    inserted = session.execute(
+        insert(Signature)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
+        .returning(Signature.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        enqueue(session, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
+                message_domain=policy.message_domain)
+        session.commit()
+        return SignOutcome.NEW
+
+    outcome = _repeat_signing(session, petition.id, email_hash, policy, now)
+    session.commit()
+    return outcome
+
+
+def _repeat_signing(
+    session: Session,
+    petition_id: int,
+    email_hash: bytes,
+    policy: SigningPolicy,
+    now: datetime,
+) -> SignOutcome:
+    today = now.date()
+    existing = session.execute(
+        select(Signature.id, Signature.status, Signature.mail_suppressed).where(
+            Signature.petition_id == petition_id, Signature.email_hash == email_hash
+        )
+    ).one()
+    if existing.mail_suppressed or existing.status == CANCELLED:
+        return SignOutcome.SUPPRESSED
+    # One atomic statement both checks and spends the daily e-mail allowance.
+    allowed = session.execute(
+        update(Signature)
+        .where(
+            Signature.id == existing.id,
+            (Signature.mails_day != today)
+            | (Signature.mails_day.is_(None))
+            | (Signature.mails_sent_today < policy.max_mails_per_day),
+        )
+        .values(
+            mails_sent_today=case((Signature.mails_day == today, Signature.mails_sent_today + 1),
+                                  else_=1),
+            mails_day=today,
+        )
+    ).rowcount
+    if not allowed:
+        return SignOutcome.MAIL_CAPPED
+    if existing.status == CONFIRMED:
+        enqueue(session, ALREADY_SIGNED_EMAIL, {"signature_id": existing.id}, now=now,
+                message_domain=policy.message_domain)
+        return SignOutcome.ALREADY_SIGNED_NOTICE
+    enqueue(session, CONFIRM_EMAIL, {"signature_id": existing.id}, now=now,
+            message_domain=policy.message_domain)
+    return SignOutcome.RESENT_CONFIRMATION
+
+
+class ConfirmOutcome(Enum):
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    PETITION_CLOSED = "petition_closed"
+    INVALID = "invalid"
+
+
+def confirm(
+    session: Session, signature_id: int, nonce: str, now: datetime | None = None
+) -> tuple[ConfirmOutcome, Signature | None]:
+    """Pending → confirmed and count + 1, atomically; replays change nothing."""
+    now = now or utcnow()
+    signature = session.get(Signature, signature_id)
+    if signature is None or signature.token_nonce != nonce:
+        return ConfirmOutcome.INVALID, None
+    petition = session.get(Petition, signature.petition_id)
+    assert petition is not None
+    if signature.status == CONFIRMED:
+        return ConfirmOutcome.ALREADY_CONFIRMED, signature
+    if signature.status != PENDING:
+        return ConfirmOutcome.INVALID, None
+    if not petition.is_open(now):
+        return ConfirmOutcome.PETITION_CLOSED, signature
+    changed = session.execute(
+        update(Signature)
+        .where(Signature.id == signature_id, Signature.status == PENDING)
+        .values(status=CONFIRMED, confirmed_at=now)
+    ).rowcount
+    if not changed:
+        # Another request confirmed it between our read and our write.
+        session.rollback()
+        return ConfirmOutcome.ALREADY_CONFIRMED, signature
+    _add_to_count(session, petition.id, +1)
+    session.commit()
+    session.refresh(signature)
+    return ConfirmOutcome.CONFIRMED, signature
+
+
+class CancelOutcome(Enum):
+    CANCELLED = "cancelled"
+    ALREADY_CANCELLED = "already_cancelled"
+    INVALID = "invalid"
+
+
+def cancel(
+    session: Session, signature_id: int, nonce: str, now: datetime | None = None
+) -> CancelOutcome:
+    """"It wasn't me": withdraw the signature and stop all mail to that address for this petition."""
+    now = now or utcnow()
+    signature = session.get(Signature, signature_id)
+    if signature is None or signature.token_nonce != nonce:
+        return CancelOutcome.INVALID
+    for previous in (CONFIRMED, PENDING):
+        changed = session.execute(
+            update(Signature)
+            .where(Signature.id == signature_id, Signature.status == previous)
+            .values(status=CANCELLED, cancelled_at=now, mail_suppressed=True)
+        ).rowcount
+        if changed:
+            if previous == CONFIRMED:
+                _add_to_count(session, signature.petition_id, -1)
+            session.commit()
+            return CancelOutcome.CANCELLED
+    session.rollback()
+    return CancelOutcome.ALREADY_CANCELLED
+
+
+def _add_to_count(session: Session, petition_id: int, delta: int) -> None:
+    session.execute(
+        update(Petition)
+        .where(Petition.id == petition_id)
+        .values(signature_count=Petition.signature_count + delta)
+    )
+
+
+def lookup_for_token(session: Session, claims: TokenClaims) -> Signature | None:
+    signature = session.get(Signature, claims.signature_id)
+    if signature is None or signature.token_nonce != claims.nonce:
+        return None
+    return signature
+
+
+def resend_confirmation(
+    session: Session, claims: TokenClaims, policy: SigningPolicy, now: datetime | None = None
+) -> Petition | None:
+    """A fresh link for an expired one, within the same daily allowance as a repeat signing."""
+    now = now or utcnow()
+    signature = lookup_for_token(session, claims)
+    if signature is None:
+        return None
+    petition = session.get(Petition, signature.petition_id)
+    if signature.status == PENDING and petition is not None and petition.is_open(now):
+        _repeat_signing(session, signature.petition_id, signature.email_hash, policy, now)
+        session.commit()
+    return petition
