@@ -21,6 +21,7 @@ from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
 from petitionkit.petitions.services import SummaryCache
+from petitionkit.security import PetitionkitRequest, init_rate_limits
 from petitionkit.signatures.emails import SIGNER_EMAIL_KINDS, deliver_signer_email, sender_domain
 from petitionkit.signatures.normalize import NormalizationRules
 from petitionkit.signatures.services import SigningPolicy
@@ -34,6 +35,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     ) or os.path.join(os.getcwd(), "instance")
     app = Flask("petitionkit", instance_path=os.path.abspath(instance_path),
                 instance_relative_config=True)
+    app.request_class = PetitionkitRequest
     load_config(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app)
@@ -44,7 +46,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
 
     _init_database(app)
     migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
-    limiter.init_app(app)
+    init_rate_limits(app)
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,
@@ -125,10 +127,13 @@ def _register_template_helpers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html" and not request.path.startswith("/embed/"):
+            # The widget's form posts here from its iframe: the answer (field errors, "closed",
+            # "too many attempts") is shown inside that iframe, so it may be framed like /embed/.
+            framing = "" if request.endpoint == "signatures.sign_form" else "frame-ancestors 'none'; "
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                f"{framing}form-action 'self'; base-uri 'none'",
             )
         return response
 

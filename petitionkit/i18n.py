@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
 
 # Browsers say zh-CN or zh-TW; our catalogues are by script.
 _CHINESE = {
@@ -32,7 +33,7 @@ def select_locale() -> str:
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     chosen = supported_locale(request.args.get("lang"))
     if chosen is None and request.mimetype == "application/x-www-form-urlencoded":
-        chosen = supported_locale(request.form.get("lang"))
+        chosen = supported_locale(_form_lang())
     if chosen is None:
         for tag, _quality in request.accept_languages:
             chosen = supported_locale(tag)
@@ -44,6 +45,14 @@ def select_locale() -> str:
             if petition is not None:
                 chosen = supported_locale(petition.locale)
     return chosen or str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _form_lang() -> str | None:
+    try:
+        return request.form.get("lang")
+    except HTTPException:
+        # The body is being refused (too large): the refusal is then worded by Accept-Language.
+        return None
 
 
 def current_locale_name() -> str:

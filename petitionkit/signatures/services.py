@@ -6,13 +6,16 @@ difference only shows in which e-mail (if any) goes to that address.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any, cast
 
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
 
 from petitionkit.outbox.services import enqueue
@@ -135,8 +138,8 @@ def _repeat_signing(
                                   else_=1),
             mails_day=today,
         )
-    ).rowcount
-    if not allowed:
+    )
+    if not _rowcount(allowed):
         return SignOutcome.MAIL_CAPPED
     if existing.status == CONFIRMED:
         enqueue(session, ALREADY_SIGNED_EMAIL, {"signature_id": existing.id}, now=now,
@@ -151,60 +154,58 @@ class ConfirmOutcome(Enum):
     CONFIRMED = "confirmed"
     ALREADY_CONFIRMED = "already_confirmed"
     PETITION_CLOSED = "petition_closed"
-    INVALID = "invalid"
+    WITHDRAWN = "withdrawn"
 
 
 def confirm(
-    session: Session, signature_id: int, nonce: str, now: datetime | None = None
-) -> tuple[ConfirmOutcome, Signature | None]:
-    """Pending → confirmed and count + 1, atomically; replays change nothing."""
+    session: Session, signature: Signature, petition: Petition, now: datetime | None = None
+) -> ConfirmOutcome:
+    """Pending → confirmed and count + 1, atomically; replays change nothing.
+
+    ``signature`` was found through a token whose nonce matched; its state is re-checked by the
+    guarded UPDATE, so two presses of the button at once count once.
+    """
     now = now or utcnow()
-    signature = session.get(Signature, signature_id)
-    if signature is None or signature.token_nonce != nonce:
-        return ConfirmOutcome.INVALID, None
-    petition = session.get(Petition, signature.petition_id)
-    assert petition is not None
     if signature.status == CONFIRMED:
-        return ConfirmOutcome.ALREADY_CONFIRMED, signature
-    if signature.status != PENDING:
-        return ConfirmOutcome.INVALID, None
+        return ConfirmOutcome.ALREADY_CONFIRMED
+    if signature.status == CANCELLED:
+        return ConfirmOutcome.WITHDRAWN
     if not petition.is_open(now):
-        return ConfirmOutcome.PETITION_CLOSED, signature
-    changed = session.execute(
+        return ConfirmOutcome.PETITION_CLOSED
+    changed = _rowcount(session.execute(
         update(Signature)
-        .where(Signature.id == signature_id, Signature.status == PENDING)
+        .where(Signature.id == signature.id, Signature.status == PENDING)
         .values(status=CONFIRMED, confirmed_at=now)
-    ).rowcount
+        .execution_options(synchronize_session=False)
+    ))
     if not changed:
-        # Another request confirmed it between our read and our write.
+        # Another request confirmed or cancelled it between our read and our write.
         session.rollback()
-        return ConfirmOutcome.ALREADY_CONFIRMED, signature
+        session.refresh(signature)
+        if signature.status == CANCELLED:
+            return ConfirmOutcome.WITHDRAWN
+        return ConfirmOutcome.ALREADY_CONFIRMED
     _add_to_count(session, petition.id, +1)
     session.commit()
-    session.refresh(signature)
-    return ConfirmOutcome.CONFIRMED, signature
+    return ConfirmOutcome.CONFIRMED
 
 
 class CancelOutcome(Enum):
     CANCELLED = "cancelled"
     ALREADY_CANCELLED = "already_cancelled"
-    INVALID = "invalid"
 
 
-def cancel(
-    session: Session, signature_id: int, nonce: str, now: datetime | None = None
-) -> CancelOutcome:
-    """"It wasn't me": withdraw the signature and stop all mail to that address for this petition."""
+def cancel(session: Session, signature: Signature, now: datetime | None = None) -> CancelOutcome:
+    """"It wasn't me": withdraw the signature, take it off the count if it was on it, and stop
+    all further mail to that address for this petition (a repeat signing stays silent)."""
     now = now or utcnow()
-    signature = session.get(Signature, signature_id)
-    if signature is None or signature.token_nonce != nonce:
-        return CancelOutcome.INVALID
     for previous in (CONFIRMED, PENDING):
-        changed = session.execute(
+        changed = _rowcount(session.execute(
             update(Signature)
-            .where(Signature.id == signature_id, Signature.status == previous)
+            .where(Signature.id == signature.id, Signature.status == previous)
             .values(status=CANCELLED, cancelled_at=now, mail_suppressed=True)
-        ).rowcount
+            .execution_options(synchronize_session=False)
+        ))
         if changed:
             if previous == CONFIRMED:
                 _add_to_count(session, signature.petition_id, -1)
@@ -219,26 +220,34 @@ def _add_to_count(session: Session, petition_id: int, delta: int) -> None:
         update(Petition)
         .where(Petition.id == petition_id)
         .values(signature_count=Petition.signature_count + delta)
+        .execution_options(synchronize_session=False)
     )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def lookup_for_token(session: Session, claims: TokenClaims) -> Signature | None:
     signature = session.get(Signature, claims.signature_id)
-    if signature is None or signature.token_nonce != claims.nonce:
+    if signature is None or not hmac.compare_digest(signature.token_nonce, claims.nonce):
         return None
     return signature
 
 
 def resend_confirmation(
     session: Session, claims: TokenClaims, policy: SigningPolicy, now: datetime | None = None
-) -> Petition | None:
-    """A fresh link for an expired one, within the same daily allowance as a repeat signing."""
+) -> tuple[bool, Petition | None]:
+    """A fresh link for an expired one, within the same daily allowance as a repeat signing.
+
+    Returns whether the token named a signature, and its petition.
+    """
     now = now or utcnow()
     signature = lookup_for_token(session, claims)
     if signature is None:
-        return None
+        return False, None
     petition = session.get(Petition, signature.petition_id)
     if signature.status == PENDING and petition is not None and petition.is_open(now):
         _repeat_signing(session, signature.petition_id, signature.email_hash, policy, now)
         session.commit()
-    return petition
+    return True, petition
