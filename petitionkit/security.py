@@ -16,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_input_stream
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What Sec-Fetch-Site says for a post made by one of our own pages, or typed by the person.
@@ -130,5 +133,29 @@ class _ReadableFormDataParser(FormDataParser):
         return stream, self.cls(items), self.cls()
 
 
+class _RefusingLimitedStream(LimitedStream):
+    """A body of unknown length (chunked) read up to MAX_CONTENT_LENGTH, refused beyond it.
+
+    Werkzeug's own stream ends a read-everything call at the limit without a word, which would
+    hand the form parser or the JSON decoder a silently truncated body.
+    """
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
 class PetitionkitRequest(Request):
     form_data_parser_class = _ReadableFormDataParser
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        if limit is not None and self.content_length is None and self.environ.get(
+            "wsgi.input_terminated"
+        ):
+            stream = _RefusingLimitedStream(self.environ["wsgi.input"], limit, is_max=True)
+            return cast(IO[bytes], stream)
+        return get_input_stream(self.environ, max_content_length=limit)
