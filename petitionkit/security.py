@@ -61,7 +61,7 @@ def origin_of(url: str) -> str | None:
 
 
 def canonical_origins(origins: Iterable[str]) -> frozenset[str]:
-    """Configured origins in the form ``origin_of`` gives; anything else (``null``) never matches."""
+    """Configured origins in the form ``origin_of`` gives; ``null`` and non-URLs never match."""
     found = (origin_of(origin) for origin in origins)
     return frozenset(origin for origin in found if origin is not None)
 
