@@ -78,6 +78,11 @@ def signing_scope(_endpoint: str) -> str:
     return f"sign:{petition.id}" if petition is not None else "sign"
 
 
+def too_many_attempts() -> str:
+    # Flask-Limiter would otherwise say "3 per 1 minute".
+    return gettext("Too many attempts from your connection. Please wait a moment and try again.")
+
+
 def _refuse_cross_site() -> None:
     if is_cross_site_post():
         metrics.REJECTED.labels(reason="cross_site").inc()
@@ -118,7 +123,8 @@ def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
 
 
 @bp.post("/p/<slug>/sign")
-@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"])
+@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
+                      error_message=too_many_attempts)
 def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     _refuse_cross_site()
     petition = _open_petition_or_404(slug)
@@ -177,7 +183,8 @@ def api_preflight(slug: str) -> Response:
 
 
 @bp.post("/api/v1/petitions/<slug>/signatures")
-@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"])
+@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
+                      error_message=too_many_attempts)
 def sign_api(slug: str) -> Response:
     petition = _find(slug)
     if petition is None or petition.status == "draft":
@@ -297,7 +304,8 @@ def confirm(token: str) -> tuple[str, int]:
 
 
 @bp.post("/confirm/<token>/resend")
-@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"])
+@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
+                      error_message=too_many_attempts)
 def resend(token: str) -> tuple[str, int]:
     _refuse_cross_site()
     _state, claims = _read(Purpose.CONFIRM, token, None)
