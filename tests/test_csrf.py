@@ -229,8 +229,8 @@ def test_token_posts_from_other_sites_are_refused(
         signature = db.session.scalars(select(Signature)).one()
         purpose = Purpose.CANCEL if path.startswith("/cancel") else Purpose.CONFIRM
         token = make_token(app.config["SECRET_KEY"], purpose, signature.id, signature.token_nonce)
-    response = client.post(path.format(token=token),
-                           headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
+    cross_site = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+    response = client.post(path.format(token=token), headers=cross_site)
     assert response.status_code == 403
     with app.app_context():
         assert db.session.scalars(select(Signature)).one().status == "pending"

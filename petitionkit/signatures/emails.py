@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, parseaddr
+from email.headerregistry import Address
+from email.utils import formatdate, parseaddr
 
 from flask import Flask, render_template
 from flask_babel import force_locale, gettext
@@ -51,7 +52,9 @@ def build_message(
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = app.config["MAIL_FROM"]
-    message["To"] = formataddr((signature.name, signature.email))
+    # An Address object, not formataddr(): a name that mixes non-ASCII letters with commas or
+    # angle brackets would otherwise be refolded into extra, bogus addresses in the To header.
+    message["To"] = Address(display_name=signature.name, addr_spec=signature.email)
     message["Date"] = formatdate(localtime=False)
     if message_id:
         message["Message-ID"] = message_id
