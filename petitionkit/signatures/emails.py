@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from email.headerregistry import Address
+from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
 from flask import Flask, render_template
