@@ -129,7 +129,8 @@ def _register_template_helpers(app: Flask) -> None:
         if response.mimetype == "text/html" and not request.path.startswith("/embed/"):
             # The widget's form posts here from its iframe: the answer (field errors, "closed",
             # "too many attempts") is shown inside that iframe, so it may be framed like /embed/.
-            framing = "" if request.endpoint == "signatures.sign_form" else "frame-ancestors 'none'; "
+            framable = request.endpoint == "signatures.sign_form"
+            framing = "" if framable else "frame-ancestors 'none'; "
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
