@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Iterable
 from typing import IO, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -37,9 +38,28 @@ def client_key() -> str:
     ``request.remote_addr`` is already the client address: ProxyFix rewrites it from
     X-Forwarded-For only for the configured number of trusted proxies.
     """
-    address = (request.remote_addr or "unknown").encode()
     key = current_app.extensions["petitionkit.keys"].client
-    return hmac.new(key, address, hashlib.sha256).hexdigest()[:32]
+    client = client_network(request.remote_addr).encode()
+    return hmac.new(key, client, hashlib.sha256).hexdigest()[:32]
+
+
+def client_network(remote_addr: str | None) -> str:
+    """What one client is, for rate limits: an IPv4 address, or an IPv6 /64.
+
+    One IPv6 subscriber is routinely handed a whole /64, so counting single IPv6 addresses would
+    give each of them 2**64 budgets.
+    """
+    if not remote_addr:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def origin_of(url: str) -> str | None:

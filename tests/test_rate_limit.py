@@ -333,3 +333,20 @@ def test_signing_answer_has_no_running_counters(app: Flask, petition: str) -> No
     body = json.dumps({"name": "Ines", "email": "j@example.org"})
     api = app.test_client().post(API, data=body, content_type="application/json")
     assert "X-RateLimit-Remaining" not in api.headers
+
+
+def test_one_ipv6_subscriber_network_is_one_client(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute")
+    client = app.test_client()
+    same_64 = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:aaaa:bbbb:cccc:dddd"]
+    assert [sign(client, n, ip=ip) for n, ip in enumerate(same_64)] == [303, 303, 429]
+    assert sign(client, 9, ip="2001:db8:1:3::1") == 303, "the next /64 is someone else"
+
+
+def test_ipv4_mapped_ipv6_counts_as_the_ipv4_address(tmp_path: Path,
+                                                     migrated_sqlite: Path) -> None:
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute")
+    client = app.test_client()
+    assert sign(client, 1, ip=CLIENT_IP) == 303
+    assert sign(client, 2, ip=f"::ffff:{CLIENT_IP}") == 303
+    assert sign(client, 3, ip=CLIENT_IP) == 429

@@ -141,3 +141,18 @@ def test_unknown_and_draft_petitions_are_404(app: Flask, client: FlaskClient) ->
         api = client.post(f"/api/v1/petitions/{slug}/signatures", json=signer)
         assert api.status_code == 404
         assert api.json["error"] == "There is no petition at this address."
+
+
+def test_the_signers_language_is_kept_from_form_and_json(app: Flask, client: FlaskClient,
+                                                         petition: str) -> None:
+    client.post(f"/p/{petition}/sign",
+                data={"name": "Lio Brannock", "email": "lio@example.org", "lang": "es"})
+    client.post(f"/api/v1/petitions/{petition}/signatures",
+                json={"name": "Maëlle Orrin", "email": "maelle@example.org", "lang": "fr"})
+    client.post(f"/api/v1/petitions/{petition}/signatures",
+                json={"name": "Wen Jiahui", "email": "wen@example.org"},
+                headers={"Accept-Language": "zh-TW,zh;q=0.8"})
+    with app.app_context():
+        locales = dict(db.session.execute(select(Signature.email, Signature.locale)).all())
+    assert locales == {"lio@example.org": "es", "maelle@example.org": "fr",
+                       "wen@example.org": "zh_Hant"}
