@@ -350,3 +350,13 @@ def test_ipv4_mapped_ipv6_counts_as_the_ipv4_address(tmp_path: Path,
     assert sign(client, 1, ip=CLIENT_IP) == 303
     assert sign(client, 2, ip=f"::ffff:{CLIENT_IP}") == 303
     assert sign(client, 3, ip=CLIENT_IP) == 429
+
+
+def test_an_unreadable_petition_limit_falls_back_to_the_site_limit(
+    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute")
+    add_petition(app, slug="typo", rate_limit="lots per minute")
+    client = app.test_client()
+    assert [sign(client, n, slug="typo") for n in range(3)] == [303, 303, 429]
+    assert "unreadable rate_limit on petition=typo" in caplog.text

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from limits import parse_many
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -60,7 +61,15 @@ def _open_petition_or_404(slug: str) -> Petition:
 def _petition_with_own_limit() -> Petition | None:
     slug = (request.view_args or {}).get("slug", "")
     petition = _find(slug) if slug else None
-    return petition if petition is not None and petition.rate_limit else None
+    if petition is None or not petition.rate_limit:
+        return None
+    try:
+        parse_many(petition.rate_limit)
+    except ValueError:
+        # Flask-Limiter would drop a limit it cannot parse and leave signing unlimited.
+        log.error("unreadable rate_limit on petition=%s; using RATELIMIT_SIGN", petition.slug)
+        return None
+    return petition
 
 
 def signing_limit() -> str:
