@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -16,13 +16,19 @@ from petitionkit.outbox import services as outbox
 from petitionkit.outbox.models import DEAD, OutboxJob
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import Petition
+from petitionkit.petitions.services import public_status
 from petitionkit.signatures.models import CONFIRMED, Signature
 
 
 def _create_app() -> Flask:
     from petitionkit import create_app
+    from petitionkit.config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        # A configuration mistake is the operator's to fix: say what, without a traceback.
+        raise click.ClickException(str(error)) from error
 
 
 def main() -> None:
@@ -39,15 +45,28 @@ def petition_group() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def petition_load(files: tuple[str, ...]) -> None:
-    """Create or update petitions from FILES (upsert by slug)."""
-    failed = False
+    """Create or update petitions from FILES (upsert by slug).
+
+    Every file is checked before any is loaded, so a mistake in one file leaves the database as
+    it was. Loading the same files again changes nothing; the signature counts are never touched.
+    """
+    parsed: list[dict[str, Any]] = []
+    errors: list[str] = []
     for path in files:
         try:
-            values = parse_petition_file(path)
+            parsed.append(parse_petition_file(path))
         except PetitionFileError as error:
-            click.echo(f"error: {error}", err=True)
-            failed = True
-            continue
+            errors.append(str(error))
+    slugs = [values["slug"] for values in parsed]
+    for slug in sorted({slug for slug in slugs if slugs.count(slug) > 1}):
+        errors.append(f"slug {slug!r} is used by more than one file")
+    if errors:
+        for message in errors:
+            click.echo(f"error: {message}", err=True)
+        raise click.ClickException(
+            f"{len(errors)} problem(s) found; no petition was loaded"
+        )
+    for values in parsed:
         result = upsert_petition(db.session, values)
         if result.created:
             click.echo(f"created {result.slug}")
@@ -55,17 +74,21 @@ def petition_load(files: tuple[str, ...]) -> None:
             click.echo(f"updated {result.slug}: {', '.join(result.changed)}")
         else:
             click.echo(f"unchanged {result.slug}")
-    if failed:
-        raise SystemExit(1)
 
 
 @petition_group.command("list")
 @with_appcontext
 def petition_list() -> None:
-    """Slug, status, confirmed count and title of every petition."""
-    for petition in db.session.scalars(select(Petition).order_by(Petition.slug)):
-        state = "open" if petition.is_open() else petition.status
-        click.echo(f"{petition.slug}\t{state}\t{petition.signature_count}\t{petition.title}")
+    """Slug, status, confirmed count and title of every petition, one per line."""
+    petitions = list(db.session.scalars(select(Petition).order_by(Petition.slug)))
+    if not petitions:
+        click.echo("no petitions yet; add some with `petitionkit petition load FILE...`")
+        return
+    for petition in petitions:
+        click.echo(
+            f"{petition.slug}\t{public_status(petition)}\t{petition.signature_count}\t"
+            f"{petition.title}"
+        )
 
 
 @click.command("worker")
@@ -116,7 +139,10 @@ def recount_command(dry_run: bool) -> None:
                 db.session.execute(
                     update(Petition)
                     .where(Petition.id == petition.id)
-                    .values(signature_count=Petition.signature_count + (actual - petition.signature_count))
+                    .values(
+                        signature_count=Petition.signature_count
+                        + (actual - petition.signature_count)
+                    )
                 )
     db.session.commit()
     if fixed == 0:
@@ -135,7 +161,7 @@ def outbox_group() -> None:
 @outbox_group.command("status")
 @with_appcontext
 def outbox_status() -> None:
-    stats = outbox.stats(db.session)
+    stats = outbox.stats(db.session())
     click.echo(f"pending {stats.pending}, dead {stats.dead}, "
                f"oldest pending {stats.oldest_pending_age:.0f}s")
 
@@ -153,7 +179,7 @@ def outbox_dead() -> None:
 @with_appcontext
 def outbox_replay(job_ids: tuple[int, ...]) -> None:
     """Queue dead jobs again (all of them without JOB_IDS)."""
-    count = outbox.replay(db.session, list(job_ids) or None)
+    count = outbox.replay(db.session(), list(job_ids) or None)
     click.echo(f"replayed {count}")
 
 
