@@ -9,7 +9,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 
 from petitionkit.extensions import db
 from petitionkit.outbox import services as outbox
@@ -36,6 +36,14 @@ def main() -> None:
     cli.main(prog_name="petitionkit")
 
 
+def require_schema() -> None:
+    """Stop with the fix, not a traceback, when the database was never migrated."""
+    if "petitions" not in inspect(db.engine).get_table_names():
+        raise click.ClickException(
+            "the database has no petitionkit tables yet; run `petitionkit db upgrade` first"
+        )
+
+
 @click.group("petition")
 def petition_group() -> None:
     """Petitions kept as Markdown files."""
@@ -50,6 +58,7 @@ def petition_load(files: tuple[str, ...]) -> None:
     Every file is checked before any is loaded, so a mistake in one file leaves the database as
     it was. Loading the same files again changes nothing; the signature counts are never touched.
     """
+    require_schema()
     parsed: list[dict[str, Any]] = []
     errors: list[str] = []
     for path in files:
@@ -80,6 +89,7 @@ def petition_load(files: tuple[str, ...]) -> None:
 @with_appcontext
 def petition_list() -> None:
     """Slug, status, confirmed count and title of every petition, one per line."""
+    require_schema()
     petitions = list(db.session.scalars(select(Petition).order_by(Petition.slug)))
     if not petitions:
         click.echo("no petitions yet; add some with `petitionkit petition load FILE...`")
@@ -121,13 +131,15 @@ def worker_command(once: bool, poll: float | None) -> None:
 @with_appcontext
 def recount_command(dry_run: bool) -> None:
     """Check every petition's count against its confirmed signatures, and repair it."""
-    confirmed = dict(
-        db.session.execute(
+    require_schema()
+    confirmed: dict[int, int] = {
+        petition_id: total
+        for petition_id, total in db.session.execute(
             select(Signature.petition_id, func.count(Signature.id))
             .where(Signature.status == CONFIRMED)
             .group_by(Signature.petition_id)
-        ).tuples()
-    )
+        )
+    }
     fixed = 0
     for petition in db.session.scalars(select(Petition).order_by(Petition.slug)):
         actual = confirmed.get(petition.id, 0)
