@@ -12,7 +12,15 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select, update
 
 from petitionkit.extensions import db
-from petitionkit.petitions.loader import PetitionFileError, parse_petition_file
+from petitionkit.petitions.loader import (
+    ASKS,
+    KNOWN_KEYS,
+    LETTER_KEYS,
+    SHARE_KEYS,
+    TARGET_KEYS,
+    PetitionFileError,
+    parse_petition_file,
+)
 from petitionkit.petitions.models import Petition
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples" / "petitions").glob("*.md"))
@@ -149,6 +157,7 @@ BAD_FILES = {
     "bad slug": ("---\ntitle: T\nslug: Not A Slug\n---\n", "slug must be"),
     "bad share": ("---\ntitle: T\nshare:\n  tweets: [hi]\n---\n", "share is a mapping"),
     "bad asks": ("---\ntitle: T\nasks: [phone]\n---\n", "asks may list"),
+    "bad rate limit": ("---\ntitle: T\nrate_limit: lots per day\n---\n", "rate_limit must"),
     "count in file": ("---\ntitle: T\nsignature_count: 5000\n---\n", "unknown keys"),
 }
 
@@ -211,3 +220,26 @@ def test_petition_list(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> No
     assert [line.split("\t")[0] for line in lines] == sorted(
         parse_petition_file(path)["slug"] for path in EXAMPLES
     )
+
+
+DOCS = Path(__file__).parent.parent / "docs" / "petitions.md"
+
+
+def test_every_front_matter_key_is_documented() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    documented_rows = {line.split("|")[1].strip().strip("`") for line in text.splitlines()
+                       if line.startswith("| `")}
+    assert documented_rows == set(KNOWN_KEYS)
+    for key in (*SHARE_KEYS, *LETTER_KEYS, *TARGET_KEYS, *ASKS):
+        assert f"`{key}`" in text, key
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    example = text.split("```markdown\n", 1)[1].split("\n```", 1)[0]
+    path = tmp_path / "rosa.md"
+    path.write_text(example, encoding="utf-8")
+    values = parse_petition_file(path)
+    assert values["kind"] == "letter"
+    assert values["letter"]["salutation"] == "Your Excellency,"
+    assert values["targets"][0]["languages"] == ["en", "es"]

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import frontmatter
 import yaml
 from email_validator import EmailNotValidError, validate_email
+from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
@@ -100,6 +101,14 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
         raise PetitionFileError(where, f"kind must be one of {', '.join(KINDS)}")
     if not LOCALE_PATTERN.match(values["locale"]):
         raise PetitionFileError(where, "locale must be a language tag such as en, ar or zh_Hans")
+
+    if values["rate_limit"] is not None:
+        try:
+            parse_many(values["rate_limit"])
+        except ValueError as error:
+            raise PetitionFileError(
+                where, "rate_limit must look like '10/minute;100/hour'"
+            ) from error
 
     values["goal"] = _goal(where, "goal", meta.get("goal"))
     ladder = meta.get("goal_ladder")
