@@ -43,8 +43,8 @@ demo: $(STAMP) instance/config.py $(SITE_DIR)/index.html
 	@echo "Example site: http://127.0.0.1:8000"
 	@echo "Confirmation emails land in instance/mail/ (open the .html files in a browser)."
 	@echo
-	trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(SITE_DIR) & \
+	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(SITE_DIR) & site=$$!; \
+	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/petitionkit run --host 127.0.0.1 --port 5000 --with-threads
 
 test: $(STAMP)
