@@ -58,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean-demo:
-	rm -rf instance/petitionkit.db* instance/mail instance/demo-site
+	rm -rf instance/petitionkit.db* instance/mail

@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "READY_MAX_OUTBOX_AGE": 900,
     "COUNT_CACHE_SECONDS": 1.0,
     "API_MAX_AGE": 5,
+    "DEMO_MODE": False,
     "DEV_MAIL_DIR": None,  # None: instance/mail
     "LOG_LEVEL": "INFO",
     "BABEL_DEFAULT_LOCALE": "en",
