@@ -134,3 +134,22 @@ def test_cli_prints_the_secret_message_without_a_traceback(instance: Path) -> No
     assert "PETITIONKIT_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_documented_settings_exist() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+    documented = {line.split("|")[1].strip().strip("`") for line in text.splitlines()
+                  if line.startswith("| `")}
+    assert documented <= set(DEFAULTS), documented - set(DEFAULTS)
+    for key in ("SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "MAIL_URL", "PUBLIC_URL"):
+        assert key in documented
+
+
+def test_the_example_instance_config_is_valid(
+    instance: Path, created: list[Flask]
+) -> None:
+    example = Path(__file__).parent.parent / "instance" / "config.example.py"
+    (instance / "config.py").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    app = build(created)
+    assert app.config["PUBLIC_URL"] == "https://petitions.example.org"
+    assert app.config["MAIL_FROM"] == "Our campaign <petitions@example.org>"

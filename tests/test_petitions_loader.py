@@ -243,3 +243,13 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     assert values["kind"] == "letter"
     assert values["letter"]["salutation"] == "Your Excellency,"
     assert values["targets"][0]["languages"] == ["en", "es"]
+
+
+def test_the_readme_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```markdown\n", 1)[1].split("\n```", 1)[0]
+    path = tmp_path / "bring-daniel-home.md"
+    path.write_text(example, encoding="utf-8")
+    values = parse_petition_file(path)
+    assert values["goal_settings"] == {"ladder": [1000, 5000, 25000]}
+    assert values["allowed_origins"] == ["https://www.example.org"]
