@@ -135,6 +135,9 @@ def test_front_matter_is_normalised(tmp_path: Path) -> None:
 BAD_FILES = {
     "unknown key": ("---\ntitle: T\ncolour: red\n---\n", "unknown keys: colour"),
     "no title": ("---\nstatus: open\n---\nBody\n", "a title is required"),
+    "no front matter": ("Just a body\n", "a title is required"),
+    "numeric title": ("---\ntitle: 1984\n---\n", "title must be text"),
+    "not utf-8": ("\udcff", "cannot be read"),
     "broken yaml": ("---\ntitle: [unclosed\n---\n", "cannot be read"),
     "bad status": ("---\ntitle: T\nstatus: published\n---\n", "status must be one of"),
     "bad kind": ("---\ntitle: T\nkind: poll\n---\n", "kind must be one of"),
@@ -166,7 +169,7 @@ BAD_FILES = {
 def test_bad_file_is_refused_clearly(tmp_path: Path, case: str) -> None:
     text, expected = BAD_FILES[case]
     path = tmp_path / "bad-petition.md"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
     with pytest.raises(PetitionFileError) as raised:
         parse_petition_file(path)
     assert str(raised.value).startswith(f"{path}: ")
@@ -188,6 +191,14 @@ def test_cli_refuses_a_batch_with_a_bad_file_and_loads_nothing(
     assert "Traceback" not in result.output
     with app.app_context():
         assert db.session.scalar(select(Petition)) is None
+
+
+def test_loading_again_on_postgresql_changes_nothing(pg_app: Flask) -> None:
+    runner = pg_app.test_cli_runner()
+    first = runner.invoke(args=["petition", "load", *map(str, EXAMPLES)])
+    assert first.output.count("created ") == len(EXAMPLES), first.output
+    again = runner.invoke(args=["petition", "load", *map(str, EXAMPLES)])
+    assert again.output.count("unchanged ") == len(EXAMPLES), again.output
 
 
 def test_cli_refuses_two_files_with_one_slug(runner: FlaskCliRunner, tmp_path: Path) -> None:

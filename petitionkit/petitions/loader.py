@@ -87,8 +87,10 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
             where, "slug must be 1 to 80 lowercase letters, digits and dashes (not first)"
         )
     title = meta.get("title")
-    if not isinstance(title, str) or not title.strip():
+    if title is None or (isinstance(title, str) and not title.strip()):
         raise PetitionFileError(where, "a title is required")
+    if not isinstance(title, str):
+        raise PetitionFileError(where, "title must be text (put it in quotes)")
     if len(title) > 300:
         raise PetitionFileError(where, "title is longer than 300 characters")
     values: dict[str, Any] = {"slug": slug, "title": title.strip()}
