@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 from sqlalchemy import func, inspect, select, update
 
 from petitionkit.extensions import db
@@ -28,11 +28,32 @@ def _create_app() -> Flask:
         return create_app()
     except ConfigurationError as error:
         # A configuration mistake is the operator's to fix: say what, without a traceback.
-        raise click.ClickException(str(error)) from error
+        raise NoAppException(str(error)) from error
+
+
+class PetitionkitGroup(FlaskGroup):
+    """Flask's group, except that a command whose app cannot be built says why and exits 1.
+
+    Flask reports a failed app load and then "No such command"; ``--help`` still lists the
+    commands after the message.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except NoAppException as error:
+            # Flask's own commands (and the listing in --help) need no app to be found.
+            command = click.Group.get_command(self, ctx, cmd_name)
+            if command is None:
+                raise click.ClickException(error.format_message()) from error
+            return command
+        return super().get_command(ctx, cmd_name)
 
 
 def main() -> None:
-    cli = FlaskGroup(create_app=_create_app, help="petitionkit: a self-hosted petition engine.")
+    cli = PetitionkitGroup(
+        create_app=_create_app, help="petitionkit: a self-hosted petition engine."
+    )
     cli.main(prog_name="petitionkit")
 
 

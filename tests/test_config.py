@@ -121,19 +121,30 @@ def test_debug_may_run_with_the_default_secret(
     assert build(created).debug
 
 
-def test_cli_prints_the_secret_message_without_a_traceback(instance: Path) -> None:
+def run_unconfigured_cli(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("PETITIONKIT_")}
     environment["PETITIONKIT_INSTANCE_PATH"] = str(instance)
-    result = subprocess.run(
-        [sys.executable, "-c", "from petitionkit.cli import main; main()", "petition", "list"],
+    return subprocess.run(
+        [sys.executable, "-c", "from petitionkit.cli import main; main()", *args],
         env=environment, cwd=instance, capture_output=True, text=True, timeout=60,
     )
+
+
+def test_cli_prints_the_secret_message_without_a_traceback(instance: Path) -> None:
+    result = run_unconfigured_cli(instance, "petition", "list")
     assert result.returncode == 1
     assert result.stderr.startswith(f"Error: {SECRET_MESSAGE}")
     assert "PETITIONKIT_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "No such command" not in result.stderr
     assert result.stdout == ""
+
+    helped = run_unconfigured_cli(instance, "--help")
+    assert helped.returncode == 0
+    assert helped.stderr.count(SECRET_MESSAGE) == 1
+    assert "Traceback" not in helped.stderr
+    assert "Commands:" in helped.stdout
 
 
 def test_documented_settings_exist() -> None:
