@@ -155,23 +155,28 @@ class ConfirmOutcome(Enum):
     ALREADY_CONFIRMED = "already_confirmed"
     PETITION_CLOSED = "petition_closed"
     WITHDRAWN = "withdrawn"
+    INVALID = "invalid"
 
 
 def confirm(
-    session: Session, signature: Signature, petition: Petition, now: datetime | None = None
-) -> ConfirmOutcome:
+    session: Session, signature_id: int, nonce: str, now: datetime | None = None
+) -> tuple[ConfirmOutcome, Signature | None]:
     """Pending → confirmed and count + 1, atomically; replays change nothing.
 
-    ``signature`` was found through a token whose nonce matched; its state is re-checked by the
-    guarded UPDATE, so two presses of the button at once count once.
+    The state is re-checked by the guarded UPDATE, so two presses of the button at once count
+    once. A signature withdrawn through "It wasn't me" is never confirmed again.
     """
     now = now or utcnow()
+    signature = lookup_for_token(session, TokenClaims(signature_id, nonce))
+    if signature is None:
+        return ConfirmOutcome.INVALID, None
     if signature.status == CONFIRMED:
-        return ConfirmOutcome.ALREADY_CONFIRMED
+        return ConfirmOutcome.ALREADY_CONFIRMED, signature
     if signature.status == CANCELLED:
-        return ConfirmOutcome.WITHDRAWN
-    if not petition.is_open(now):
-        return ConfirmOutcome.PETITION_CLOSED
+        return ConfirmOutcome.WITHDRAWN, signature
+    petition = session.get(Petition, signature.petition_id)
+    if petition is None or not petition.is_open(now):
+        return ConfirmOutcome.PETITION_CLOSED, signature
     changed = _rowcount(session.execute(
         update(Signature)
         .where(Signature.id == signature.id, Signature.status == PENDING)
@@ -183,22 +188,28 @@ def confirm(
         session.rollback()
         session.refresh(signature)
         if signature.status == CANCELLED:
-            return ConfirmOutcome.WITHDRAWN
-        return ConfirmOutcome.ALREADY_CONFIRMED
+            return ConfirmOutcome.WITHDRAWN, signature
+        return ConfirmOutcome.ALREADY_CONFIRMED, signature
     _add_to_count(session, petition.id, +1)
     session.commit()
-    return ConfirmOutcome.CONFIRMED
+    return ConfirmOutcome.CONFIRMED, signature
 
 
 class CancelOutcome(Enum):
     CANCELLED = "cancelled"
     ALREADY_CANCELLED = "already_cancelled"
+    INVALID = "invalid"
 
 
-def cancel(session: Session, signature: Signature, now: datetime | None = None) -> CancelOutcome:
+def cancel(
+    session: Session, signature_id: int, nonce: str, now: datetime | None = None
+) -> CancelOutcome:
     """"It wasn't me": withdraw the signature, take it off the count if it was on it, and stop
     all further mail to that address for this petition (a repeat signing stays silent)."""
     now = now or utcnow()
+    signature = lookup_for_token(session, TokenClaims(signature_id, nonce))
+    if signature is None:
+        return CancelOutcome.INVALID
     for previous in (CONFIRMED, PENDING):
         changed = _rowcount(session.execute(
             update(Signature)

@@ -300,7 +300,9 @@ def confirm(token: str) -> tuple[str, int]:
     if request.method == "GET":
         # Mail scanners follow links; only a person pressing the button confirms.
         return render_template("signatures/confirm.html", petition=petition, token=token), 200
-    outcome = services.confirm(db.session(), signature, petition)
+    outcome, _ = services.confirm(db.session(), claims.signature_id, claims.nonce)
+    if outcome is services.ConfirmOutcome.INVALID:
+        return _token_invalid()
     if outcome is services.ConfirmOutcome.PETITION_CLOSED:
         return render_template("signatures/closed.html", petition=petition), 409
     if outcome is services.ConfirmOutcome.WITHDRAWN:
@@ -346,7 +348,10 @@ def cancel(token: str) -> tuple[str, int]:
         return render_template("signatures/cancelled.html", petition=petition), 200
     if request.method == "GET":
         return render_template("signatures/cancel.html", petition=petition, token=token), 200
-    if services.cancel(db.session(), signature) is services.CancelOutcome.CANCELLED:
+    outcome = services.cancel(db.session(), claims.signature_id, claims.nonce)
+    if outcome is services.CancelOutcome.INVALID:
+        return _token_invalid()
+    if outcome is services.CancelOutcome.CANCELLED:
         metrics.CANCELLATIONS.inc()
         current_app.extensions["petitionkit.summary_cache"].clear()
         log.info("cancelled petition=%s", petition.slug if petition else "?")
