@@ -264,6 +264,9 @@ def test_impossible_slugs_are_404(storing_app: Flask) -> None:
                  "/api/v1/petitions/%00/signatures", "/api/v1/petitions/%C3%28/signatures"):
         response = client.post(path, data=json.dumps(GOOD), content_type="application/json")
         assert response.status_code == 404, path
+    for path in ("/p/%00", "/embed/%00", "/api/v1/petitions/%00", "/p/%00/check-email",
+                 "/embed/%00/check-email"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_garbage_tokens_get_the_broken_link_page(storing_app: Flask) -> None:

@@ -44,23 +44,9 @@ bp = Blueprint("signatures", __name__)
 log = logging.getLogger("petitionkit.signatures")
 
 
-def _find(slug: str) -> Petition | None:
-    """The petition at ``slug``; a slug no petition can have (NUL, which PostgreSQL refuses in
-    text) is answered without asking the database."""
-    if "\x00" in slug:
-        return None
-    return find_petition(slug)
-
-
-def _open_petition_or_404(slug: str) -> Petition:
-    if "\x00" in slug:
-        abort(404)
-    return petition_or_404(slug)
-
-
 def _petition_with_own_limit() -> Petition | None:
     slug = (request.view_args or {}).get("slug", "")
-    petition = _find(slug) if slug else None
+    petition = find_petition(slug) if slug else None
     if petition is None or not petition.rate_limit:
         return None
     try:
@@ -136,7 +122,7 @@ def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
                       error_message=too_many_attempts)
 def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     _refuse_cross_site()
-    petition = _open_petition_or_404(slug)
+    petition = petition_or_404(slug)
     _accepting(petition)
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise UnsupportedMediaType(gettext("Please send the form as a web form."))
@@ -177,7 +163,7 @@ def _cors_headers(response: BaseResponse) -> BaseResponse:
     response.vary.add("Origin")
     origin = request_origin()
     slug = (request.view_args or {}).get("slug", "")
-    if origin is not None and origin in _allowed_origins(_find(slug)):
+    if origin is not None and origin in _allowed_origins(find_petition(slug)):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
@@ -195,7 +181,7 @@ def api_preflight(slug: str) -> Response:
 @limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
                       error_message=too_many_attempts)
 def sign_api(slug: str) -> Response:
-    petition = _find(slug)
+    petition = find_petition(slug)
     if petition is None or petition.status == "draft":
         return _json_errors(404, gettext("There is no petition at this address."))
     if is_cross_site_post(allowed=petition.allowed_origins or ()):
