@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from petitionkit.extensions import db
 from petitionkit.outbox.worker import run_once
@@ -279,3 +279,18 @@ def test_concurrent_confirm_presses_count_once(pg_app: Flask) -> None:
         assert db.session.scalar(select(Petition.signature_count)) == 1
         db.session.remove()
 
+
+
+def test_new_links_share_the_daily_mail_allowance(app: Flask, client: FlaskClient,
+                                                  petition: str) -> None:
+    from petitionkit.outbox.models import OutboxJob
+
+    signature = sign(app, client)
+    old = expired_token(app, Purpose.CONFIRM, signature)
+    cap = app.config["MAX_EMAILS_PER_ADDRESS_PER_DAY"]
+    answers = [client.post(f"/confirm/{old}/resend") for _ in range(cap + 1)]
+    assert {response.status_code for response in answers} == {200}
+    assert len({response.get_data() for response in answers}) == 1
+    with app.app_context():
+        queued = db.session.scalar(select(func.count()).select_from(OutboxJob))
+    assert queued == cap, "the first mail and the new links together stay within the cap"
