@@ -3,7 +3,8 @@
 Why no CSRF token: the signing form also lives in an iframe on third-party sites, where browsers
 withhold the cookies a session-bound token needs. The browser itself says where a post comes
 from: ``Sec-Fetch-Site`` (every current browser) and ``Origin`` (sent on every cross-origin POST,
-as ``null`` when the page hides its origin). A post is accepted from one of our own origins only.
+as ``null`` when the page hides its origin). A post is accepted from our own origin only, and on
+the JSON API also from the origins a petition allows.
 
 What counts as ours is the origin exactly (scheme, host and port), not the site: a page on a
 sibling subdomain is "same-site" but may belong to someone else, so it is refused like any other.
