@@ -85,6 +85,7 @@ def test_form_field_errors(storing_app: Flask) -> None:
 
 
 JSON_FIELD_ERRORS: list[tuple[dict[str, Any], str, str]] = [
+    ({"source": "s" * 101}, "source", "The source has at most 100 characters."),
     ({"name": None}, "name", "Please enter your name."),
     ({"email": "not-an-address"}, "email", "does not look like an email address"),
     ({"name": "x" * 121}, "name", "Please shorten your name"),

@@ -55,6 +55,12 @@ class SignatureForm(FlaskForm):
         # inside a third-party iframe where the session cookie a CSRF token needs is blocked.
         csrf = False
 
+        def get_translations(self, form: Any) -> None:
+            # Every label and message of this form is our own, translated by Flask-Babel.
+            # Flask-WTF would otherwise look up WTForms' catalogue on disk for every request
+            # (to title the unlabelled hidden fields), a cost the signing hot path need not pay.
+            return None
+
     name = StringField(
         _l("Your name"),
         # DataRequired looks at the value after the strip filter: blanks are no name.
@@ -75,7 +81,9 @@ class SignatureForm(FlaskForm):
     )
     consent_updates = BooleanField(_l("Keep me updated about this campaign"))
     show_name = BooleanField(_l("Show my name publicly among the signers"))
-    source = HiddenField(validators=[Length(max=100), plain_text])
+    source = HiddenField(validators=[
+        Length(max=100, message=_l("The source has at most 100 characters.")), plain_text,
+    ])
     lang = HiddenField()
     embed = HiddenField()
     # Honeypot: hidden from people by CSS and aria-hidden; bots fill every field they find.
