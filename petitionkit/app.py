@@ -6,7 +6,7 @@ import os
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
@@ -124,7 +124,7 @@ def _register_template_helpers(app: Flask) -> None:
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html" and not request.path.startswith("/embed/"):
+        if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
