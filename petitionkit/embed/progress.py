@@ -8,14 +8,16 @@ from flask_babel import format_date, format_decimal, format_percent, format_time
 
 
 def count_sentence(count: int, goal: int | None) -> str:
-    """"1,234 have signed. Let's get to 2,000!" (flask-babel formats ``num`` for the locale)."""
+    """"1,234 have signed. Let's get to 2,000!" with the numbers written for the locale."""
     if goal:
         return ngettext(
-            "%(num)s has signed. Let's get to %(goal)s!",
-            "%(num)s have signed. Let's get to %(goal)s!",
-            count, goal=format_decimal(goal),
+            "%(count)s has signed. Let's get to %(goal)s!",
+            "%(count)s have signed. Let's get to %(goal)s!",
+            count, count=format_decimal(count), goal=format_decimal(goal),
         )
-    return ngettext("%(num)s has signed.", "%(num)s have signed.", count)
+    return ngettext(
+        "%(count)s has signed.", "%(count)s have signed.", count, count=format_decimal(count)
+    )
 
 
 def progress_percent(count: int, goal: int | None) -> str:
