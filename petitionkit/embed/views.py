@@ -32,6 +32,7 @@ from petitionkit.embed.progress import count_sentence, deadline_sentence, progre
 from petitionkit.embed.share import mastodon_server, share_details
 from petitionkit.embed.signers import recent_signers
 from petitionkit.extensions import db
+from petitionkit.i18n import current_locale_name
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import find_petition, petition_or_404
@@ -66,6 +67,7 @@ def _template_globals(state: BlueprintSetupState) -> None:
         deadline_sentence=deadline_sentence,
         recent_signers=_recent_signers,
         share_details=share_details,
+        current_locale_name=current_locale_name,
     )
 
 
@@ -97,8 +99,6 @@ def render_embed_page(
     petition: Petition, form: SignatureForm, status: int = 200
 ) -> tuple[str, int]:
     """The iframe's signing page; also what a failed embedded post shows, errors inline."""
-    from petitionkit.i18n import current_locale_name
-
     g.embed_policy = petition_policy(petition)
     body = render_template(
         "embed/show.html",
