@@ -87,6 +87,7 @@ def embed_context(petition: Petition) -> dict[str, Any]:
     accent = request.args.get("accent", "")
     return {
         "petition": petition,
+        "goal": current_goal(petition, petition.signature_count),
         "theme": theme if theme in THEMES else "light",
         "accent": accent if _ACCENT.match(accent) else "",
         "frame_origins": frame_origins(petition),
@@ -103,7 +104,6 @@ def render_embed_page(
     body = render_template(
         "embed/show.html",
         form=form,
-        goal=current_goal(petition, petition.signature_count),
         countries=country_choices(current_locale_name()) if petition.asks_country else [],
         is_open=petition.is_open(),
         **embed_context(petition),

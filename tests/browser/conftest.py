@@ -77,30 +77,30 @@ class HostSite:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         _server_missing("Chromium at /usr/bin/chromium", FileNotFoundError(CHROMIUM))
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with sync_playwright() as driver:
+        yield driver
 
 
 @pytest.fixture(scope="session")
-def chromium_no_third_party_cookies() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        _server_missing("Chromium at /usr/bin/chromium", FileNotFoundError(CHROMIUM))
-    from playwright.sync_api import sync_playwright
+def chromium(playwright: Any) -> Iterator[Any]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
-        )
-        yield browser
-        browser.close()
+
+@pytest.fixture(scope="session")
+def chromium_no_third_party_cookies(playwright: Any) -> Iterator[Any]:
+    """Chromium as it runs with third-party cookies blocked (Chrome's own testing switch)."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -115,7 +115,9 @@ def host_site() -> Iterator[HostSite]:
 
 
 @pytest.fixture
-def engine(tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer) -> Iterator[Engine]:
+def engine(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> Iterator[Engine]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url, PUBLIC_URL=url,
