@@ -18,14 +18,21 @@
   if (/^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.test(accent)) {
     var hex = accent.replace("#", "");
     if (hex.length === 3) hex = hex.replace(/./g, "$&$&");
-    var channel = function (i) {
-      var c = parseInt(hex.substr(i, 2), 16) / 255;
+    var linear = function (value) {
+      var c = value / 255;
       return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
     };
+    var channel = function (i) { return linear(parseInt(hex.substr(i, 2), 16)); };
     var luminance = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
     root.style.setProperty("--pk-accent", "#" + hex);
     // Text on the accent keeps at least 4.5:1 whichever colour the organization picked.
     root.style.setProperty("--pk-accent-fg", luminance > 0.18 ? "#000000" : "#ffffff");
+    // Links take the accent only where it stays readable on the widget's background.
+    var background = getComputedStyle(doc.body || root).backgroundColor.match(/\d+/g) || [255, 255, 255];
+    var backgroundLuminance = 0.2126 * linear(background[0]) + 0.7152 * linear(background[1]) +
+      0.0722 * linear(background[2]);
+    var lighter = Math.max(luminance, backgroundLuminance), darker = Math.min(luminance, backgroundLuminance);
+    if ((lighter + 0.05) / (darker + 0.05) >= 4.5) root.style.setProperty("--pk-link", "#" + hex);
   }
 
   var parentOrigin = "";

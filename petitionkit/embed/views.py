@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -35,7 +36,12 @@ from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
-from petitionkit.petitions.services import find_petition, petition_or_404
+from petitionkit.petitions.services import (
+    SummaryCache,
+    find_petition,
+    petition_or_404,
+    public_summary,
+)
 from petitionkit.security import origin_of, own_origins
 from petitionkit.signatures.forms import SignatureForm, country_choices
 
@@ -140,14 +146,25 @@ def check_email(slug: str) -> str:
 
 @bp.get("/embed/<slug>/count.json")
 def count(slug: str) -> Response:
-    """What the iframe polls: the count, already worded in the reader's language."""
-    petition = petition_or_404(slug)
-    goal = current_goal(petition, petition.signature_count)
+    """What the iframe polls: the count, already worded in the reader's language.
+
+    Every open widget polls, so this reads the same per-process cache as the public API rather
+    than the database.
+    """
+    cache: SummaryCache = current_app.extensions["petitionkit.summary_cache"]
+    item = cache.get(slug)
+    if item is None:
+        petition = petition_or_404(slug)
+        goal = current_goal(petition, petition.signature_count)
+        item = cache.put(slug, public_summary(petition, goal),
+                         current_app.config["COUNT_CACHE_SECONDS"])
+    summary = json.loads(item.body)
+    signed, goal = int(summary["count"]), summary["goal"]
     response = jsonify(
-        count=petition.signature_count,
+        count=signed,
         goal=goal,
-        text=count_sentence(petition.signature_count, goal),
-        percent=progress_percent(petition.signature_count, goal),
+        text=count_sentence(signed, goal),
+        percent=progress_percent(signed, goal),
     )
     max_age = current_app.config["API_MAX_AGE"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}"

@@ -177,3 +177,27 @@ def test_narrow_screen_needs_no_sideways_scrolling(chromium: Any, engine: Engine
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     screenshot(page, "widget-320px")
     context.close()
+
+
+def test_accent_colour_stays_readable(chromium: Any, engine: Engine, host_site: HostSite) -> None:
+    slug = engine.add_petition(allowed_origins=[host_site.origin])
+    context = chromium.new_context()
+    page = context.new_page()
+    expectations = (
+        ("#8a2b1d", "rgb(255, 255, 255)", "rgb(138, 43, 29)"),
+        # A pale yellow: black text on the button, links keep the theme's readable blue.
+        ("#ffdd00", "rgb(0, 0, 0)", "rgb(11, 92, 173)"),
+    )
+    for accent, button_text, link in expectations:
+        page.goto(host_site.page("/accent", host_page(snippet(engine, slug, accent=accent))))
+        frame = page.frame_locator("iframe")
+        button = frame.get_by_role("button", name="Sign")
+        button.wait_for()
+        colours = button.evaluate(
+            "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
+        )
+        hex_background = "rgb({}, {}, {})".format(*(int(accent[i:i + 2], 16) for i in (1, 3, 5)))
+        assert colours == [button_text, hex_background]
+        read_more = frame.get_by_role("link", name="Read more")
+        assert read_more.evaluate("a => getComputedStyle(a).color") == link
+    context.close()
