@@ -176,6 +176,17 @@ def test_narrow_screen_needs_no_sideways_scrolling(chromium: Any, engine: Engine
     assert overflow <= 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     screenshot(page, "widget-320px")
+
+    # Text at twice its size (what 200% zoom does to text): still no sideways scrolling, and the
+    # iframe grows with its content.
+    before = page.locator("iframe").evaluate("f => f.getBoundingClientRect().height")
+    frame.evaluate("document.documentElement.style.fontSize = '200%'")
+    page.wait_for_function(
+        f"document.querySelector('iframe').getBoundingClientRect().height > {before * 1.5}"
+    )
+    assert frame.evaluate("document.documentElement.scrollWidth - "
+                          "document.documentElement.clientWidth") <= 0
+    screenshot(page, "widget-320px-text-200")
     context.close()
 
 
