@@ -9,7 +9,10 @@
   var engine = new URL(script.src).origin;
   var attr = function (name) { return script.getAttribute("data-" + name) || ""; };
   var slug = attr("petition");
-  if (!/^[a-z0-9][a-z0-9-]{0,79}$/.test(slug)) return;
+  if (!/^[a-z0-9][a-z0-9-]{0,79}$/.test(slug)) {
+    if (win.console) win.console.error("petitionkit: data-petition must name a petition, e.g. data-petition=\"my-petition\"");
+    return;
+  }
 
   var id = "pk" + Math.random().toString(36).slice(2, 10);
   var page = engine + "/p/" + slug;

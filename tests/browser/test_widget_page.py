@@ -19,7 +19,8 @@ def _wait_loaded(page: Any, count: int) -> None:
 
 
 LISTEN = """window.__loaded = [];
-document.addEventListener('petitionkit:loaded', (e) => window.__loaded.push(e.detail.petition));"""
+document.addEventListener('petitionkit:loaded', (e) => window.__loaded.push(e.detail.petition));
+document.addEventListener('petitionkit:submitted', () => { window.__submitted = 1; });"""
 
 
 def test_two_widgets_on_one_page_leak_nothing(chromium: Any, engine: Engine,
@@ -64,6 +65,18 @@ def test_two_widgets_on_one_page_leak_nothing(chromium: Any, engine: Engine,
         outer = frames.nth(index).evaluate("f => f.getBoundingClientRect().height")
         assert abs(inner - outer) <= 1
     assert requested_hosts <= {host_site.origin.split("/")[2], engine.url.split("/")[2]}
+    # The loader heeds only its own iframe: the host page (or any other frame) posting a message
+    # that looks like the widget's changes nothing.
+    height = frames.nth(0).evaluate("f => f.style.height")
+    page.evaluate("""() => {
+        const frame = document.querySelector('iframe');
+        const id = JSON.parse(frame.name).petitionkit;
+        window.postMessage({petitionkit: id, type: 'resize', height: 3}, '*');
+        window.postMessage({petitionkit: id, type: 'submitted'}, '*');
+    }""")
+    page.wait_for_timeout(200)
+    assert frames.nth(0).evaluate("f => f.style.height") == height
+    assert page.evaluate("window.__submitted || 0") == 0
     screenshot(page, "two-widgets")
     context.close()
 
