@@ -161,6 +161,8 @@ def test_right_to_left_and_chinese(chromium: Any, engine: Engine, host_site: Hos
         const box = field.getBoundingClientRect(); return {left: box.left, right: box.right}; }""")
     assert abs(label["right"] - field["right"]) < 2
     assert label["left"] > field["left"] + 100
+    document = frame.locator("html")
+    assert document.evaluate("h => h.scrollWidth - h.clientWidth") <= 0
     screenshot(page, "widget-arabic")
 
     for lang, button, count in (("zh-Hans", "签名", "已有 0 人签名"),
