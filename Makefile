@@ -65,5 +65,5 @@ clean-demo:
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  --project petitionkit --version 0.1.0 -o messages.pot .
-	$(BIN)/pybabel update -i messages.pot -d petitionkit/translations --no-location --ignore-obsolete -w 100
+	$(BIN)/pybabel update -i messages.pot -d petitionkit/translations --ignore-obsolete -w 100
 	$(BIN)/pybabel compile -d petitionkit/translations --statistics
