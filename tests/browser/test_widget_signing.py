@@ -12,8 +12,11 @@ def sign_and_confirm(context: Any, page: Any, engine: Engine, host_site: HostSit
                      name: str) -> None:
     """Sign in the widget on the organization's page, confirm from the mail in another tab,
     and watch the open widget's count and bar move."""
-    slug = engine.add_petition(allowed_origins=[host_site.origin], goal=10)
+    slug = engine.add_petition(allowed_origins=[host_site.origin], goal=10,
+                               share={"hashtags": ["PoemsAreNotCrimes"]})
     url = host_site.page("/campaign", host_page(snippet(engine, slug, source="newsletter")))
+    requested: set[str] = set()
+    context.on("request", lambda request: requested.add(request.url.split("/")[2]))
     page.add_init_script("""
         window.__events = [];
         for (const type of ['petitionkit:loaded', 'petitionkit:submitted']) {
@@ -43,10 +46,19 @@ def sign_and_confirm(context: Any, page: Any, engine: Engine, host_site: HostSit
     screenshot(page, "widget-check-email")
 
     mail_tab = context.new_page()
+    # Sharing must not leave this machine in a test: record where the Mastodon button would go.
+    mail_tab.add_init_script("window.open = (url) => { window.__opened = url; return null; };")
     mail_tab.goto(confirm_url)
     mail_tab.get_by_role("button", name="Confirm my signature").click()
     assert mail_tab.get_by_role("heading", name="Thank you, your signature counts").is_visible()
     assert mail_tab.get_by_role("heading", name="Ask your friends to sign").is_visible()
+    mail_tab.get_by_role("button", name="Copy link").click()
+    mail_tab.get_by_text("Link copied.").wait_for()
+    mail_tab.get_by_label("Share on Mastodon: your server").fill("https://social.example/")
+    mail_tab.get_by_role("button", name="Share on Mastodon").click()
+    opened = mail_tab.evaluate("window.__opened")
+    assert opened.startswith("https://social.example/share?text=")
+    assert "%2Fp%2F" + slug in opened and "%23PoemsAreNotCrimes" in opened
 
     # The open widget notices by itself: it polls the count and moves the bar.
     frame.get_by_text("1 has signed. Let's get to 10!").wait_for()
@@ -60,6 +72,8 @@ def sign_and_confirm(context: Any, page: Any, engine: Engine, host_site: HostSit
         from petitionkit.signatures.models import Signature
         [signature] = db.session.query(Signature).all()
         assert signature.source == "newsletter"
+    # No page the signer saw asked anything of a third host: no fonts, scripts, pixels.
+    assert requested == {host_site.origin.split("/")[2], engine.url.split("/")[2]}
 
 
 def test_sign_through_the_widget(chromium: Any, engine: Engine, host_site: HostSite) -> None:
