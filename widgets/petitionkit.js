@@ -70,8 +70,8 @@
       goal: count && count.getAttribute("data-goal") ? Number(count.getAttribute("data-goal")) : undefined
     };
     summary.type = !permitted || data.stage === "blocked" ? "blocked"
-      : data.stage === "submitted" ? "submitted" : "loaded";
-    tell(summary);
+      : data.stage === "submitted" ? "submitted" : data.stage === "form" ? "loaded" : "";
+    if (summary.type) tell(summary);
 
     var errors = doc.getElementById("form-errors");
     var heading = doc.getElementById("status-heading");

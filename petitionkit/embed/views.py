@@ -109,6 +109,8 @@ def render_embed_page(
     g.embed_policy = petition_policy(petition)
     body = render_template(
         "embed/show.html",
+        # The page again, with errors: the host page already heard "loaded" once.
+        stage="form" if status < 400 else "invalid",
         form=form,
         countries=country_choices(current_locale_name()) if petition.asks_country else [],
         is_open=petition.is_open(),

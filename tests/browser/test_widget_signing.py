@@ -147,6 +147,9 @@ def test_keyboard_only_signing(chromium: Any, engine: Engine, host_site: HostSit
     url = host_site.page("/keys", host_page('<a href="#top">Skip</a>' + snippet(engine, slug)))
     context = chromium.new_context()
     page = context.new_page()
+    page.add_init_script("""window.__events = [];
+        for (const type of ['petitionkit:loaded', 'petitionkit:submitted'])
+            document.addEventListener(type, () => window.__events.push(type));""")
     page.goto(url)
     frame_element = page.wait_for_selector("iframe")
     frame = frame_element.content_frame()
@@ -182,6 +185,8 @@ def test_keyboard_only_signing(chromium: Any, engine: Engine, host_site: HostSit
     page.keyboard.press("Enter")
     frame.wait_for_selector("#status-heading")
     assert focused() == "status-heading", "focus moves to the outcome"
+    # The page shown again with errors is not a second "loaded".
+    assert page.evaluate("window.__events") == ["petitionkit:loaded", "petitionkit:submitted"]
     assert engine.deliver_mail() == 1
     with engine.app.app_context():
         from petitionkit.extensions import db
