@@ -13,7 +13,6 @@ from sqlalchemy import func, select, update
 
 from petitionkit.extensions import db
 from petitionkit.outbox import services as outbox
-from petitionkit.outbox.models import DEAD, OutboxJob
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import CONFIRMED, Signature
@@ -74,9 +73,14 @@ def petition_list() -> None:
 @with_appcontext
 def worker_command(once: bool, poll: float | None) -> None:
     """Deliver the outbox (e-mail and plugin jobs); run as many as you like, anywhere."""
+    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
     from petitionkit.outbox.worker import run_forever, run_once
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
+    except MailConfigError as error:
+        raise click.ClickException(str(error)) from error
     if once:
         total = 0
         while (done := run_once(app)) > 0:
@@ -135,7 +139,7 @@ def outbox_group() -> None:
 @outbox_group.command("status")
 @with_appcontext
 def outbox_status() -> None:
-    stats = outbox.stats(db.session)
+    stats = outbox.stats(db.session())
     click.echo(f"pending {stats.pending}, dead {stats.dead}, "
                f"oldest pending {stats.oldest_pending_age:.0f}s")
 
@@ -143,9 +147,13 @@ def outbox_status() -> None:
 @outbox_group.command("dead")
 @with_appcontext
 def outbox_dead() -> None:
-    """List jobs that gave up after retrying."""
-    for job in db.session.scalars(select(OutboxJob).where(OutboxJob.status == DEAD)):
-        click.echo(f"{job.id}\t{job.kind}\t{job.attempts} attempts\t{job.last_error}")
+    """List jobs that gave up after retrying: id, kind, attempts, created, last error."""
+    jobs = outbox.dead_jobs(db.session())
+    for job in jobs:
+        created = outbox.as_utc(job.created_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{job.id}\t{job.kind}\t{job.attempts} attempts\t{created}\t{job.last_error}")
+    click.echo(f"{len(jobs)} dead job(s)" + ("; `petitionkit outbox replay` queues them again"
+                                              if jobs else ""), err=True)
 
 
 @outbox_group.command("replay")
@@ -153,7 +161,7 @@ def outbox_dead() -> None:
 @with_appcontext
 def outbox_replay(job_ids: tuple[int, ...]) -> None:
     """Queue dead jobs again (all of them without JOB_IDS)."""
-    count = outbox.replay(db.session, list(job_ids) or None)
+    count = outbox.replay(db.session(), list(job_ids) or None)
     click.echo(f"replayed {count}")
 
 
