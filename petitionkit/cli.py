@@ -74,7 +74,7 @@ def petition_list() -> None:
 def worker_command(once: bool, poll: float | None) -> None:
     """Deliver the outbox (e-mail and plugin jobs); run as many as you like, anywhere."""
     from petitionkit.outbox.mail import MailConfigError, parse_mail_url
-    from petitionkit.outbox.worker import run_forever, run_once
+    from petitionkit.outbox.worker import run_batch, run_forever
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
@@ -82,10 +82,11 @@ def worker_command(once: bool, poll: float | None) -> None:
     except MailConfigError as error:
         raise click.ClickException(str(error)) from error
     if once:
-        total = 0
-        while (done := run_once(app)) > 0:
-            total += done
-        click.echo(f"delivered {total}")
+        delivered = failed = 0
+        while (batch := run_batch(app)).claimed > 0:
+            delivered += batch.delivered
+            failed += batch.claimed - batch.delivered
+        click.echo(f"delivered {delivered}, failed {failed}")
         return
     stop = threading.Event()
 

@@ -58,7 +58,7 @@ def enqueue(
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff, capped, until the retries have spanned ``give_up_after`` seconds.
+    """Exponential backoff, capped, for as long as the retries span ``give_up_after`` seconds.
 
     Giving up is counted in attempts rather than from the job's creation: a job that waited days
     for a worker still gets its full series of retries, and a replayed job gets a fresh one.
@@ -86,7 +86,8 @@ class RetryPolicy:
         return sum(self.delay(attempt) for attempt in range(1, attempts))
 
     def gives_up(self, attempts: int) -> bool:
-        return self.retry_span(attempts) >= self.give_up_after
+        """True when the next attempt would come later than ``give_up_after`` after the first."""
+        return self.retry_span(attempts + 1) > self.give_up_after
 
 
 @dataclass(frozen=True)

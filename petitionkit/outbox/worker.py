@@ -80,12 +80,24 @@ def _transport_down(error: BaseException) -> bool:
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
-def run_once(app: Flask, worker: str | None = None) -> int:
-    """Claim one batch and work through it; returns how many jobs were finished.
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int
+    delivered: int
+    transport_down: bool = False
 
-    Needs an application context. Each job is finished or failed on its own; when the mail
-    server cannot be reached, every job left in the batch is failed with it (each backs off on
-    its own schedule) instead of knocking on a closed door once per message.
+
+def run_once(app: Flask, worker: str | None = None) -> int:
+    """Claim one batch and work through it; returns how many jobs were delivered."""
+    return run_batch(app, worker).delivered
+
+
+def run_batch(app: Flask, worker: str | None = None) -> BatchResult:
+    """Claim one batch and work through it. Needs an application context.
+
+    Each job is finished or failed on its own; when the mail server cannot be reached, every job
+    left in the batch is failed with it (each backs off on its own schedule) instead of knocking
+    on a closed door once per message.
     """
     config = app.config
     worker = worker or worker_name()
@@ -95,9 +107,10 @@ def run_once(app: Flask, worker: str | None = None) -> int:
     try:
         claim = services.claim(session, worker, int(config["OUTBOX_BATCH_SIZE"]), lease_seconds)
         if not claim.job_ids:
-            return 0
+            return BatchResult(claimed=0, delivered=0)
         handlers = job_handlers(app)
         finished = 0
+        transport_down = False
         leased_at = time.monotonic()
         remaining = list(claim.job_ids)
         with ExitStack() as stack:
@@ -124,6 +137,7 @@ def run_once(app: Flask, worker: str | None = None) -> int:
                     session.rollback()
                     _record_failure(session, claim.lease, job_id, kind, error, policy)
                     if _transport_down(error):
+                        transport_down = True
                         for untried in remaining:
                             _record_failure(session, claim.lease, untried, None, error, policy)
                         break
@@ -134,7 +148,7 @@ def run_once(app: Flask, worker: str | None = None) -> int:
                     finished += 1
                 else:
                     log.warning("job lease lost id=%s kind=%s", job_id, kind)
-        return finished
+        return BatchResult(len(claim.job_ids), finished, transport_down)
     finally:
         db.session.remove()
 
@@ -165,11 +179,11 @@ def run_forever(app: Flask, stop: threading.Event, poll_interval: float | None =
     while not stop.is_set():
         with app.app_context():
             try:
-                finished = run_once(app, worker)
+                result = run_batch(app, worker)
             except Exception as error:  # noqa: BLE001 - a database hiccup must not end the loop
                 log.error("worker batch failed error=%s", describe_error(error))
-                finished = 0
-        if finished == 0:
+                result = BatchResult(claimed=0, delivered=0, transport_down=True)
+        if result.claimed == 0 or result.transport_down:
             stop.wait(interval)
     log.info("worker stopped name=%s", worker)
 
