@@ -73,12 +73,13 @@ def build_message(
         # Kept on the outbox row: a retried send carries the same Message-ID.
         message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = locale.replace("_", "-")
     # The "it wasn't me" link: a POST to it withdraws the signature and stops all mail (RFC 8058).
     message["List-Unsubscribe"] = f"<{links['cancel_url']}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    # After the body: setting content clears every Content-* header.
+    message["Content-Language"] = locale.replace("_", "-")
     return message
 
 
