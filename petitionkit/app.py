@@ -64,7 +64,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         SIGNER_EMAIL_KINDS, deliver_signer_email
     )
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(OutboxCollector(app))  # type: ignore[arg-type]
+    registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
 
     _register_blueprints(app)

@@ -1,4 +1,4 @@
-"""What a signer receives: both parts, the right language, safe headers, a working "it wasn't me"."""
+"""What a signer receives: both parts, the right language, safe headers, "it wasn't me"."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -41,7 +40,9 @@ def test_readyz_degrades_when_mail_is_stuck(tmp_path: Path, migrated_sqlite: Pat
     assert 899 <= ready.json["outbox_oldest_age_seconds"] < 960
 
 
-def test_readyz_says_when_the_database_is_unreachable(tmp_path: Path, migrated_sqlite: Path) -> None:
+def test_readyz_says_when_the_database_is_unreachable(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
     missing = tmp_path / "no such folder" / "petitionkit.db"
     app = make_app(tmp_path, migrated_sqlite, DATABASE_URL=f"sqlite:///{missing}")
     client = app.test_client()
