@@ -61,14 +61,15 @@ def test_worker_threads_on_postgresql_send_each_job_once(
     slug = add_petition(pg_app)
     sign_many(pg_app, slug, 200)
     errors: list[BaseException] = []
+    batch_sizes: list[int] = []
     start = threading.Barrier(4)
 
     def work() -> None:
         try:
             start.wait()
             with pg_app.app_context():
-                while run_batch(pg_app).claimed > 0:
-                    pass
+                while (batch := run_batch(pg_app)).claimed > 0:
+                    batch_sizes.append(batch.claimed)
         except BaseException as error:  # noqa: BLE001 - reported by the test below
             errors.append(error)
 
@@ -78,6 +79,7 @@ def test_worker_threads_on_postgresql_send_each_job_once(
     for thread in threads:
         thread.join(timeout=120)
     assert not errors
+    assert max(batch_sizes) <= 10, "a claim never takes more than a batch"
     assert_each_delivered_once(pg_app, smtp_server.wait_for(200, timeout=60), 200)
     assert len(smtp_server.messages) == 200
     workers = {str(row.locked_by).rsplit(":", 1)[0] for row in jobs(pg_app)}

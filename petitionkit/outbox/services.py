@@ -115,24 +115,27 @@ def claim(
 ) -> Claim:
     """Take up to ``batch_size`` due jobs for ``lease_seconds``, in one statement.
 
-    On PostgreSQL the inner SELECT ... FOR UPDATE SKIP LOCKED lets concurrent workers pass over
+    On PostgreSQL the SELECT ... FOR UPDATE SKIP LOCKED lets concurrent workers pass over
     each other's rows without waiting. SQLite has no row locks, but a single UPDATE takes its
     write lock before it reads, so the claim is exclusive there too; the outer condition repeats
     the inner one so a row finished by another worker in the meantime is never taken again.
     """
     now = now or utcnow()
     lease = new_lease(worker)
+    # A materialized CTE runs once; as a plain IN (subquery) PostgreSQL may run it again for
+    # each row it updates, and every run locks another batch.
     due = (
         select(OutboxJob.id)
         .where(_claimable(now))
         .order_by(OutboxJob.available_at, OutboxJob.id)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        .cte("due")
+        .prefix_with("MATERIALIZED")
     )
     claimed = session.scalars(
         update(OutboxJob)
-        .where(OutboxJob.id.in_(due), _claimable(now))
+        .where(OutboxJob.id.in_(select(due.c.id)), _claimable(now))
         .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=lease)
         .returning(OutboxJob.id)
         .execution_options(synchronize_session=False)
