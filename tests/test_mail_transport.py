@@ -18,6 +18,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from sqlalchemy import select
 
+from petitionkit.config import ConfigurationError
 from petitionkit.extensions import db
 from petitionkit.outbox.mail import MailConfigError, parse_mail_url
 from petitionkit.outbox.models import DONE, PENDING, OutboxJob
@@ -55,6 +56,13 @@ def test_the_worker_command_refuses_a_wrong_mail_url_at_start(app: Flask) -> Non
     result = app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 1
     assert "password would cross the network in clear" in result.output
+
+
+def test_the_app_refuses_to_start_with_a_wrong_mail_url(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    with pytest.raises(ConfigurationError, match="MAIL_URL must start with smtp://"):
+        make_app(tmp_path, migrated_sqlite, MAIL_URL="mailto:petitions@example.org")
 
 
 def deliver_all(app: Flask) -> int:

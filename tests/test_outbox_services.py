@@ -43,6 +43,23 @@ def test_signing_writes_its_email_in_the_same_transaction(app: Flask, petition: 
         assert job.status == PENDING and job.message_id and job.message_id.endswith("@example.org>")
 
 
+def test_enqueue_costs_one_insert_and_nothing_else(app: Flask) -> None:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            services.enqueue(db.session(), "email.confirm", {"signature_id": 1})
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 1
+    assert statements[0].startswith("INSERT INTO outbox_jobs")
+
+
 def test_a_signing_rolled_back_at_commit_leaves_neither_signature_nor_job(
     app: Flask, petition: str
 ) -> None:

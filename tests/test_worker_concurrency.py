@@ -173,3 +173,24 @@ def test_a_killed_worker_leaves_its_batch_to_the_next_once_the_lease_expires(
         assert leftovers == []
     assert delivered == 8
     assert_each_delivered_once(app, smtp_server.wait_for(8), 8)
+
+
+def test_sigterm_lets_the_worker_finish_and_exit(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    app = make_app(tmp_path, migrated_sqlite)
+    sign_many(app, add_petition(app), 3)
+    environment = worker_environment(app, MAIL_URL=smtp_server.url)
+    worker = subprocess.Popen([PETITIONKIT, "worker", "--poll", "0.2"], env=environment,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        smtp_server.wait_for(3, timeout=30)
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err
+    assert "worker started" in err and "worker stopped" in err
+    assert f"mail=smtp://127.0.0.1:{smtp_server.port}" in err
+    assert {row.status for row in jobs(app)} == {DONE}

@@ -42,6 +42,14 @@ class MailSettings:
     starttls: str = "auto"
     folder: str = ""
 
+    def describe(self) -> str:
+        """Where mail goes, for the log: never the password."""
+        if self.scheme == "file":
+            return f"file://{self.folder}"
+        login = " with login" if self.username else ""
+        tls = "" if self.scheme == "smtps" else f" starttls={self.starttls}"
+        return f"{self.scheme}://{self.host}:{self.port}{tls}{login}"
+
 
 def parse_mail_url(mail_url: str | None, dev_folder: str) -> MailSettings:
     """Read MAIL_URL, refusing anything that would fail later or leak a password."""

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from petitionkit.extensions import db
 from petitionkit.ops import metrics
 from petitionkit.outbox import services
-from petitionkit.outbox.mail import MailConfigError, MailTransport, open_transport
+from petitionkit.outbox.mail import (
+    MailConfigError,
+    MailTransport,
+    open_transport,
+    parse_mail_url,
+)
 from petitionkit.outbox.models import DEAD, OutboxJob
 
 log = logging.getLogger("petitionkit.worker")
@@ -175,7 +180,13 @@ def _record_failure(
 def run_forever(app: Flask, stop: threading.Event, poll_interval: float | None = None) -> None:
     interval = poll_interval if poll_interval is not None else app.config["OUTBOX_POLL_INTERVAL"]
     worker = worker_name()
-    log.info("worker started name=%s", worker)
+    config = app.config
+    try:
+        destination = parse_mail_url(config["MAIL_URL"], config["DEV_MAIL_DIR"]).describe()
+    except MailConfigError as error:
+        # Keep looping: every attempt fails with this reason, backs off and shows in /readyz.
+        destination = f"unusable ({error})"
+    log.info("worker started name=%s mail=%s", worker, destination)
     while not stop.is_set():
         with app.app_context():
             try:
