@@ -194,3 +194,52 @@ def test_sigterm_lets_the_worker_finish_and_exit(
     assert "worker started" in err and "worker stopped" in err
     assert f"mail=smtp://127.0.0.1:{smtp_server.port}" in err
     assert {row.status for row in jobs(app)} == {DONE}
+
+
+class SlowHandler:
+    """Accepts every message, each after a pause longer than half the lease."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.message_ids: list[str] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.pause)
+        for line in envelope.content.decode("utf-8", "replace").splitlines():
+            if line.lower().startswith("message-id:"):
+                self.message_ids.append(line.split(":", 1)[1].strip())
+        return "250 OK"
+
+
+def test_a_slow_batch_renews_its_lease_so_no_other_worker_sends_it_again(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    slow = SlowHandler(pause=0.7)
+    port = free_port()
+    controller = Controller(slow, hostname="127.0.0.1", port=port)
+    controller.start()
+    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=f"smtp://127.0.0.1:{port}",
+                   OUTBOX_LEASE_SECONDS=1, OUTBOX_BATCH_SIZE=10)
+    sign_many(app, add_petition(app), 4)
+    first_done = threading.Event()
+    results: list[Any] = []
+
+    def slow_worker() -> None:
+        with app.app_context():
+            results.append(run_batch(app, worker="slow"))
+        first_done.set()
+
+    thread = threading.Thread(target=slow_worker)
+    try:
+        thread.start()
+        taken_by_other = 0
+        # Four messages take about 2.8 s, well past the 1 s lease, while another worker polls.
+        while not first_done.wait(0.1):
+            with app.app_context():
+                taken_by_other += run_batch(app, worker="eager").claimed
+        thread.join(timeout=30)
+    finally:
+        controller.stop()
+    assert taken_by_other == 0
+    assert [(result.claimed, result.delivered) for result in results] == [(4, 4)]
+    assert sorted(slow.message_ids) == sorted(str(row.message_id) for row in jobs(app))
