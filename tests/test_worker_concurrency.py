@@ -129,7 +129,7 @@ class StallingHandler:
 def test_a_killed_worker_leaves_its_batch_to_the_next_once_the_lease_expires(
     tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
 ) -> None:
-    lease_seconds = 3
+    lease_seconds = 5
     app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url,
                    OUTBOX_LEASE_SECONDS=lease_seconds)
     slug = add_petition(app)
@@ -214,13 +214,13 @@ class SlowHandler:
 def test_a_slow_batch_renews_its_lease_so_no_other_worker_sends_it_again(
     tmp_path: Path, migrated_sqlite: Path
 ) -> None:
-    slow = SlowHandler(pause=0.7)
+    slow = SlowHandler(pause=1.1)
     port = free_port()
     controller = Controller(slow, hostname="127.0.0.1", port=port)
     controller.start()
     app = make_app(tmp_path, migrated_sqlite, MAIL_URL=f"smtp://127.0.0.1:{port}",
-                   OUTBOX_LEASE_SECONDS=1, OUTBOX_BATCH_SIZE=10)
-    sign_many(app, add_petition(app), 4)
+                   OUTBOX_LEASE_SECONDS=2, OUTBOX_BATCH_SIZE=10)
+    sign_many(app, add_petition(app), 3)
     first_done = threading.Event()
     results: list[Any] = []
 
@@ -233,7 +233,7 @@ def test_a_slow_batch_renews_its_lease_so_no_other_worker_sends_it_again(
     try:
         thread.start()
         taken_by_other = 0
-        # Four messages take about 2.8 s, well past the 1 s lease, while another worker polls.
+        # Three messages take about 3.3 s, well past the 2 s lease, while another worker polls.
         while not first_done.wait(0.1):
             with app.app_context():
                 taken_by_other += run_batch(app, worker="eager").claimed
@@ -241,5 +241,5 @@ def test_a_slow_batch_renews_its_lease_so_no_other_worker_sends_it_again(
     finally:
         controller.stop()
     assert taken_by_other == 0
-    assert [(result.claimed, result.delivered) for result in results] == [(4, 4)]
+    assert [(result.claimed, result.delivered) for result in results] == [(3, 3)]
     assert sorted(slow.message_ids) == sorted(str(row.message_id) for row in jobs(app))
