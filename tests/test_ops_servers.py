@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from petitionkit.extensions import db
 
 from .conftest import add_petition, free_port, make_app
+from .smtp import link_from
 from .test_worker_concurrency import worker_environment
 
 BIN = Path(sys.executable).parent
@@ -99,11 +100,17 @@ def test_petitionkit_run_delivers_to_the_dev_folder_without_a_worker(
                                 {"name": "Ilse Varga", "email": "ilse@example.org"})
         assert status == 303
         [eml] = wait_for_files(Path(app.instance_path) / "mail", "*.eml", 1)
-    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert message["To"] == "Ilse Varga <ilse@example.org>"
-    assert eml.with_suffix(".html").exists()
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        assert message["To"] == "Ilse Varga <ilse@example.org>"
+        assert eml.with_suffix(".html").exists()
+        confirm_url = link_from(message, "http://localhost/confirm/")  # type: ignore[arg-type]
+        confirm_path = confirm_url.removeprefix("http://localhost")
+        assert request(port, "GET", confirm_path)[0] == 200
     log = (tmp_path / "server.log").read_text()
-    assert "ilse" not in log.lower() and "127.0.0.1 -" not in log, log
+    assert "POST /p/" in log and "GET /confirm/… HTTP" in log, "one line per request"
+    token = confirm_path.rsplit("/", 1)[1]
+    for private in ("ilse", "127.0.0.1 -", token):
+        assert private.lower() not in log.lower(), f"{private} in the server log:\n{log}"
 
 
 def metric(text: str, name: str, **labels: str) -> float:
