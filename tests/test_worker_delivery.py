@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -172,3 +176,49 @@ def test_dead_jobs_are_listed_and_replayed_through_the_cli(
     empty = runner.invoke(args=["outbox", "dead"])
     assert empty.stdout == ""
     assert runner.invoke(args=["outbox", "replay"]).output.strip() == "replayed 0"
+
+
+class HangsUpAfterOne:
+    """Accepts one message per connection, then drops the connection mid-reply."""
+
+    def __init__(self) -> None:
+        self.accepted: list[str] = []
+        self.sessions_served: set[int] = set()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if id(session) in self.sessions_served:
+            server.transport.close()
+            return "421 4.3.2 Going away"
+        self.sessions_served.add(id(session))
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.accepted.append(str(message["Message-ID"]))
+        return "250 OK"
+
+
+def test_a_connection_dropped_mid_batch_backs_off_the_rest_and_loses_nothing(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    handler = HangsUpAfterOne()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = make_app(tmp_path, migrated_sqlite, MAIL_URL=f"smtp://127.0.0.1:{port}",
+                       OUTBOX_BATCH_SIZE=10)
+        sign_many(app, add_petition(app), 3)
+        with app.app_context():
+            first = run_batch(app)
+        assert (first.claimed, first.delivered, first.transport_down) == (3, 1, True)
+        rows = jobs(app)
+        assert [(row.status, row.attempts) for row in rows] == [
+            (DONE, 0), (PENDING, 1), (PENDING, 1)
+        ]
+        assert rows[1].last_error == "SMTPServerDisconnected"
+        for _round in range(2):
+            make_all_due(app)
+            drain(app)
+    finally:
+        controller.stop()
+    rows = jobs(app)
+    assert {row.status for row in rows} == {DONE}
+    assert sorted(handler.accepted) == sorted(str(row.message_id) for row in rows)
