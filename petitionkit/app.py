@@ -6,7 +6,7 @@ import os
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
@@ -37,6 +37,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
                 instance_relative_config=True)
     app.request_class = PetitionkitRequest
     load_config(app, test_config)
+    _check_mail_url(app)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app)
 
@@ -66,7 +67,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         SIGNER_EMAIL_KINDS, deliver_signer_email
     )
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(OutboxCollector(app))  # type: ignore[arg-type]
+    registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
 
     _register_blueprints(app)
@@ -75,6 +76,16 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     _register_commands(app)
     _start_inprocess_delivery(app)
     return app
+
+
+def _check_mail_url(app: Flask) -> None:
+    from petitionkit.config import ConfigurationError
+    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
+
+    try:
+        parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
+    except MailConfigError as error:
+        raise ConfigurationError(str(error)) from error
 
 
 def _init_database(app: Flask) -> None:
@@ -123,18 +134,14 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html" and not request.path.startswith("/embed/"):
-            # The widget's form posts here from its iframe: the answer (field errors, "closed",
-            # "too many attempts") is shown inside that iframe, so it may be framed like /embed/.
-            framable = request.endpoint == "signatures.sign_form"
-            framing = "" if framable else "frame-ancestors 'none'; "
+        if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                f"{framing}form-action 'self'; base-uri 'none'",
+                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
             )
         return response
 

@@ -109,15 +109,32 @@ def test_no_cookie_is_needed_or_set(client: FlaskClient, petition: str) -> None:
     assert "Set-Cookie" not in response.headers
 
 
-def test_embedded_answers_may_be_framed_hosted_pages_may_not(
-    client: FlaskClient, petition: str
+def test_widget_answers_may_be_framed_by_allowed_origins_only(
+    app: Flask, client: FlaskClient, petition: str
 ) -> None:
-    invalid = client.post(FORM, data={"name": "", "email": "x", "embed": "1"},
-                          headers={"Origin": "http://localhost"})
+    widget = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin",
+              "Referer": "http://localhost/embed/free-the-poet"}
+    framed_by_allowed = "frame-ancestors 'self' http://127.0.0.1:8000;"
+    invalid = client.post(FORM, data={"name": "", "email": "x", "embed": "1"}, headers=widget)
     assert invalid.status_code == 422
-    assert "frame-ancestors" not in invalid.headers["Content-Security-Policy"]
-    hosted = client.get("/p/free-the-poet")
+    assert framed_by_allowed in invalid.headers["Content-Security-Policy"]
+
+    add_petition(app, slug="closed-one", status="closed")
+    closed = client.post("/p/closed-one/sign", data=SIGNER,
+                         headers={**widget, "Referer": "http://localhost/embed/closed-one"})
+    assert closed.status_code == 409
+    assert "frame-ancestors 'self' http://127.0.0.1:8000;" in closed.headers[
+        "Content-Security-Policy"
+    ]
+
+    hosted = client.post(FORM, data={"name": "", "email": "x"},
+                         headers={"Origin": "http://localhost",
+                                  "Referer": "http://localhost/p/free-the-poet"})
+    assert hosted.status_code == 422
     assert "frame-ancestors 'none'" in hosted.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in client.get(FORM.removesuffix("/sign")).headers[
+        "Content-Security-Policy"
+    ]
 
 
 def post_json(client: FlaskClient, headers: dict[str, str], body: object = None) -> object:

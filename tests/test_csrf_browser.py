@@ -28,12 +28,50 @@ CHROMIUM_ARGS = [
 ]
 
 
+class OrganizationSite:
+    """A campaign group's site on another origin, serving one page that embeds the widget."""
+
+    def __init__(self) -> None:
+        self.page = b""
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(site.page)))
+                self.end_headers()
+                self.wfile.write(site.page)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
 @pytest.fixture
-def engine(tmp_path: Path, migrated_sqlite: Path) -> Iterator[tuple[Flask, str]]:
+def organization_site() -> Iterator[OrganizationSite]:
+    site = OrganizationSite()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, migrated_sqlite: Path,
+           organization_site: OrganizationSite) -> Iterator[tuple[Flask, str]]:
     port = free_port()
     base = f"http://localhost:{port}"
     app = make_app(tmp_path, migrated_sqlite, PUBLIC_URL=base)
-    add_petition(app)
+    add_petition(app, allowed_origins=[organization_site.origin])
+    organization_site.page = organization_page(base)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -45,7 +83,7 @@ def engine(tmp_path: Path, migrated_sqlite: Path) -> Iterator[tuple[Flask, str]]
 
 
 def organization_page(engine_url: str) -> bytes:
-    """A campaign group's page on another site: the widget's iframe, and a forged form."""
+    """The organization's page: the widget's iframe, and a forged form beside it."""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Campaign</title></head>
 <body>
 <iframe id="widget" src="{engine_url}/embed/free-the-poet" width="500" height="700"></iframe>
@@ -56,30 +94,6 @@ def organization_page(engine_url: str) -> bytes:
 </body></html>""".encode()
 
 
-@pytest.fixture
-def third_party_site(engine: tuple[Flask, str]) -> Iterator[str]:
-    page = organization_page(engine[1])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
 def signed_names(app: Flask) -> list[str]:
     with app.app_context():
         names = list(db.session.scalars(select(Signature.name)))
@@ -88,7 +102,7 @@ def signed_names(app: Flask) -> list[str]:
 
 
 def test_widget_signs_inside_a_third_party_iframe_and_forgery_fails(
-    engine: tuple[Flask, str], third_party_site: str
+    engine: tuple[Flask, str], organization_site: OrganizationSite
 ) -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}")
@@ -100,7 +114,7 @@ def test_widget_signs_inside_a_third_party_iframe_and_forgery_fails(
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 1200})
             page = context.new_page()
-            page.goto(third_party_site)
+            page.goto(organization_site.origin + "/")
             widget = page.frame_locator("#widget")
             # A mistake first: the answer (field errors) must show inside the iframe too.
             widget.locator("#name").fill("Ilse Marrowby")

@@ -66,10 +66,17 @@ def test_burst_limit_answers_429_with_retry_after_and_a_friendly_page(
     page = refused.get_data(as_text=True)
     assert "Too many attempts from your connection" in page
     assert "protects the petition from automated signing" in page
-    assert "frame-ancestors" not in refused.headers["Content-Security-Policy"], (
-        "the widget shows this page in its iframe"
-    )
+    assert "frame-ancestors 'none'" in refused.headers["Content-Security-Policy"]
     assert signatures(app) == 3
+
+    from_widget = client.post(FORM, data={"name": "Ines", "email": "ines9@example.org",
+                                          "embed": "1"},
+                              environ_base={"REMOTE_ADDR": CLIENT_IP},
+                              headers={"Referer": f"http://localhost/embed/{SLUG}"})
+    assert from_widget.status_code == 429
+    assert "frame-ancestors 'self' http://127.0.0.1:8000;" in from_widget.headers[
+        "Content-Security-Policy"
+    ], "the widget shows this page in its iframe, on the petition's allowed sites"
 
     assert sign(client, 10, ip="203.0.113.78") == 303, "another client has its own budget"
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -21,6 +23,7 @@ from limits import parse_many
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import render_embed_page
 from petitionkit.extensions import db, limiter
 from petitionkit.i18n import current_locale_name
@@ -145,6 +148,23 @@ def _json_errors(status: int, message: str, errors: dict[str, list[str]] | None 
         body["errors"] = errors
     response = jsonify(body)
     response.status_code = status
+    return response
+
+
+def _posted_from_the_widget() -> bool:
+    # The iframe's own pages are same-origin, so their Referer is sent in full.
+    referer = request.headers.get("Referer", "")
+    return urlsplit(referer).path.startswith("/embed/") and not is_cross_site_post()
+
+
+@bp.after_request
+def _widget_answers_may_be_framed(response: BaseResponse) -> BaseResponse:
+    """Whatever the widget's post gets back ("closed", "too many attempts", "too large") shows
+    inside its iframe, so it takes the petition's framing policy like the iframe's own pages."""
+    if request.endpoint == "signatures.sign_form" and g.get("embed_policy") is None:
+        petition = find_petition((request.view_args or {}).get("slug", ""))
+        if petition is not None and _posted_from_the_widget():
+            g.embed_policy = petition_policy(petition)
     return response
 
 
