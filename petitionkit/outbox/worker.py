@@ -43,6 +43,10 @@ class DeliveryContext:
 JobHandler = Callable[[OutboxJob, DeliveryContext], None]
 
 
+class PermanentJobError(Exception):
+    """Raised by a handler when retrying cannot help (a 4xx answer): the job goes dead at once."""
+
+
 def job_handlers(app: Flask) -> dict[str, JobHandler]:
     handlers: dict[str, JobHandler] = app.extensions["petitionkit.job_handlers"]
     return handlers
@@ -90,7 +94,10 @@ def run_once(app: Flask, worker: str | None = None) -> int:
                     describe_error(error),
                     backoff_base=config["OUTBOX_BACKOFF_BASE"],
                     backoff_max=config["OUTBOX_BACKOFF_MAX"],
-                    give_up_after=config["OUTBOX_GIVE_UP_AFTER"],
+                    give_up_after=(
+                        -1 if isinstance(error, PermanentJobError)
+                        else config["OUTBOX_GIVE_UP_AFTER"]
+                    ),
                 )
                 metrics.DELIVERY_FAILURES.labels(kind=job.kind).inc()
                 log.warning(
