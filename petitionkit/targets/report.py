@@ -105,7 +105,7 @@ def deliver_command(slug: str, report: bool, output_dir: str) -> None:
         .where(OutboxJob.kind == DELIVER_JOB,
                OutboxJob.idempotency_key.startswith(f"deliver:{petition.id}:"))
         .group_by(OutboxJob.status)
-    ).tuples()
-    counts = dict(rows)
+    ).all()
+    counts = {status: total for status, total in rows}
     click.echo(f"batches: {counts.get(PENDING, 0)} waiting, {counts.get(DONE, 0)} delivered, "
                f"{counts.get(DEAD, 0)} failed (see `petitionkit outbox dead`)")
