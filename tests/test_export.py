@@ -67,7 +67,8 @@ def test_jsonl_export_only_confirmed_unless_all(app: Flask, petition: str) -> No
     status, out, _ = export(app, petition, "--format", "jsonl")
     assert status == 0
     [line] = [json.loads(line) for line in out.splitlines()]
-    assert (line["name"], line["status"], line["consent_updates"]) == ("Confirmed", "confirmed", True)
+    assert (line["name"], line["status"]) == ("Confirmed", "confirmed")
+    assert line["consent_updates"] is True
     assert line["confirmed_at"].endswith("+00:00")
     status, out, _ = export(app, petition, "--format", "jsonl", "--all")
     assert [json.loads(line)["status"] for line in out.splitlines()] == ["confirmed", "pending"]
