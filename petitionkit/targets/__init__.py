@@ -34,6 +34,8 @@ class Target:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Target:
+        if not values.get("name"):
+            raise ValueError("a target needs a name")
         known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
         unknown = set(values) - set(known)
         if unknown:

@@ -61,7 +61,9 @@ def render_letter(petition: Petition, target: Target, signatures: list[Signature
             f"{'And ' if named else ''}{unnamed} {'person' if unnamed == 1 else 'people'} "
             "who asked not to be named."
         )
-    lines += ["", f"In total {petition.signature_count} people have signed \"{petition.title}\"."]
+    total = petition.signature_count
+    lines += ["", f"In total {total} {'person has' if total == 1 else 'people have'} signed "
+                  f"\"{petition.title}\"."]
     return "\n".join(lines) + "\n"
 
 
