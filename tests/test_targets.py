@@ -65,7 +65,8 @@ def test_test_mode_sends_the_letter_to_the_organizer(
     run_jobs(app)
     [message] = deliveries(smtp_server)
     assert message["To"] == "Organizer <organizer@example.org>"
-    assert str(message["Subject"]).strip().startswith("[TEST for Minister Vera Placeholder] Release the poet")
+    subject = str(message["Subject"]).strip()
+    assert subject.startswith("[TEST for Minister Vera Placeholder] Release the poet")
     body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     assert "would go to Minister Vera Placeholder <minister@example.gov>" in body
     assert "Your Excellency,\n\nRelease him now." in body
