@@ -24,7 +24,8 @@ TOKEN = "osdi-test-token"
 
 
 def osdi_app(tmp_path: Path, server: RecordingHTTPServer, **settings: Any) -> Any:
-    config = {"token": TOKEN, "petitions": {"test-petition": server.url + "/petitions/7/signatures"},
+    endpoint = server.url + "/petitions/7/signatures"
+    config = {"token": TOKEN, "petitions": {"test-petition": endpoint},
               "tags": ["petitionkit", "poet"], **settings}
     return make_test_app(tmp_path, PLUGINS={"petitionkit-osdi": config})
 
