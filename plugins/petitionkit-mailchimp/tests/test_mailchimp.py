@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from petitionkit_mailchimp import api_base
 
 from petitionkit.plugins import PluginConfigError
 from petitionkit.testing import (
@@ -18,7 +19,6 @@ from petitionkit.testing import (
     run_jobs,
     sign_and_confirm,
 )
-from petitionkit_mailchimp import api_base
 
 API_KEY = "0123456789abcdef-us21"
 
