@@ -54,7 +54,7 @@ def export_command(
     """Export the signatures of petition SLUG (confirmed ones, with their consent flags)."""
     exporters = available_exporters()
     if format_name == "list":
-        for exporter in exporters.values():
+        for _, exporter in sorted(exporters.items()):
             click.echo(f"{exporter.name}\t{exporter.description}")
         return
     if format_name not in exporters:

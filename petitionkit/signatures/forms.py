@@ -91,7 +91,8 @@ class SignatureForm(FlaskForm):
             return False
         if self.is_bot():
             return True  # answered like a person and then dropped; plugins never see it
-        for name, messages in plugin_validation_errors(self.petition, self.signature_input()).items():
+        problems = plugin_validation_errors(self.petition, self.signature_input())
+        for name, messages in problems.items():
             if name in self._fields:
                 self._fields[name].errors = [*self._fields[name].errors, *messages]
             else:

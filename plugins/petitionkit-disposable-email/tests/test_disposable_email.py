@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from petitionkit_disposable_email import is_disposable
 from sqlalchemy import func, select
 
 from petitionkit.extensions import db
 from petitionkit.signatures.models import Signature
 from petitionkit.testing import add_petition, make_test_app
-from petitionkit_disposable_email import is_disposable
 
 MESSAGE = "Please use an address you will keep: temporary inboxes cannot sign this petition."
 
