@@ -10,7 +10,7 @@ few letters an hour listing many signers, never one mail per signer.
 from __future__ import annotations
 
 import logging
-import uuid
+import math
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -76,9 +76,40 @@ def add_to_batch(
     session: Session, petition: Petition, target: Target, signature_id: int, app: Flask,
     now: datetime | None = None,
 ) -> None:
-    """Put the signature into the target's open batch, or open the next one."""
+    """Put the signature into the target's open batch, or open the next one.
+
+    A new batch is keyed by its time slot, so two routers opening one at once collide on the
+    key instead of sending two letters in one slot; the loser joins the winner's batch.
+    """
     now = now or utcnow()
     prefix = _key_prefix(petition, target)
+    spacing = 3600 / max_per_hour(petition, app)
+    for _attempt in range(3):
+        if _append_to_open_batch(session, prefix, signature_id):
+            return
+        latest = session.scalar(
+            select(func.max(OutboxJob.available_at)).where(
+                OutboxJob.kind == DELIVER_JOB, OutboxJob.idempotency_key.startswith(prefix)
+            )
+        )
+        if latest is not None and latest.tzinfo is None:
+            latest = latest.replace(tzinfo=now.tzinfo)
+        earliest = now if latest is None else max(now, latest + timedelta(seconds=spacing))
+        slot = math.ceil(earliest.timestamp() / spacing)
+        opened = enqueue_once(
+            session,
+            DELIVER_JOB,
+            {"petition_id": petition.id, "target": target.to_dict(),
+             "signature_ids": [signature_id]},
+            f"{prefix}{slot}",
+            available_at=earliest,
+        )
+        if opened:
+            return
+    raise RuntimeError(f"could not add a signature to a delivery batch of {petition.slug}")
+
+
+def _append_to_open_batch(session: Session, prefix: str, signature_id: int) -> bool:
     open_batch = session.scalar(
         select(OutboxJob)
         .where(
@@ -92,36 +123,20 @@ def add_to_batch(
         .limit(1)
         .with_for_update()
     )
-    if open_batch is not None and signature_id in open_batch.payload["signature_ids"]:
-        return
-    if open_batch is not None:
-        payload = dict(open_batch.payload)
-        payload["signature_ids"] = [*payload["signature_ids"], signature_id]
-        # Guarded: a worker that claimed the batch meanwhile keeps it, and we open the next one.
-        appended = session.execute(
-            update(OutboxJob)
-            .where(OutboxJob.id == open_batch.id, OutboxJob.locked_until.is_(None),
-                   OutboxJob.attempts == 0)
-            .values(payload=payload)
-        ).rowcount  # type: ignore[attr-defined]
-        if appended:
-            return
-    latest = session.scalar(
-        select(func.max(OutboxJob.available_at)).where(
-            OutboxJob.kind == DELIVER_JOB, OutboxJob.idempotency_key.startswith(prefix)
-        )
-    )
-    spacing = timedelta(seconds=3600 / max_per_hour(petition, app))
-    if latest is not None and latest.tzinfo is None:
-        latest = latest.replace(tzinfo=now.tzinfo)
-    available_at = max(now, latest + spacing) if latest is not None else now
-    enqueue_once(
-        session,
-        DELIVER_JOB,
-        {"petition_id": petition.id, "target": target.to_dict(), "signature_ids": [signature_id]},
-        prefix + uuid.uuid4().hex[:12],
-        available_at=available_at,
-    )
+    if open_batch is None:
+        return False
+    if signature_id in open_batch.payload["signature_ids"]:
+        return True
+    payload = dict(open_batch.payload)
+    payload["signature_ids"] = [*payload["signature_ids"], signature_id]
+    # Guarded: a worker that claimed the batch meanwhile keeps it, and the caller opens the next.
+    appended = session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.id == open_batch.id, OutboxJob.locked_until.is_(None),
+               OutboxJob.attempts == 0)
+        .values(payload=payload)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(appended)
 
 
 def run_route(job: OutboxJob, context: DeliveryContext) -> None:
