@@ -125,7 +125,7 @@ def get_plugin_manager(app: Flask | None = None) -> pluggy.PluginManager:
 
 def raises_in_requests(app: Flask) -> bool:
     """Development and tests fail loudly; production logs and keeps the signer's work."""
-    setting = app.config.get("PLUGINS_RAISE_ERRORS")
+    setting = app.config["PLUGINS_RAISE_ERRORS"]
     if setting is None:
         return bool(app.debug or app.testing)
     return bool(setting)

@@ -227,3 +227,19 @@ def petitionkit_signature_confirmed(petition, signature):
     assert flaky.calls == [1, 1, 1]
     with app.app_context():
         assert db.session.get(OutboxJob, job.id).status == "done"
+
+
+def test_every_hookspec_docstring_has_the_same_shape() -> None:
+    import inspect
+
+    from petitionkit import hookspecs
+
+    for name in hookspecs.HOOK_NAMES:
+        spec = getattr(hookspecs, name)
+        doc = inspect.getdoc(spec) or ""
+        for part in ("Returns:", "Arguments:", "Runs:"):
+            assert part in doc, f"{name}: the docstring says nothing after {part!r}"
+        first_result = spec.petitionkit_spec.get("firstresult", False)
+        assert ("First result wins." in doc) == first_result, name
+        assert first_result or "All implementations are called" in doc or "Every implementing" \
+            in doc, f"{name}: say that every implementation is called"

@@ -30,7 +30,6 @@ log = logging.getLogger("petitionkit.targets")
 ROUTE_JOB = "targets.route"
 DELIVER_JOB = "targets.deliver"
 DELIVERY_MODES = ("off", "test", "live")
-DEFAULT_MAX_PER_HOUR = 12
 
 
 def delivery_mode(petition: Petition) -> str:
@@ -43,9 +42,7 @@ def delivery_mode(petition: Petition) -> str:
 
 
 def max_per_hour(petition: Petition, app: Flask) -> int:
-    value = (petition.letter or {}).get("max_per_hour") or app.config.get(
-        "DELIVERY_MAX_PER_HOUR", DEFAULT_MAX_PER_HOUR
-    )
+    value = (petition.letter or {}).get("max_per_hour") or app.config["DELIVERY_MAX_PER_HOUR"]
     if not isinstance(value, int) or value < 1:
         raise ValueError(f"petition {petition.slug}: max_per_hour must be a positive whole number")
     return value
