@@ -171,3 +171,44 @@ def test_handover_report_as_csv_and_printable_html(
     status = app.test_cli_runner().invoke(args=["deliver", slug]).output
     assert status == "delivery: off\nbatches: 0 waiting, 0 delivered, 0 failed " \
                      "(see `petitionkit outbox dead`)\n"
+
+
+def test_concurrent_routing_on_postgresql_sends_one_letter_per_slot(pg_app: Flask) -> None:
+    import threading
+
+    from petitionkit.petitions.models import Petition
+    from petitionkit.targets.delivery import add_to_batch
+
+    slug = letter_petition(pg_app, delivery="live", max_per_hour=1)
+    signature_ids = [sign_and_confirm(pg_app, slug, f"S{number}", f"s{number}@example.org")
+                     for number in range(12)]
+    with pg_app.app_context():
+        # The route jobs that confirmation enqueued are replaced by direct concurrent calls.
+        db.session.execute(OutboxJob.__table__.delete().where(OutboxJob.kind == ROUTE_JOB))
+        db.session.commit()
+    target = Target.from_mapping(MINISTER)
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def route(share: list[int]) -> None:
+        try:
+            with pg_app.app_context():
+                petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+                start.wait()
+                for signature_id in share:
+                    add_to_batch(db.session(), petition, target, signature_id, pg_app)
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=route, args=(signature_ids[i::6],)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    with pg_app.app_context():
+        batches = db.session.scalars(select(OutboxJob).where(OutboxJob.kind == DELIVER_JOB)).all()
+        assert len(batches) == 1, "one slot, one letter"
+        assert sorted(batches[0].payload["signature_ids"]) == sorted(signature_ids)

@@ -119,6 +119,8 @@ def _append_to_open_batch(session: Session, prefix: str, signature_id: int) -> b
         .order_by(OutboxJob.available_at.desc())
         .limit(1)
         .with_for_update()
+        # The locked row as it is now, not as this session may remember it.
+        .execution_options(populate_existing=True)
     )
     if open_batch is None:
         return False
