@@ -210,5 +210,6 @@ def test_concurrent_routing_on_postgresql_sends_one_letter_per_slot(pg_app: Flas
     assert not errors, errors
     with pg_app.app_context():
         batches = db.session.scalars(select(OutboxJob).where(OutboxJob.kind == DELIVER_JOB)).all()
-        assert len(batches) == 1, "one slot, one letter"
+        keys = [batch.idempotency_key for batch in batches]
+        assert len(batches) == 1, f"one slot, one letter; got {keys}"
         assert sorted(batches[0].payload["signature_ids"]) == sorted(signature_ids)

@@ -82,13 +82,15 @@ def add_to_batch(
     prefix = _key_prefix(petition, target)
     spacing = 3600 / max_per_hour(petition, app)
     for _attempt in range(3):
-        if _append_to_open_batch(session, prefix, signature_id):
-            return
+        # The latest batch is read before looking for an open one: a batch committed in between
+        # is then found open, instead of pushing this signature into a slot of its own.
         latest = session.scalar(
             select(func.max(OutboxJob.available_at)).where(
                 OutboxJob.kind == DELIVER_JOB, OutboxJob.idempotency_key.startswith(prefix)
             )
         )
+        if _append_to_open_batch(session, prefix, signature_id):
+            return
         if latest is not None and latest.tzinfo is None:
             latest = latest.replace(tzinfo=now.tzinfo)
         earliest = now if latest is None else max(now, latest + timedelta(seconds=spacing))
