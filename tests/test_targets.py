@@ -213,3 +213,36 @@ def test_concurrent_routing_on_postgresql_sends_one_letter_per_slot(pg_app: Flas
         keys = [batch.idempotency_key for batch in batches]
         assert len(batches) == 1, f"one slot, one letter; got {keys}"
         assert sorted(batches[0].payload["signature_ids"]) == sorted(signature_ids)
+
+
+def test_targets_without_an_address_are_left_to_the_report_and_off_stops_letters(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from petitionkit.petitions.loader import upsert_petition
+
+    app = mail_app(tmp_path, migrated_sqlite, smtp_server)
+    slug = add_petition(app, slug="by-hand", letter={"delivery": "live"},
+                        targets=[{"name": "Office Without E-mail"}])
+    sign_and_confirm(app, slug, "Signer", "s@example.org")
+    with caplog.at_level(logging.INFO, logger="petitionkit.targets"):
+        run_jobs(app)
+    assert "channel=none" in caplog.text
+    assert deliveries(smtp_server) == []
+
+    letter = letter_petition(app, delivery="live", max_per_hour=1)
+    sign_and_confirm(app, letter, "First", "1@example.org")
+    run_jobs(app)
+    sign_and_confirm(app, letter, "Second", "2@example.org")
+    run_jobs(app)  # routed into the next hour's batch
+    with app.app_context():
+        upsert_petition(db.session(), {"slug": letter, "letter": {"delivery": "off"}})
+        db.session.execute(
+            OutboxJob.__table__.update().where(OutboxJob.kind == DELIVER_JOB)
+            .values(available_at=utcnow())
+        )
+        db.session.commit()
+    run_jobs(app)
+    assert len(deliveries(smtp_server)) == 1, "the batch after switching off is not sent"

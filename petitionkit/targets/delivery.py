@@ -157,6 +157,10 @@ def run_deliver(job: OutboxJob, context: DeliveryContext) -> None:
     petition = db.session.get(Petition, job.payload["petition_id"])
     if petition is None:
         return
+    if delivery_mode(petition) == "off":
+        # Switched off after these signatures were routed: the organizer stopped the letters.
+        log.info("delivery off petition=%s batch dropped", petition.slug)
+        return
     target = Target.from_mapping(job.payload["target"])
     signatures = list(db.session.scalars(
         select(Signature)
