@@ -101,8 +101,8 @@ class SignatureForm(FlaskForm):
         return valid
 
     @property
-    def errors(self) -> dict[str | None, Any]:
-        merged: dict[str | None, Any] = dict(super().errors)
+    def errors(self) -> dict[str, Any]:
+        merged: dict[str, Any] = dict(super().errors)
         merged.update(self.extra_errors)
         return merged
 
