@@ -6,7 +6,7 @@ import os
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
@@ -35,6 +35,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     app = Flask("petitionkit", instance_path=os.path.abspath(instance_path),
                 instance_relative_config=True)
     load_config(app, test_config)
+    _check_mail_url(app)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app)
 
@@ -64,7 +65,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         SIGNER_EMAIL_KINDS, deliver_signer_email
     )
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(OutboxCollector(app))  # type: ignore[arg-type]
+    registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
 
     _init_plugins(app)
@@ -83,6 +84,16 @@ def _init_plugins(app: Flask) -> None:
 
     plugins.init_app(app)
     app.extensions["petitionkit.confirmation_listener"] = ConfirmationListener(app)
+
+
+def _check_mail_url(app: Flask) -> None:
+    from petitionkit.config import ConfigurationError
+    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
+
+    try:
+        parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
+    except MailConfigError as error:
+        raise ConfigurationError(str(error)) from error
 
 
 def _init_database(app: Flask) -> None:
@@ -131,10 +142,10 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html" and not request.path.startswith("/embed/"):
+        if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

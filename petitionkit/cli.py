@@ -13,7 +13,6 @@ from sqlalchemy import func, inspect, select, update
 
 from petitionkit.extensions import db
 from petitionkit.outbox import services as outbox
-from petitionkit.outbox.models import DEAD, OutboxJob
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import public_status
@@ -128,14 +127,20 @@ def petition_list() -> None:
 @with_appcontext
 def worker_command(once: bool, poll: float | None) -> None:
     """Deliver the outbox (e-mail and plugin jobs); run as many as you like, anywhere."""
-    from petitionkit.outbox.worker import run_forever, run_once
+    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
+    from petitionkit.outbox.worker import run_batch, run_forever
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
+    except MailConfigError as error:
+        raise click.ClickException(str(error)) from error
     if once:
-        total = 0
-        while (done := run_once(app)) > 0:
-            total += done
-        click.echo(f"delivered {total}")
+        delivered = failed = 0
+        while (batch := run_batch(app)).claimed > 0:
+            delivered += batch.delivered
+            failed += batch.claimed - batch.delivered
+        click.echo(f"delivered {delivered}, failed {failed}")
         return
     stop = threading.Event()
 
@@ -202,9 +207,13 @@ def outbox_status() -> None:
 @outbox_group.command("dead")
 @with_appcontext
 def outbox_dead() -> None:
-    """List jobs that gave up after retrying."""
-    for job in db.session.scalars(select(OutboxJob).where(OutboxJob.status == DEAD)):
-        click.echo(f"{job.id}\t{job.kind}\t{job.attempts} attempts\t{job.last_error}")
+    """List jobs that gave up after retrying: id, kind, attempts, created, last error."""
+    jobs = outbox.dead_jobs(db.session())
+    for job in jobs:
+        created = outbox.as_utc(job.created_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{job.id}\t{job.kind}\t{job.attempts} attempts\t{created}\t{job.last_error}")
+    click.echo(f"{len(jobs)} dead job(s)" + ("; `petitionkit outbox replay` queues them again"
+                                              if jobs else ""), err=True)
 
 
 @outbox_group.command("replay")

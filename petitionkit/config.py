@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "READY_MAX_OUTBOX_AGE": 900,
     "COUNT_CACHE_SECONDS": 1.0,
     "API_MAX_AGE": 5,
+    "WIDGET_POLL_SECONDS": 20,  # how often an open widget refreshes its count; 0: never
     "DEMO_MODE": False,
     "DEV_MAIL_DIR": None,  # None: instance/mail
     "LOG_LEVEL": "INFO",

@@ -86,7 +86,9 @@ def read_extra_fields(
             )]
         elif any(unicodedata.category(char) in {"Cc", "Cs", "Co"} and char not in "\n\t"
                  for char in text):
-            errors[field.name] = [gettext("This contains invisible control characters.")]
+            errors[field.name] = [gettext(
+                "This contains invisible control characters. Please retype it."
+            )]
         elif field.kind == "select" and text and text not in {key for key, _ in field.choices}:
             errors[field.name] = [gettext("Please choose from the list.")]
         values[field.name] = text or None

@@ -60,11 +60,12 @@ def enqueue_once(
 
 
 def event_plugin_names(app: Flask) -> list[str]:
-    from petitionkit.plugins import get_plugin_manager
+    """Plugins implementing petitionkit_signature_confirmed that want events now."""
+    from petitionkit.plugins import get_plugin_manager, is_active
 
     manager = get_plugin_manager(app)
     callers = manager.hook.petitionkit_signature_confirmed.get_hookimpls()
-    return sorted({impl.plugin_name for impl in callers})
+    return sorted({impl.plugin_name for impl in callers if is_active(impl.function, app)})
 
 
 class ConfirmationListener:

@@ -32,6 +32,7 @@ __all__ = [
     "PermanentJobError",
     "PluginConfigError",
     "PluginInfo",
+    "active_when_configured",
     "call_request_hook",
     "get_plugin_manager",
     "list_plugins",
@@ -52,6 +53,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 )
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+CONFIGURED_ATTRIBUTE = "_petitionkit_active_when_configured"
 
 
 class PluginConfigError(RuntimeError):
@@ -146,6 +149,29 @@ def call_request_hook(name: str, fallback: Callable[[], T], **kwargs: Any) -> T 
             raise
         log.error("plugin hook failed hook=%s error=%s", name, type(error).__name__)
         return fallback()
+
+
+def active_when_configured(plugin_name: str) -> Callable[[F], F]:
+    """Mark an event hook implementation as wanted only while ``PLUGINS[plugin_name]`` is set.
+
+    An installed but unconfigured CRM connector then costs nothing: no outbox job is queued for
+    it at each confirmation. Put it under ``@hookimpl``::
+
+        @hookimpl
+        @active_when_configured("petitionkit-webhook")
+        def petitionkit_signature_confirmed(petition, signature): ...
+    """
+
+    def mark(function: F) -> F:
+        setattr(function, CONFIGURED_ATTRIBUTE, plugin_name)
+        return function
+
+    return mark
+
+
+def is_active(implementation: Callable[..., Any], app: Flask | None = None) -> bool:
+    plugin_name = getattr(implementation, CONFIGURED_ATTRIBUTE, None)
+    return plugin_name is None or bool(plugin_settings(plugin_name, app))
 
 
 def plugin_settings(plugin_name: str, app: Flask | None = None) -> dict[str, Any]:

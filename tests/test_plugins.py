@@ -215,8 +215,9 @@ def petitionkit_signature_confirmed(petition, signature):
         assert job.idempotency_key == "signature-confirmed:1:flaky"
         assert job.last_error == "ConnectionError"
     runner = app.test_cli_runner()
-    assert "plugins.signature_confirmed\t1 attempts\tConnectionError" in runner.invoke(
-        args=["outbox", "dead"]).output
+    [dead] = [line for line in runner.invoke(args=["outbox", "dead"]).output.splitlines()
+              if "plugins.signature_confirmed" in line]
+    assert "\t1 attempts\t" in dead and dead.endswith("\tConnectionError")
     assert runner.invoke(args=["outbox", "replay"]).output == "replayed 1\n"
     with app.app_context():
         assert db.session.get(OutboxJob, job.id).status == PENDING

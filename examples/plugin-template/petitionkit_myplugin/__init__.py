@@ -11,7 +11,7 @@ import httpx
 
 from petitionkit import hookimpl
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins import PermanentJobError, plugin_settings
+from petitionkit.plugins import PermanentJobError, active_when_configured, plugin_settings
 from petitionkit.signatures.models import Signature
 
 __version__ = "0.1.0"
@@ -26,6 +26,7 @@ class Refused(PermanentJobError):
 
 
 @hookimpl
+@active_when_configured(PLUGIN_NAME)
 def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
     # Runs in a worker job, never in the signer's request.
     url = plugin_settings(PLUGIN_NAME).get("url")

@@ -15,7 +15,12 @@ import httpx
 
 from petitionkit import hookimpl
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins import PermanentJobError, PluginConfigError, plugin_settings
+from petitionkit.plugins import (
+    PermanentJobError,
+    PluginConfigError,
+    active_when_configured,
+    plugin_settings,
+)
 from petitionkit.signatures.models import Signature
 
 __version__ = "0.1.0"
@@ -77,6 +82,7 @@ def member_body(
 
 
 @hookimpl
+@active_when_configured(PLUGIN_NAME)
 def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
     settings = plugin_settings(PLUGIN_NAME)
     if not settings.get("list_id"):

@@ -17,7 +17,12 @@ import httpx
 from petitionkit import hookimpl
 from petitionkit.export import Exporter, ExportRecord
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins import PermanentJobError, PluginConfigError, plugin_settings
+from petitionkit.plugins import (
+    PermanentJobError,
+    PluginConfigError,
+    active_when_configured,
+    plugin_settings,
+)
 from petitionkit.signatures.models import Signature
 
 __version__ = "0.1.0"
@@ -102,6 +107,7 @@ def endpoint_for(petition: Petition, settings: Mapping[str, Any]) -> str | None:
 
 
 @hookimpl
+@active_when_configured(PLUGIN_NAME)
 def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
     settings = plugin_settings(PLUGIN_NAME)
     url = endpoint_for(petition, settings)

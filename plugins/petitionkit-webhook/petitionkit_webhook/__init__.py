@@ -16,7 +16,12 @@ import httpx
 
 from petitionkit import hookimpl
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins import PermanentJobError, PluginConfigError, plugin_settings
+from petitionkit.plugins import (
+    PermanentJobError,
+    PluginConfigError,
+    active_when_configured,
+    plugin_settings,
+)
 from petitionkit.signatures.models import Signature
 
 __version__ = "0.1.0"
@@ -100,6 +105,7 @@ def signature_payload(signature: Signature) -> dict[str, Any]:
 
 
 @hookimpl
+@active_when_configured(PLUGIN_NAME)
 def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
     settings = _settings()
     if settings is None:
