@@ -244,3 +244,29 @@ def test_every_hookspec_docstring_has_the_same_shape() -> None:
         assert ("First result wins." in doc) == first_result, name
         assert first_result or "All implementations are called" in doc or "Every implementing" \
             in doc, f"{name}: say that every implementation is called"
+
+
+def test_an_unconfigured_connector_queues_no_job(tmp_path: Path, migrated_sqlite: Path) -> None:
+    write_plugin(tmp_path, "connector", """
+from petitionkit import hookimpl
+from petitionkit.plugins import active_when_configured
+
+@hookimpl
+@active_when_configured("connector")
+def petitionkit_signature_confirmed(petition, signature):
+    pass
+""")
+    idle = make_app(tmp_path, migrated_sqlite)
+    slug = add_petition(idle)
+    sign_and_confirm(idle, slug, "Signer", "one@example.org")
+    (tmp_path / "configured").mkdir()
+    write_plugin(tmp_path / "configured", "connector",
+                 (tmp_path / "instance" / "plugins" / "connector.py").read_text())
+    configured = make_app(tmp_path / "configured", migrated_sqlite,
+                          PLUGINS={"connector": {"url": "http://127.0.0.1:9/"}})
+    add_petition(configured)
+    sign_and_confirm(configured, slug, "Signer", "two@example.org")
+    for app, expected in ((idle, []), (configured, ["signature-confirmed:1:connector"])):
+        with app.app_context():
+            assert list(db.session.scalars(select(OutboxJob.idempotency_key).where(
+                OutboxJob.kind == "plugins.signature_confirmed"))) == expected
