@@ -141,6 +141,26 @@ def test_signers_may_edit_the_letter_where_the_petition_allows(
     [message] = deliveries(smtp_server)
     body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     assert "- Own Words\n    I knew him as a teacher.\n    Please let him go home." in body
+    quiet = client.post(f"/api/v1/petitions/{slug}/signatures", json={
+        "name": "Quiet Writer", "email": "quiet@example.org", "letter_text": "From a neighbour."})
+    assert quiet.status_code == 202
+    with app.app_context():
+        signature = db.session.scalar(select(Signature).where(Signature.name == "Quiet Writer"))
+        services.confirm(db.session(), signature.id, signature.token_nonce,
+                         listener=app.extensions["petitionkit.confirmation_listener"])
+    run_jobs(app)  # routed into the next slot, a few minutes later
+    with app.app_context():
+        db.session.execute(
+            OutboxJob.__table__.update().where(OutboxJob.kind == DELIVER_JOB)
+            .values(available_at=utcnow())
+        )
+        db.session.commit()
+    run_jobs(app)
+    assert len(deliveries(smtp_server)) == 2
+    second = deliveries(smtp_server)[-1].get_body(preferencelist=("plain",)).get_content()
+    second = second.replace("\r\n", "\n")
+    assert "- A signer who asked not to be named:\n    From a neighbour." in second
+    assert "Quiet Writer" not in second
     too_long = client.post(f"/api/v1/petitions/{slug}/signatures", json={
         "name": "Long", "email": "long@example.org", "letter_text": "x" * 3001})
     assert too_long.status_code == 422

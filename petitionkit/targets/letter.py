@@ -42,8 +42,8 @@ def render_letter(petition: Petition, target: Target, signatures: list[Signature
     """Plain text: salutation, the petition's words, then who signed.
 
     Signers appear by name only if they agreed to be shown; the others are counted. A signer's
-    own wording (where the petition lets them edit the letter) replaces the petition text for
-    that signer and is quoted under their name.
+    own words (where the petition lets them edit the letter) are quoted under their name, or
+    under "A signer who asked not to be named" — their words go along, their name does not.
     """
     greeting = salutation(petition, target).rstrip(",")
     lines = [f"{greeting},", "", petition.body.strip(), ""]
@@ -53,18 +53,26 @@ def render_letter(petition: Petition, target: Target, signatures: list[Signature
         lines.append("Signed by:")
         for signature in named:
             lines.append(f"- {signer_line(signature)}")
-            own_words = (signature.extra or {}).get(LETTER_FIELD)
-            if own_words:
-                lines.extend(f"    {line}" for line in str(own_words).splitlines())
+            lines.extend(_quoted_words(signature))
     if unnamed:
         lines.append(
             f"{'And ' if named else ''}{unnamed} {'person' if unnamed == 1 else 'people'} "
             "who asked not to be named."
         )
+        for signature in signatures:
+            words = _quoted_words(signature)
+            if not signature.show_name and words:
+                lines.append("- A signer who asked not to be named:")
+                lines.extend(words)
     total = petition.signature_count
     lines += ["", f"In total {total} {'person has' if total == 1 else 'people have'} signed "
                   f"\"{petition.title}\"."]
     return "\n".join(lines) + "\n"
+
+
+def _quoted_words(signature: Signature) -> list[str]:
+    own_words = (signature.extra or {}).get(LETTER_FIELD)
+    return [f"    {line}" for line in str(own_words).splitlines()] if own_words else []
 
 
 def email_delivery(
