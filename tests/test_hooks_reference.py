@@ -122,7 +122,7 @@ def test_petitionkit_deliver_example(tmp_path: Path, migrated_sqlite: Path) -> N
     app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_deliver")
     slug = add_petition(app, letter={"delivery": "live", "salutation": "Dear Director"},
                         targets=[{"name": "Director of Records",
-                                  "postal_address": "1 Example Road, Exampletown"}])
+                                  "address": "1 Example Road, Exampletown"}])
     signature_id = sign_and_confirm(app, slug, "Named Signer", "n@example.org", show_name=True)
     run_jobs(app)
     letter = (tmp_path / "instance" / "print-queue" / f"{slug}-{signature_id}.txt").read_text()

@@ -266,3 +266,38 @@ def test_targets_without_an_address_are_left_to_the_report_and_off_stops_letters
         db.session.commit()
     run_jobs(app)
     assert len(deliveries(smtp_server)) == 1, "the batch after switching off is not sent"
+
+
+def test_the_petition_file_configures_delivery_and_salutations_keep_their_punctuation(
+    tmp_path: Path,
+) -> None:
+    from petitionkit.petitions.loader import PetitionFileError, parse_petition_file
+    from petitionkit.petitions.models import Petition
+    from petitionkit.targets.letter import render_letter
+
+    path = tmp_path / "letter-to-the-bureau.md"
+    path.write_text(
+        "---\ntitle: 致局长的信\nkind: letter\ngoal_ladder: auto\n"
+        "letter:\n  closing: 此致敬礼\n  delivery: test\n  organizer_email: organizer@example.org\n"
+        "  max_per_hour: 4\n  editable: true\n"
+        "targets:\n  - name: 示例局长\n    salutation: 尊敬的局长：\n"
+        "    address: |\n      示例路 1 号\n---\n请释放他。\n",
+        encoding="utf-8",
+    )
+    values = parse_petition_file(path)
+    assert values["goal_settings"] == {"ladder": "auto"}
+    assert values["letter"] == {"closing": "此致敬礼", "delivery": "test",
+                                "organizer_email": "organizer@example.org", "max_per_hour": 4,
+                                "editable": True}
+    petition = Petition(**values)
+    target = Target.from_mapping(values["targets"][0])
+    assert target.address.strip() == "示例路 1 号"
+    letter = render_letter(petition, target, [])
+    assert letter.startswith("尊敬的局长：\n\n请释放他。\n\n此致敬礼\n")
+    assert render_letter(petition, Target(name="Ada Example"), []).startswith("Dear Ada Example,")
+    path.write_text("---\ntitle: T\nletter:\n  delivery: test\n---\nBody\n", encoding="utf-8")
+    with pytest.raises(PetitionFileError, match="organizer_email"):
+        parse_petition_file(path)
+    path.write_text("---\ntitle: T\nletter:\n  delivery: always\n---\nBody\n", encoding="utf-8")
+    with pytest.raises(PetitionFileError, match="letter.delivery must be one of off, test, live"):
+        parse_petition_file(path)

@@ -16,7 +16,7 @@ class Target:
     title: str = ""
     organization: str = ""
     email: str | None = None
-    postal_address: str = ""
+    address: str = ""
     phone: str = ""
     salutation: str = ""  # "Your Excellency", "Dear Ambassador" …
     languages: tuple[str, ...] = ()

@@ -31,11 +31,14 @@ def signer_line(signature: Signature) -> str:
     return f"{signature.name} ({place})" if place else signature.name
 
 
+# A salutation that already ends in punctuation ("Dear Minister,", "尊敬的局长：") keeps it.
+_CLOSING_PUNCTUATION = (",", ":", "：", "，", "、", "!", "،")
+
+
 def salutation(petition: Petition, target: Target) -> str:
-    if target.salutation:
-        return target.salutation
-    default = (petition.letter or {}).get("salutation")
-    return str(default) if default else f"Dear {target.display_name()}"
+    text = target.salutation or str((petition.letter or {}).get("salutation") or "")
+    text = text.strip() or f"Dear {target.display_name()}"
+    return text if text.endswith(_CLOSING_PUNCTUATION) else text + ","
 
 
 def render_letter(petition: Petition, target: Target, signatures: list[Signature]) -> str:
@@ -45,8 +48,10 @@ def render_letter(petition: Petition, target: Target, signatures: list[Signature
     own words (where the petition lets them edit the letter) are quoted under their name, or
     under "A signer who asked not to be named" — their words go along, their name does not.
     """
-    greeting = salutation(petition, target).rstrip(",")
-    lines = [f"{greeting},", "", petition.body.strip(), ""]
+    lines = [salutation(petition, target), "", petition.body.strip(), ""]
+    closing = (petition.letter or {}).get("closing")
+    if closing:
+        lines += [str(closing).strip(), ""]
     named = [s for s in signatures if s.show_name]
     unnamed = len(signatures) - len(named)
     if named:

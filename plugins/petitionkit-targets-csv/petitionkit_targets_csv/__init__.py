@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 PLUGIN_NAME = "petitionkit-targets-csv"
 REQUIRED_COLUMNS = {"country", "postal_code", "name"}
-TARGET_COLUMNS = ("name", "title", "organization", "email", "postal_address", "phone",
+TARGET_COLUMNS = ("name", "title", "organization", "email", "address", "phone",
                   "salutation")
 
 
