@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# First-party plugins and the plugin template: installed so their entry points load and their
+# tests run with the rest.
+PLUGIN_PACKAGES := $(wildcard plugins/*/pyproject.toml examples/plugin-template/pyproject.toml)
 
 .PHONY: demo test lint bench venv clean-demo messages
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PLUGIN_PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet $(foreach plugin,$(PLUGIN_PACKAGES),-e $(dir $(plugin)))
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -70,12 +70,22 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
 
+    _init_plugins(app)
     _register_blueprints(app)
     register_error_handlers(app)
     _register_template_helpers(app)
     _register_commands(app)
     _start_inprocess_delivery(app)
     return app
+
+
+def _init_plugins(app: Flask) -> None:
+    """The plugin manager; its hooks add job handlers, blueprints, commands and form fields."""
+    from petitionkit import plugins
+    from petitionkit.plugin_jobs import ConfirmationListener
+
+    plugins.init_app(app)
+    app.extensions["petitionkit.confirmation_listener"] = ConfirmationListener(app)
 
 
 def _check_mail_url(app: Flask) -> None:

@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["en", "es", "fr", "de", "zh_Hans", "zh_Hant", "ar"],
     "PLUGINS_DISABLED": [],
     "PLUGINS": {},
+    # None: plugin errors in requests raise under DEBUG/TESTING and are logged otherwise.
+    "PLUGINS_RAISE_ERRORS": None,
+    # Letters per target per hour when a petition file does not say (letter.max_per_hour).
+    "DELIVERY_MAX_PER_HOUR": 12,
 }
 
 ENV_PREFIX = "PETITIONKIT_"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,6 +38,8 @@ class SignatureInput:
     show_name: bool = False
     locale: str = "en"
     source: str | None = None
+    # Values of the plugins' extra form fields (petitionkit_form_fields).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def sign(
         "show_name": data.show_name,
         "locale": data.locale,
         "source": data.source,
+        "extra": data.extra,
         "status": PENDING,
         "token_nonce": secrets.token_urlsafe(12),
         "mail_suppressed": False,
@@ -158,8 +161,21 @@ class ConfirmOutcome(Enum):
     INVALID = "invalid"
 
 
+class ConfirmationListener(Protocol):
+    """Enqueues the confirmation's follow-up work (plugin events) in the same transaction."""
+
+    def __call__(
+        self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime
+    ) -> None: ...
+
+
 def confirm(
-    session: Session, signature_id: int, nonce: str, now: datetime | None = None
+    session: Session,
+    signature_id: int,
+    nonce: str,
+    now: datetime | None = None,
+    *,
+    listener: ConfirmationListener | None = None,
 ) -> tuple[ConfirmOutcome, Signature | None]:
     """Pending → confirmed and count + 1, atomically; replays change nothing.
 
@@ -190,7 +206,9 @@ def confirm(
         if signature.status == CANCELLED:
             return ConfirmOutcome.WITHDRAWN, signature
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
-    _add_to_count(session, petition.id, +1)
+    count = _add_to_count(session, petition.id, +1)
+    if listener is not None:
+        listener(session, petition, signature_id, count, now)
     session.commit()
     return ConfirmOutcome.CONFIRMED, signature
 
@@ -226,13 +244,15 @@ def cancel(
     return CancelOutcome.ALREADY_CANCELLED
 
 
-def _add_to_count(session: Session, petition_id: int, delta: int) -> None:
-    session.execute(
+def _add_to_count(session: Session, petition_id: int, delta: int) -> int:
+    """The new count, as this transaction made it (row-locked until commit)."""
+    return int(session.execute(
         update(Petition)
         .where(Petition.id == petition_id)
         .values(signature_count=Petition.signature_count + delta)
+        .returning(Petition.signature_count)
         .execution_options(synchronize_session=False)
-    )
+    ).scalar_one())
 
 
 def _rowcount(result: Result[Any]) -> int:
