@@ -6,7 +6,8 @@ import os
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
@@ -44,6 +45,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    app.session_interface = NoSessionInterface()
     _init_database(app)
     migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
     init_rate_limits(app)
@@ -115,6 +117,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class NoSessionInterface(SessionInterface):
+    """petitionkit keeps no session: signers get no cookie, and no request pays to open one.
+
+    Any code that tries to store something in ``flask.session`` fails loudly (NullSession).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def _register_blueprints(app: Flask) -> None:
