@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
+from babel.support import Translations
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
+from wtforms.i18n import messages_path
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from petitionkit.i18n import current_locale_name
 from petitionkit.petitions.models import Petition
 
 # Cc and Cs cover NUL and friends (which PostgreSQL refuses to store) and lone surrogates;
@@ -33,6 +37,15 @@ def plain_text(form: FlaskForm, field: StringField) -> None:
         _check_plain_text(field.data)
 
 
+@lru_cache(maxsize=64)
+def wtforms_translations(locale: str) -> Translations:
+    """WTForms' own messages in ``locale``, read once per process.
+
+    Flask-WTF would read and parse this catalogue from disk on every request that builds a form.
+    """
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 def country_codes() -> frozenset[str]:
     return frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
 
@@ -45,6 +58,9 @@ class SignatureForm(FlaskForm):
         # Cross-site posts are refused by origin (petitionkit.security), which keeps working
         # inside a third-party iframe where the session cookie a CSRF token needs is blocked.
         csrf = False
+
+        def get_translations(self, form: FlaskForm) -> Translations:
+            return wtforms_translations(current_locale_name())
 
     name = StringField(
         _l("Your name"),
