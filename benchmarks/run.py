@@ -147,16 +147,17 @@ def engine_config(database_url: str, instance: Path, public_url: str) -> dict[st
 def prepare_database(database_url: str, instance: Path) -> int:
     """Migrate ``database_url`` and add the open petition; returns the petition's id."""
     import flask_migrate
+    from sqlalchemy import select
+
     from petitionkit import create_app
     from petitionkit.extensions import db
     from petitionkit.petitions.loader import upsert_petition
     from petitionkit.petitions.models import Petition
-    from sqlalchemy import select
 
     app = create_app(engine_config(database_url, instance, "http://127.0.0.1"))
     with app.app_context():
         flask_migrate.upgrade()
-        upsert_petition(db.session, {
+        upsert_petition(db.session(), {
             "slug": SLUG,
             "title": "Release the detained cartographer",
             "summary": "A mapmaker is held for drawing a border where it is.",

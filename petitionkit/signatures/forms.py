@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from babel import Locale
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -38,7 +38,7 @@ def plain_text(form: FlaskForm, field: StringField) -> None:
 
 
 @lru_cache(maxsize=64)
-def wtforms_translations(locale: str) -> Translations:
+def wtforms_translations(locale: str) -> NullTranslations:
     """WTForms' own messages in ``locale``, read once per process.
 
     Flask-WTF would read and parse this catalogue from disk on every request that builds a form.
@@ -59,7 +59,7 @@ class SignatureForm(FlaskForm):
         # inside a third-party iframe where the session cookie a CSRF token needs is blocked.
         csrf = False
 
-        def get_translations(self, form: FlaskForm) -> Translations:
+        def get_translations(self, form: FlaskForm) -> NullTranslations:
             return wtforms_translations(current_locale_name())
 
     name = StringField(
