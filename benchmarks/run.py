@@ -68,6 +68,8 @@ class Settings:
     warmup: float
     connections: int
     wrk_threads: int
+    ratelimit_storage: str
+    cases: tuple[str, ...]
 
     def gunicorn_arguments(self) -> list[str]:
         arguments = ["--workers", str(self.workers), "--worker-class", self.worker_class]
@@ -131,13 +133,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def engine_config(database_url: str, instance: Path, public_url: str) -> dict[str, Any]:
+def engine_config(database_url: str, instance: Path, public_url: str,
+                  ratelimit_storage: str = "memory://") -> dict[str, Any]:
     return {
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(instance),
         "PUBLIC_URL": public_url,
         "RATELIMIT_SIGN": BENCH_RATELIMIT_SIGN,
+        "RATELIMIT_STORAGE_URI": ratelimit_storage,
         # In production under gunicorn mail goes out from `petitionkit worker` processes; a
         # delivery loop inside each web worker would compete with the requests being measured.
         "OUTBOX_INPROCESS_WORKER": False,
@@ -296,18 +300,20 @@ def run_wrk(url: str, mode: str, origin: str, settings: Settings, seconds: float
     )
 
 
-def measure(url: str, mode: str, origin: str, settings: Settings, label: str) -> LoadResult:
-    run_id = uuid.uuid4().hex[:8]
+def warm_up(url: str, mode: str, origin: str, settings: Settings) -> None:
     if settings.warmup > 0:
-        run_wrk(url, mode, origin, settings, settings.warmup, f"{run_id}w")
-    result = run_wrk(url, mode, origin, settings, settings.duration, run_id)
+        run_wrk(url, mode, origin, settings, settings.warmup, uuid.uuid4().hex[:8])
+
+
+def measure(url: str, mode: str, origin: str, settings: Settings, label: str) -> LoadResult:
+    result = run_wrk(url, mode, origin, settings, settings.duration, uuid.uuid4().hex[:8])
     print(f"  {label:<44} {result.per_second:8.0f}/s  p99 {result.latency_p99_ms:7.1f} ms"
           + (f"  FAILED {result.failed}" if result.failed else ""), flush=True)
     return result
 
 
 def stored_check(before: tuple[int, int], after: tuple[int, int], answered: int,
-                 with_outbox: bool, warmup_answered: int = 0) -> str:
+                 with_outbox: bool) -> str:
     """Every answered signing left a row (rows may exceed answers: wrk stops mid-flight)."""
     signatures = after[0] - before[0]
     jobs = after[1] - before[1]
@@ -330,13 +336,17 @@ def signing_rows(kind: str, engine_server: Server, baseline_server: Server, engi
          "JSON POST /api/v1/petitions/SLUG/signatures"),
     ]
     for mode, path, label in cases:
+        if mode not in settings.cases:
+            continue
         # The form comes from the engine's own page (hosted or in its iframe); the JSON from an
         # organisation's site that the petition lists in allowed_origins.
         engine_origin = engine_server.url if mode == "form" else ORGANISATION_ORIGIN
+        warm_up(engine_server.url + path, mode, engine_origin, settings)
         before = count_rows(engine_url)
         engine = measure(engine_server.url + path, mode, engine_origin, settings,
                          f"{kind} engine   {label}")
         engine_note = stored_check(before, count_rows(engine_url), engine.answered, True)
+        warm_up(baseline_server.url + path, mode, baseline_server.url, settings)
         before = count_rows(baseline_url)
         baseline = measure(baseline_server.url + path, mode, baseline_server.url, settings,
                            f"{kind} baseline {label}")
@@ -349,6 +359,8 @@ def signing_rows(kind: str, engine_server: Server, baseline_server: Server, engi
 def read_row(kind: str, engine_server: Server, baseline_server: Server,
              settings: Settings) -> Row:
     path = f"/api/v1/petitions/{SLUG}"
+    warm_up(engine_server.url + path, "get", "", settings)
+    warm_up(baseline_server.url + path, "get", "", settings)
     engine = measure(engine_server.url + path, "get", "", settings, f"{kind} engine   GET {path}")
     baseline = measure(baseline_server.url + path, "get", "", settings,
                        f"{kind} baseline GET {path}")
@@ -367,7 +379,9 @@ def measure_database(kind: str, urls: tuple[str, str], folder: Path,
     port = free_port()
     engine_env = {
         f"PETITIONKIT_{key}": value if isinstance(value, str) else json.dumps(value)
-        for key, value in engine_config(engine_url, instance, f"http://127.0.0.1:{port}").items()
+        for key, value in engine_config(
+            engine_url, instance, f"http://127.0.0.1:{port}", settings.ratelimit_storage
+        ).items()
     }
     engine_server = Server(f"{kind} engine", "petitionkit:create_app()", settings, engine_env,
                            folder / f"{kind}-engine.log", port)
@@ -387,7 +401,8 @@ def measure_database(kind: str, urls: tuple[str, str], folder: Path,
         try:
             rows = signing_rows(kind, engine_server, baseline_server, engine_url, baseline_url,
                                 settings)
-            rows.append(read_row(kind, engine_server, baseline_server, settings))
+            if "read" in settings.cases:
+                rows.append(read_row(kind, engine_server, baseline_server, settings))
         finally:
             baseline_server.stop()
     except BaseException:
@@ -450,7 +465,9 @@ def markdown(rows: list[Row], settings: Settings, command: str, widget: list[str
         f"- gunicorn: {settings.describe()}; wrk: {settings.wrk_threads} threads, "
         f"{settings.connections} connections, {settings.duration:g} s per measurement after "
         f"{settings.warmup:g} s of warm-up",
-        f"- rate limit for the benchmark: RATELIMIT_SIGN = \"{BENCH_RATELIMIT_SIGN}\"",
+        f"- engine configuration for the benchmark: RATELIMIT_SIGN = \"{BENCH_RATELIMIT_SIGN}\", "
+        f"RATELIMIT_STORAGE_URI = \"{settings.ratelimit_storage}\", "
+        "OUTBOX_INPROCESS_WORKER = False",
         "",
         "| database | endpoint | engine /s | engine p99 ms | baseline /s | baseline p99 ms "
         "| ratio | goal | stored |",
@@ -483,6 +500,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--databases", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--cases", default="form,json,read",
+                        help="comma-separated: form, json (signing), read (count)")
+    parser.add_argument("--ratelimit-storage", default="memory://",
+                        help="the engine's RATELIMIT_STORAGE_URI, e.g. redis://127.0.0.1:6379/0")
     parser.add_argument("--markdown", type=Path, default=OUT / "results.md",
                         help="where to write the results as Markdown")
     return parser.parse_args(argv)
@@ -500,6 +521,8 @@ def main(argv: list[str]) -> int:
         workers=arguments.workers, worker_class=arguments.worker_class,
         threads=arguments.threads, duration=arguments.duration, warmup=arguments.warmup,
         connections=arguments.connections, wrk_threads=arguments.wrk_threads,
+        ratelimit_storage=arguments.ratelimit_storage,
+        cases=tuple(case.strip() for case in arguments.cases.split(",") if case.strip()),
     )
     command = " ".join(["python", "benchmarks/run.py", *argv])
     OUT.mkdir(exist_ok=True)
