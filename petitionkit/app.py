@@ -35,6 +35,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     app = Flask("petitionkit", instance_path=os.path.abspath(instance_path),
                 instance_relative_config=True)
     load_config(app, test_config)
+    _check_mail_url(app)
     os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app)
 
@@ -64,7 +65,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         SIGNER_EMAIL_KINDS, deliver_signer_email
     )
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(OutboxCollector(app))  # type: ignore[arg-type]
+    registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
 
     _register_blueprints(app)
@@ -73,6 +74,16 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     _register_commands(app)
     _start_inprocess_delivery(app)
     return app
+
+
+def _check_mail_url(app: Flask) -> None:
+    from petitionkit.config import ConfigurationError
+    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
+
+    try:
+        parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
+    except MailConfigError as error:
+        raise ConfigurationError(str(error)) from error
 
 
 def _init_database(app: Flask) -> None:

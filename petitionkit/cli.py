@@ -4,30 +4,64 @@ from __future__ import annotations
 
 import signal
 import threading
-
+from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, select, update
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
+from sqlalchemy import func, inspect, select, update
 
 from petitionkit.extensions import db
 from petitionkit.outbox import services as outbox
-from petitionkit.outbox.models import DEAD, OutboxJob
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import Petition
+from petitionkit.petitions.services import public_status
 from petitionkit.signatures.models import CONFIRMED, Signature
 
 
 def _create_app() -> Flask:
     from petitionkit import create_app
+    from petitionkit.config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        # A configuration mistake is the operator's to fix: say what, without a traceback.
+        raise NoAppException(str(error)) from error
+
+
+class PetitionkitGroup(FlaskGroup):
+    """Flask's group, except that a command whose app cannot be built says why and exits 1.
+
+    Flask reports a failed app load and then "No such command"; ``--help`` still lists the
+    commands after the message.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except NoAppException as error:
+            # Flask's own commands (and the listing in --help) need no app to be found.
+            command = click.Group.get_command(self, ctx, cmd_name)
+            if command is None:
+                raise click.ClickException(error.format_message()) from error
+            return command
+        return super().get_command(ctx, cmd_name)
 
 
 def main() -> None:
-    cli = FlaskGroup(create_app=_create_app, help="petitionkit: a self-hosted petition engine.")
+    cli = PetitionkitGroup(
+        create_app=_create_app, help="petitionkit: a self-hosted petition engine."
+    )
     cli.main(prog_name="petitionkit")
+
+
+def require_schema() -> None:
+    """Stop with the fix, not a traceback, when the database was never migrated."""
+    if "petitions" not in inspect(db.engine).get_table_names():
+        raise click.ClickException(
+            "the database has no petitionkit tables yet; run `petitionkit db upgrade` first"
+        )
 
 
 @click.group("petition")
@@ -39,15 +73,29 @@ def petition_group() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def petition_load(files: tuple[str, ...]) -> None:
-    """Create or update petitions from FILES (upsert by slug)."""
-    failed = False
+    """Create or update petitions from FILES (upsert by slug).
+
+    Every file is checked before any is loaded, so a mistake in one file leaves the database as
+    it was. Loading the same files again changes nothing; the signature counts are never touched.
+    """
+    require_schema()
+    parsed: list[dict[str, Any]] = []
+    errors: list[str] = []
     for path in files:
         try:
-            values = parse_petition_file(path)
+            parsed.append(parse_petition_file(path))
         except PetitionFileError as error:
-            click.echo(f"error: {error}", err=True)
-            failed = True
-            continue
+            errors.append(str(error))
+    slugs = [values["slug"] for values in parsed]
+    for slug in sorted({slug for slug in slugs if slugs.count(slug) > 1}):
+        errors.append(f"slug {slug!r} is used by more than one file")
+    if errors:
+        for message in errors:
+            click.echo(f"error: {message}", err=True)
+        raise click.ClickException(
+            f"{len(errors)} problem(s) found; no petition was loaded"
+        )
+    for values in parsed:
         result = upsert_petition(db.session, values)
         if result.created:
             click.echo(f"created {result.slug}")
@@ -55,17 +103,22 @@ def petition_load(files: tuple[str, ...]) -> None:
             click.echo(f"updated {result.slug}: {', '.join(result.changed)}")
         else:
             click.echo(f"unchanged {result.slug}")
-    if failed:
-        raise SystemExit(1)
 
 
 @petition_group.command("list")
 @with_appcontext
 def petition_list() -> None:
-    """Slug, status, confirmed count and title of every petition."""
-    for petition in db.session.scalars(select(Petition).order_by(Petition.slug)):
-        state = "open" if petition.is_open() else petition.status
-        click.echo(f"{petition.slug}\t{state}\t{petition.signature_count}\t{petition.title}")
+    """Slug, status, confirmed count and title of every petition, one per line."""
+    require_schema()
+    petitions = list(db.session.scalars(select(Petition).order_by(Petition.slug)))
+    if not petitions:
+        click.echo("no petitions yet; add some with `petitionkit petition load FILE...`")
+        return
+    for petition in petitions:
+        click.echo(
+            f"{petition.slug}\t{public_status(petition)}\t{petition.signature_count}\t"
+            f"{petition.title}"
+        )
 
 
 @click.command("worker")
@@ -74,14 +127,20 @@ def petition_list() -> None:
 @with_appcontext
 def worker_command(once: bool, poll: float | None) -> None:
     """Deliver the outbox (e-mail and plugin jobs); run as many as you like, anywhere."""
-    from petitionkit.outbox.worker import run_forever, run_once
+    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
+    from petitionkit.outbox.worker import run_batch, run_forever
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
+    except MailConfigError as error:
+        raise click.ClickException(str(error)) from error
     if once:
-        total = 0
-        while (done := run_once(app)) > 0:
-            total += done
-        click.echo(f"delivered {total}")
+        delivered = failed = 0
+        while (batch := run_batch(app)).claimed > 0:
+            delivered += batch.delivered
+            failed += batch.claimed - batch.delivered
+        click.echo(f"delivered {delivered}, failed {failed}")
         return
     stop = threading.Event()
 
@@ -98,13 +157,15 @@ def worker_command(once: bool, poll: float | None) -> None:
 @with_appcontext
 def recount_command(dry_run: bool) -> None:
     """Check every petition's count against its confirmed signatures, and repair it."""
-    confirmed = dict(
-        db.session.execute(
+    require_schema()
+    confirmed: dict[int, int] = {
+        petition_id: total
+        for petition_id, total in db.session.execute(
             select(Signature.petition_id, func.count(Signature.id))
             .where(Signature.status == CONFIRMED)
             .group_by(Signature.petition_id)
-        ).tuples()
-    )
+        )
+    }
     fixed = 0
     for petition in db.session.scalars(select(Petition).order_by(Petition.slug)):
         actual = confirmed.get(petition.id, 0)
@@ -116,7 +177,10 @@ def recount_command(dry_run: bool) -> None:
                 db.session.execute(
                     update(Petition)
                     .where(Petition.id == petition.id)
-                    .values(signature_count=Petition.signature_count + (actual - petition.signature_count))
+                    .values(
+                        signature_count=Petition.signature_count
+                        + (actual - petition.signature_count)
+                    )
                 )
     db.session.commit()
     if fixed == 0:
@@ -135,7 +199,7 @@ def outbox_group() -> None:
 @outbox_group.command("status")
 @with_appcontext
 def outbox_status() -> None:
-    stats = outbox.stats(db.session)
+    stats = outbox.stats(db.session())
     click.echo(f"pending {stats.pending}, dead {stats.dead}, "
                f"oldest pending {stats.oldest_pending_age:.0f}s")
 
@@ -143,9 +207,13 @@ def outbox_status() -> None:
 @outbox_group.command("dead")
 @with_appcontext
 def outbox_dead() -> None:
-    """List jobs that gave up after retrying."""
-    for job in db.session.scalars(select(OutboxJob).where(OutboxJob.status == DEAD)):
-        click.echo(f"{job.id}\t{job.kind}\t{job.attempts} attempts\t{job.last_error}")
+    """List jobs that gave up after retrying: id, kind, attempts, created, last error."""
+    jobs = outbox.dead_jobs(db.session())
+    for job in jobs:
+        created = outbox.as_utc(job.created_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{job.id}\t{job.kind}\t{job.attempts} attempts\t{created}\t{job.last_error}")
+    click.echo(f"{len(jobs)} dead job(s)" + ("; `petitionkit outbox replay` queues them again"
+                                              if jobs else ""), err=True)
 
 
 @outbox_group.command("replay")
@@ -153,7 +221,7 @@ def outbox_dead() -> None:
 @with_appcontext
 def outbox_replay(job_ids: tuple[int, ...]) -> None:
     """Queue dead jobs again (all of them without JOB_IDS)."""
-    count = outbox.replay(db.session, list(job_ids) or None)
+    count = outbox.replay(db.session(), list(job_ids) or None)
     click.echo(f"replayed {count}")
 
 

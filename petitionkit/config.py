@@ -1,4 +1,7 @@
-"""Configuration: defaults, then ``instance/config.py``, then ``PETITIONKIT_*`` environment variables."""
+"""Configuration: defaults, then ``instance/config.py``, then ``PETITIONKIT_*`` environment.
+
+docs/configuration.md describes every setting.
+"""
 
 from __future__ import annotations
 
@@ -56,11 +59,20 @@ DEFAULTS: dict[str, Any] = {
 ENV_PREFIX = "PETITIONKIT_"
 
 
-def _parse_env_value(raw: str) -> Any:
-    """Environment values are strings; JSON literals (numbers, booleans, lists) are decoded."""
+def _parse_env_value(key: str, raw: str) -> Any:
+    """Environment values are strings; settings whose default is a number, a boolean, a list or a
+    mapping are decoded as JSON. Text settings stay text, so a numeric secret stays a string."""
+    default = DEFAULTS.get(key)
+    if key in DEFAULTS and (default is None or isinstance(default, str)):
+        return raw
     try:
         return json.loads(raw)
-    except ValueError:
+    except ValueError as error:
+        if key in DEFAULTS:
+            raise ConfigurationError(
+                f"{ENV_PREFIX}{key} must be written as JSON (for example "
+                f"{json.dumps(default)}), not {raw!r}"
+            ) from error
         return raw
 
 
@@ -70,12 +82,15 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config.from_pyfile("config.py", silent=True)
         for key, raw in os.environ.items():
             if key.startswith(ENV_PREFIX):
-                app.config[key.removeprefix(ENV_PREFIX)] = _parse_env_value(raw)
+                name = key.removeprefix(ENV_PREFIX)
+                app.config[name] = _parse_env_value(name, raw)
     else:
         app.config.from_mapping(test_config)
 
     if app.config["DATABASE_URL"] is None:
-        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "petitionkit.db")
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(
+            app.instance_path, "petitionkit.db"
+        )
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
@@ -94,7 +109,8 @@ def _refuse_default_secret(app: Flask) -> None:
     secret = app.config.get("SECRET_KEY")
     if not secret or secret == DEFAULT_SECRET_KEY or len(str(secret)) < 16:
         raise ConfigurationError(
-            "petitionkit refuses to start without a real SECRET_KEY. Set PETITIONKIT_SECRET_KEY "
-            "(for example to the output of `python -c 'import secrets; print(secrets.token_hex(32))'`) "
+            "petitionkit refuses to start without a real SECRET_KEY (16 characters or more). "
+            "Set PETITIONKIT_SECRET_KEY (for example to the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`) "
             "or SECRET_KEY in instance/config.py."
         )

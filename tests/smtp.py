@@ -17,9 +17,11 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        if self.server.refuse_with:
-            return self.server.refuse_with
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        if self.server.refuse_with:
+            with self.server.lock:
+                self.server.refused.append(message)  # type: ignore[arg-type]
+            return self.server.refuse_with
         with self.server.lock:
             self.server.messages.append(message)  # type: ignore[arg-type]
         return "250 OK"
@@ -29,6 +31,8 @@ class RecordingSMTPServer:
     def __init__(self, port: int) -> None:
         self.port = port
         self.messages: list[EmailMessage] = []
+        # What arrived while ``refuse_with`` was set: the server saw it and said no.
+        self.refused: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.refuse_with: str | None = None
         self._controller: Controller | None = None

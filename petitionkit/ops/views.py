@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+import os
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,7 +27,7 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     try:
         db.session.execute(text("SELECT 1"))
-        stats = outbox.stats(db.session)
+        stats = outbox.stats(db.session())
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
@@ -42,13 +46,13 @@ def readyz() -> tuple[Response, int]:
 class OutboxCollector:
     """Outbox depth and age read from the database at scrape time, so every worker agrees."""
 
-    def __init__(self, app: object) -> None:
+    def __init__(self, app: Flask) -> None:
         self.app = app
 
-    def collect(self):  # type: ignore[no-untyped-def]
-        with self.app.app_context():  # type: ignore[attr-defined]
+    def collect(self) -> Iterator[Metric]:
+        with self.app.app_context():
             try:
-                stats = outbox.stats(db.session)
+                stats = outbox.stats(db.session())
             except SQLAlchemyError:
                 db.session.rollback()
                 return
@@ -62,8 +66,21 @@ class OutboxCollector:
         yield GaugeMetricFamily("petitionkit_outbox_dead", "Jobs that gave up", value=stats.dead)
 
 
+def process_counters() -> bytes:
+    """This process's counters, or every process's when prometheus-client runs multiprocess.
+
+    Under gunicorn each worker counts on its own; with PROMETHEUS_MULTIPROC_DIR set (before the
+    workers start) they write their counters to files there and any worker can sum them all.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
-    registry = current_app.extensions["petitionkit.metrics_registry"]
-    output = generate_latest(REGISTRY) + generate_latest(registry)
+    outbox_registry = current_app.extensions["petitionkit.metrics_registry"]
+    output = process_counters() + generate_latest(outbox_registry)
     return Response(output, mimetype=CONTENT_TYPE_LATEST)

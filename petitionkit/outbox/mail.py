@@ -1,16 +1,27 @@
-"""Mail transports chosen by ``MAIL_URL``: SMTP (STARTTLS or SMTPS) or a folder of files."""
+"""Mail transports chosen by ``MAIL_URL``: SMTP (STARTTLS or SMTPS) or a folder of files.
+
+``smtp://user:password@host:587`` upgrades with STARTTLS whenever the server offers it, and
+requires it when credentials are given (``?starttls=require`` requires it without credentials,
+``?starttls=never`` never upgrades and refuses credentials). ``smtps://host:465`` speaks TLS from
+the first byte. ``file:///path/to/folder`` writes each message there, and no ``MAIL_URL`` at all
+writes to ``instance/mail/``: an ``.eml`` file and an ``.html`` file a person can open.
+"""
 
 from __future__ import annotations
 
 import os
 import smtplib
 import ssl
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
+
+STARTTLS_CHOICES = ("auto", "require", "never")
 
 
 class MailTransport(Protocol):
@@ -18,7 +29,66 @@ class MailTransport(Protocol):
 
 
 class MailConfigError(ValueError):
-    pass
+    """MAIL_URL cannot work as written; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    scheme: str
+    host: str = ""
+    port: int = 0
+    username: str | None = None
+    password: str | None = None
+    starttls: str = "auto"
+    folder: str = ""
+
+    def describe(self) -> str:
+        """Where mail goes, for the log: never the password."""
+        if self.scheme == "file":
+            return f"file://{self.folder}"
+        login = " with login" if self.username else ""
+        tls = "" if self.scheme == "smtps" else f" starttls={self.starttls}"
+        return f"{self.scheme}://{self.host}:{self.port}{tls}{login}"
+
+
+def parse_mail_url(mail_url: str | None, dev_folder: str) -> MailSettings:
+    """Read MAIL_URL, refusing anything that would fail later or leak a password."""
+    if not mail_url:
+        return MailSettings(scheme="file", folder=dev_folder)
+    parts = urlsplit(mail_url)
+    if parts.scheme == "file":
+        if not parts.path:
+            raise MailConfigError("MAIL_URL file:// needs a folder, as in file:///var/mail/petitions")
+        return MailSettings(scheme="file", folder=unquote(parts.path))
+    if parts.scheme not in ("smtp", "smtps"):
+        raise MailConfigError(
+            f"MAIL_URL must start with smtp://, smtps:// or file://, not {parts.scheme or '?'}://"
+        )
+    options = parse_qs(parts.query)
+    starttls = options.get("starttls", ["auto"])[0]
+    if starttls not in STARTTLS_CHOICES:
+        raise MailConfigError(
+            f"MAIL_URL starttls={starttls} is not understood; "
+            f"use one of {', '.join(STARTTLS_CHOICES)}"
+        )
+    username = unquote(parts.username) if parts.username else None
+    if username and parts.scheme == "smtp" and starttls == "never":
+        raise MailConfigError(
+            "MAIL_URL has credentials and starttls=never: the password would cross the network "
+            "in clear. Remove starttls=never or use smtps://."
+        )
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise MailConfigError(f"MAIL_URL has an invalid port: {error}") from error
+    return MailSettings(
+        scheme=parts.scheme,
+        host=parts.hostname or "localhost",
+        port=port or (465 if parts.scheme == "smtps" else 587),
+        username=username,
+        password=unquote(parts.password or "") if username else None,
+        starttls=starttls,
+    )
 
 
 class SmtpTransport:
@@ -30,7 +100,7 @@ class SmtpTransport:
 
 
 class DirectoryTransport:
-    """Development sink: each message as ``.eml`` plus an ``.html`` a person can open in a browser."""
+    """Development sink: each message as ``.eml`` plus an ``.html`` a person can open."""
 
     def __init__(self, folder: str) -> None:
         os.makedirs(folder, exist_ok=True)
@@ -38,55 +108,70 @@ class DirectoryTransport:
 
     def send(self, message: EmailMessage) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        message_id = str(message["Message-ID"] or "").strip("<>").split("@")[0][-12:]
-        base = os.path.join(self.folder, f"{stamp}-{message_id}")
-        with open(base + ".eml", "wb") as eml:
-            eml.write(bytes(message))
+        local_part = str(message["Message-ID"] or "").strip("<>").split("@")[0]
+        tag = "".join(char for char in local_part if char.isalnum())[-12:] or "message"
+        base = os.path.join(self.folder, f"{stamp}-{tag}")
         html = message.get_body(preferencelist=("html",))
         if html is not None:
-            with open(base + ".html", "w", encoding="utf-8") as page:
-                page.write(str(html.get_content()))
+            self._write(base + ".html", str(html.get_content()).encode("utf-8"))
+        # The .eml last: whoever watches the folder for it finds the .html already there.
+        self._write(base + ".eml", bytes(message))
+
+    def _write(self, path: str, content: bytes) -> None:
+        # Write then rename, so nobody reading the folder ever sees half a message.
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".partial-")
+        try:
+            with os.fdopen(handle, "wb") as partial:
+                partial.write(content)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+
+def _connect(settings: MailSettings, timeout: float) -> smtplib.SMTP:
+    context = ssl.create_default_context()
+    if settings.scheme == "smtps":
+        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+    connection = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+    try:
+        connection.ehlo()
+        offered = connection.has_extn("starttls")
+        # Credentials never cross the wire in clear: with a password STARTTLS is required.
+        required = settings.starttls == "require" or settings.username is not None
+        if required and not offered:
+            raise MailConfigError(
+                f"the SMTP server at {settings.host}:{settings.port} does not offer STARTTLS, "
+                "and MAIL_URL "
+                + ("has credentials" if settings.username else "says starttls=require")
+                + ": refusing to send in clear. Use smtps:// or a server that offers STARTTLS."
+            )
+        if offered and settings.starttls != "never":
+            connection.starttls(context=context)
+            connection.ehlo()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 @contextmanager
-def open_transport(mail_url: str | None, dev_folder: str, timeout: float) -> Iterator[MailTransport]:
+def open_transport(
+    mail_url: str | None, dev_folder: str, timeout: float
+) -> Iterator[MailTransport]:
     """A transport for one batch; SMTP connects once per batch, not once per message."""
-    if not mail_url:
-        yield DirectoryTransport(dev_folder)
+    settings = parse_mail_url(mail_url, dev_folder)
+    if settings.scheme == "file":
+        yield DirectoryTransport(settings.folder)
         return
-    parts = urlsplit(mail_url)
-    if parts.scheme == "file":
-        yield DirectoryTransport(unquote(parts.path))
-        return
-    if parts.scheme not in ("smtp", "smtps"):
-        raise MailConfigError(f"MAIL_URL must start with smtp://, smtps:// or file://, not {parts.scheme}://")
-    host = parts.hostname or "localhost"
-    options = parse_qs(parts.query)
-    context = ssl.create_default_context()
-    connection: smtplib.SMTP
-    if parts.scheme == "smtps":
-        connection = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=context)
-    else:
-        connection = smtplib.SMTP(host, parts.port or 587, timeout=timeout)
+    connection = _connect(settings, timeout)
     try:
-        connection.ehlo()
-        if parts.scheme == "smtp":
-            wants_tls = options.get("starttls", ["auto"])[0]
-            offered = connection.has_extn("starttls")
-            # Credentials never cross the wire in clear: with a password STARTTLS is required.
-            if wants_tls == "require" or (parts.username and wants_tls != "never"):
-                if not offered:
-                    raise smtplib.SMTPNotSupportedError("server does not offer STARTTLS")
-            if offered and wants_tls != "never":
-                connection.starttls(context=context)
-                connection.ehlo()
-        if parts.username:
-            connection.login(unquote(parts.username), unquote(parts.password or ""))
+        if settings.username is not None:
+            connection.login(settings.username, settings.password or "")
         yield SmtpTransport(connection)
     finally:
         try:
             connection.quit()
-        except smtplib.SMTPException:
-            connection.close()
-        except OSError:
+        except (smtplib.SMTPException, OSError):
+            # The server is already gone; there is nothing left to say goodbye to.
             connection.close()

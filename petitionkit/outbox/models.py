@@ -14,7 +14,7 @@ DONE = "done"
 DEAD = "dead"
 
 
-class OutboxJob(db.Model):  # type: ignore[name-defined,misc]
+class OutboxJob(db.Model):  # type: ignore[name-defined]
     """Work that talks to the outside world, written in the same transaction as its cause.
 
     A job is claimed by setting ``locked_until``; a worker that dies leaves the lease to expire and

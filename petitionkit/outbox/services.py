@@ -1,18 +1,32 @@
-"""The transactional outbox: enqueue with the cause, claim with a lease, finish or back off."""
+"""The transactional outbox: enqueue with the cause, claim with a lease, finish or back off.
+
+Delivery is at least once. A job is claimed by writing a lease (``locked_by``, ``locked_until``)
+onto its row; every later write by that worker is guarded by the lease, so a worker that was too
+slow or died cannot overwrite what the next worker did. A worker that dies leaves its lease to
+expire and the job is claimed again.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
 from petitionkit.petitions.models import utcnow
+
+LEASE_NAME_LENGTH = 100
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; everything this package stores is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def enqueue(
@@ -24,7 +38,11 @@ def enqueue(
     now: datetime | None = None,
     message_domain: str = "petitionkit.invalid",
 ) -> OutboxJob:
-    """Add a job to the caller's transaction; it is delivered only if that transaction commits."""
+    """Add a job to the caller's transaction; it is delivered only if that transaction commits.
+
+    This is on the signing hot path, so it costs one INSERT and nothing else. E-mail jobs get
+    their Message-ID here, once, so every retry of the same row sends the same Message-ID.
+    """
     job = OutboxJob(
         kind=kind,
         payload=payload,
@@ -39,55 +57,137 @@ def enqueue(
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff, capped, for as long as the retries span ``give_up_after`` seconds.
+
+    Giving up is counted in attempts rather than from the job's creation: a job that waited days
+    for a worker still gets its full series of retries, and a replayed job gets a fresh one.
+    """
+
+    backoff_base: float
+    backoff_max: float
+    give_up_after: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RetryPolicy:
+        return cls(
+            backoff_base=float(config["OUTBOX_BACKOFF_BASE"]),
+            backoff_max=float(config["OUTBOX_BACKOFF_MAX"]),
+            give_up_after=float(config["OUTBOX_GIVE_UP_AFTER"]),
+        )
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed attempt (1 for the first)."""
+        exponent = min(max(attempts - 1, 0), 60)
+        return float(min(self.backoff_max, self.backoff_base * (2**exponent)))
+
+    def retry_span(self, attempts: int) -> float:
+        """Seconds spent waiting between the first ``attempts`` attempts."""
+        return sum(self.delay(attempt) for attempt in range(1, attempts))
+
+    def gives_up(self, attempts: int) -> bool:
+        """True when the next attempt would come later than ``give_up_after`` after the first."""
+        return self.retry_span(attempts + 1) > self.give_up_after
+
+
+@dataclass(frozen=True)
 class Claim:
     lease: str
     job_ids: list[int]
 
 
-def claim(
-    session: Session, worker: str, batch_size: int, lease_seconds: float, now: datetime | None = None
-) -> Claim:
-    """Take up to ``batch_size`` due jobs for ``lease_seconds``.
+def new_lease(worker: str) -> str:
+    suffix = uuid.uuid4().hex[:12]
+    return f"{worker[: LEASE_NAME_LENGTH - len(suffix) - 1]}:{suffix}"
 
-    SKIP LOCKED lets concurrent workers on PostgreSQL pass over each other's rows without waiting;
-    the guarded UPDATE makes the claim exclusive on any database (SQLite serialises writers).
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    lease_free = or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < now)
+    return and_(OutboxJob.status == PENDING, OutboxJob.available_at <= now, lease_free)
+
+
+def claim(
+    session: Session,
+    worker: str,
+    batch_size: int,
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> Claim:
+    """Take up to ``batch_size`` due jobs for ``lease_seconds``, in one statement.
+
+    On PostgreSQL the SELECT ... FOR UPDATE SKIP LOCKED lets concurrent workers pass over
+    each other's rows without waiting. SQLite has no row locks, but a single UPDATE takes its
+    write lock before it reads, so the claim is exclusive there too; the outer condition repeats
+    the inner one so a row finished by another worker in the meantime is never taken again.
     """
     now = now or utcnow()
-    lease = f"{worker}:{uuid.uuid4().hex[:12]}"
-    free = or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < now)
+    lease = new_lease(worker)
+    # A materialized CTE runs once; as a plain IN (subquery) PostgreSQL may run it again for
+    # each row it updates, and every run locks another batch.
     due = (
         select(OutboxJob.id)
-        .where(OutboxJob.status == PENDING, OutboxJob.available_at <= now, free)
+        .where(_claimable(now))
         .order_by(OutboxJob.available_at, OutboxJob.id)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
     )
-    candidates = list(session.scalars(due))
-    if not candidates:
-        session.rollback()
-        return Claim(lease, [])
-    session.execute(
+    claimed = session.scalars(
         update(OutboxJob)
-        .where(OutboxJob.id.in_(candidates), free)
+        .where(OutboxJob.id.in_(select(due.c.id)), _claimable(now))
         .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=lease)
-    )
+        .returning(OutboxJob.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     session.commit()
-    claimed = list(
-        session.scalars(
-            select(OutboxJob.id).where(OutboxJob.locked_by == lease).order_by(OutboxJob.id)
-        )
+    return Claim(lease, sorted(claimed))
+
+
+def _held(job_ids: Iterable[int], lease: str) -> ColumnElement[bool]:
+    return and_(
+        OutboxJob.id.in_(list(job_ids)), OutboxJob.locked_by == lease, OutboxJob.status == PENDING
     )
-    session.rollback()
-    return Claim(lease, claimed)
 
 
-def complete(session: Session, job_id: int, lease: str, now: datetime | None = None) -> None:
-    session.execute(
+def extend(
+    session: Session,
+    lease: str,
+    job_ids: list[int],
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> set[int]:
+    """Renew the lease on jobs still to do; returns those this worker still holds.
+
+    A job whose lease ran out may already belong to another worker, which then wins.
+    """
+    if not job_ids:
+        return set()
+    now = now or utcnow()
+    held = session.scalars(
         update(OutboxJob)
-        .where(OutboxJob.id == job_id, OutboxJob.locked_by == lease)
+        .where(_held(job_ids, lease))
+        .values(locked_until=now + timedelta(seconds=lease_seconds))
+        .returning(OutboxJob.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    session.commit()
+    return set(held)
+
+
+def complete(session: Session, job_id: int, lease: str, now: datetime | None = None) -> bool:
+    """Mark the job done; False when the lease was lost to another worker meanwhile."""
+    result = session.execute(
+        update(OutboxJob)
+        .where(_held([job_id], lease))
         .values(status=DONE, done_at=now or utcnow(), locked_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
     )
     session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+LOST_LEASE = "lost-lease"
 
 
 def fail(
@@ -95,41 +195,65 @@ def fail(
     job_id: int,
     lease: str,
     error: str,
-    *,
-    backoff_base: float,
-    backoff_max: float,
-    give_up_after: float,
+    policy: RetryPolicy,
     now: datetime | None = None,
 ) -> str:
-    """Record a failed attempt and schedule the next one; returns the job's new status."""
+    """Record a failed attempt and schedule the next one; returns the job's new status.
+
+    Returns ``LOST_LEASE`` (and changes nothing) when another worker holds the job by now.
+    """
     now = now or utcnow()
-    job = session.get(OutboxJob, job_id)
-    if job is None or job.locked_by != lease:
+    attempts = session.scalar(
+        select(OutboxJob.attempts).where(_held([job_id], lease))
+    )
+    if attempts is None:
         session.rollback()
-        return "lost-lease"
-    attempts = job.attempts + 1
-    delay = min(backoff_max, backoff_base * (2 ** (attempts - 1)))
-    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=now.tzinfo)
-    status = DEAD if (now - created).total_seconds() > give_up_after else PENDING
-    job.attempts = attempts
-    job.status = status
-    job.available_at = now + timedelta(seconds=delay)
-    job.locked_until = None
-    job.last_error = error[:500]
+        return LOST_LEASE
+    attempts += 1
+    status = DEAD if policy.gives_up(attempts) else PENDING
+    result = session.execute(
+        update(OutboxJob)
+        .where(_held([job_id], lease))
+        .values(
+            attempts=attempts,
+            status=status,
+            available_at=now + timedelta(seconds=policy.delay(attempts)),
+            locked_until=None,
+            locked_by=None,
+            last_error=error[:500],
+        )
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
-    return status
+    return status if getattr(result, "rowcount", 0) else LOST_LEASE
 
 
 def replay(session: Session, job_ids: list[int] | None = None, now: datetime | None = None) -> int:
-    """Put dead jobs back in the queue (all of them when ``job_ids`` is None)."""
+    """Put dead jobs back in the queue (all of them when ``job_ids`` is None).
+
+    Attempts start again from zero, so a replayed job gets the whole retry series once more.
+    """
     statement = update(OutboxJob).where(OutboxJob.status == DEAD)
     if job_ids is not None:
         statement = statement.where(OutboxJob.id.in_(job_ids))
-    replayed = session.execute(
-        statement.values(status=PENDING, available_at=now or utcnow(), locked_until=None)
-    ).rowcount
+    result = session.execute(
+        statement.values(
+            status=PENDING,
+            attempts=0,
+            available_at=now or utcnow(),
+            locked_until=None,
+            locked_by=None,
+        ).execution_options(synchronize_session=False)
+    )
     session.commit()
-    return int(replayed)
+    return int(getattr(result, "rowcount", 0))
+
+
+def dead_jobs(session: Session) -> list[OutboxJob]:
+    jobs = list(
+        session.scalars(select(OutboxJob).where(OutboxJob.status == DEAD).order_by(OutboxJob.id))
+    )
+    return jobs
 
 
 @dataclass(frozen=True)
@@ -140,6 +264,7 @@ class OutboxStats:
 
 
 def stats(session: Session, now: datetime | None = None) -> OutboxStats:
+    """Depth and age of the queue; the age is that of the oldest job not yet delivered."""
     now = now or utcnow()
     pending, oldest = session.execute(
         select(func.count(OutboxJob.id), func.min(OutboxJob.created_at)).where(
@@ -147,9 +272,6 @@ def stats(session: Session, now: datetime | None = None) -> OutboxStats:
         )
     ).one()
     dead = session.scalar(select(func.count(OutboxJob.id)).where(OutboxJob.status == DEAD))
-    age = 0.0
-    if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
-        age = max(0.0, (now - oldest).total_seconds())
     session.rollback()
+    age = 0.0 if oldest is None else max(0.0, (now - as_utc(oldest)).total_seconds())
     return OutboxStats(pending=int(pending), dead=int(dead or 0), oldest_pending_age=age)

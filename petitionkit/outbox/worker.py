@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import logging
 import os
+import smtplib
 import socket
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from petitionkit.extensions import db
 from petitionkit.ops import metrics
 from petitionkit.outbox import services
-from petitionkit.outbox.mail import MailTransport, open_transport
-from petitionkit.outbox.models import OutboxJob
+from petitionkit.outbox.mail import (
+    MailConfigError,
+    MailTransport,
+    open_transport,
+    parse_mail_url,
+)
+from petitionkit.outbox.models import DEAD, OutboxJob
 
 log = logging.getLogger("petitionkit.worker")
+
+
+class TransportUnavailable(RuntimeError):
+    """The mail server could not be reached or refused the session: no message can go now."""
 
 
 @dataclass
@@ -34,9 +45,15 @@ class DeliveryContext:
     def mail(self) -> MailTransport:
         if self._mail is None:
             config = self.app.config
-            self._mail = self._stack.enter_context(
-                open_transport(config["MAIL_URL"], config["DEV_MAIL_DIR"], config["MAIL_TIMEOUT"])
-            )
+            try:
+                self._mail = self._stack.enter_context(
+                    open_transport(
+                        config["MAIL_URL"], config["DEV_MAIL_DIR"], config["MAIL_TIMEOUT"]
+                    )
+                )
+            except (OSError, MailConfigError) as error:
+                # No recipient is involved yet, so the reason can be logged as it is.
+                raise TransportUnavailable(f"{type(error).__name__}: {error}") from error
         return self._mail
 
 
@@ -53,89 +70,131 @@ def worker_name() -> str:
 
 
 def describe_error(error: BaseException) -> str:
-    """Class and SMTP code only: server messages often quote the recipient's address."""
+    """Class and SMTP code only: server replies to a message often quote the recipient's address."""
+    if isinstance(error, TransportUnavailable):
+        return f"{type(error).__name__} ({error})"
     code = getattr(error, "smtp_code", None) or getattr(error, "status_code", None)
     return f"{type(error).__name__}" + (f" {code}" if code else "")
 
 
+def _transport_down(error: BaseException) -> bool:
+    """True when the rest of the batch would fail the same way, whatever its messages."""
+    if isinstance(error, TransportUnavailable | smtplib.SMTPServerDisconnected):
+        return True
+    # An SMTP reply about one message (4xx, 5xx) is an OSError too, but the session goes on.
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int
+    delivered: int
+    transport_down: bool = False
+
+
 def run_once(app: Flask, worker: str | None = None) -> int:
-    """Claim one batch and work through it; returns how many jobs were finished."""
+    """Claim one batch and work through it; returns how many jobs were delivered."""
+    return run_batch(app, worker).delivered
+
+
+def run_batch(app: Flask, worker: str | None = None) -> BatchResult:
+    """Claim one batch and work through it. Needs an application context.
+
+    Each job is finished or failed on its own; when the mail server cannot be reached, every job
+    left in the batch is failed with it (each backs off on its own schedule) instead of knocking
+    on a closed door once per message.
+    """
     config = app.config
     worker = worker or worker_name()
-    session = db.session
-    claim = services.claim(
-        session, worker, config["OUTBOX_BATCH_SIZE"], config["OUTBOX_LEASE_SECONDS"]
-    )
-    if not claim.job_ids:
-        return 0
-    handlers = job_handlers(app)
-    finished = 0
-    with ExitStack() as stack:
-        context = DeliveryContext(app, stack)
-        for job_id in claim.job_ids:
-            job = session.get(OutboxJob, job_id)
-            if job is None:
-                continue
-            handler = handlers.get(job.kind)
-            try:
-                if handler is None:
-                    raise LookupError(f"no handler for job kind {job.kind!r}")
-                handler(job, context)
-            except Exception as error:  # noqa: BLE001 - any failure is retried with backoff
-                session.rollback()
-                status = services.fail(
-                    session,
-                    job_id,
-                    claim.lease,
-                    describe_error(error),
-                    backoff_base=config["OUTBOX_BACKOFF_BASE"],
-                    backoff_max=config["OUTBOX_BACKOFF_MAX"],
-                    give_up_after=config["OUTBOX_GIVE_UP_AFTER"],
-                )
-                metrics.DELIVERY_FAILURES.labels(kind=job.kind).inc()
-                log.warning(
-                    "job failed id=%s kind=%s error=%s status=%s",
-                    job_id, job.kind, describe_error(error), status,
-                )
-                if _is_connection_error(error):
-                    # The server is unreachable: the rest of the batch would fail the same way.
-                    _release(session, claim, after=job_id)
-                    break
-                continue
-            services.complete(session, job_id, claim.lease)
-            metrics.JOBS_DONE.labels(kind=job.kind).inc()
-            finished += 1
-    db.session.remove()
-    return finished
+    lease_seconds = float(config["OUTBOX_LEASE_SECONDS"])
+    policy = services.RetryPolicy.from_config(config)
+    session = db.session()
+    try:
+        claim = services.claim(session, worker, int(config["OUTBOX_BATCH_SIZE"]), lease_seconds)
+        if not claim.job_ids:
+            return BatchResult(claimed=0, delivered=0)
+        handlers = job_handlers(app)
+        finished = 0
+        transport_down = False
+        leased_at = time.monotonic()
+        remaining = list(claim.job_ids)
+        with ExitStack() as stack:
+            context = DeliveryContext(app, stack)
+            while remaining:
+                if time.monotonic() - leased_at > lease_seconds / 2:
+                    # A slow server must not let the lease lapse under jobs still to send.
+                    held = services.extend(session, claim.lease, remaining, lease_seconds)
+                    remaining = [job_id for job_id in remaining if job_id in held]
+                    leased_at = time.monotonic()
+                    if not remaining:
+                        break
+                job_id = remaining.pop(0)
+                job = session.get(OutboxJob, job_id)
+                if job is None:
+                    continue
+                kind, attempt = job.kind, job.attempts + 1
+                try:
+                    handler = handlers.get(kind)
+                    if handler is None:
+                        raise LookupError(f"no handler for job kind {kind!r}")
+                    handler(job, context)
+                except Exception as error:  # noqa: BLE001 - any failure is retried with backoff
+                    session.rollback()
+                    _record_failure(session, claim.lease, job_id, kind, error, policy)
+                    if _transport_down(error):
+                        transport_down = True
+                        for untried in remaining:
+                            _record_failure(session, claim.lease, untried, None, error, policy)
+                        break
+                    continue
+                if services.complete(session, job_id, claim.lease):
+                    metrics.JOBS_DONE.labels(kind=kind).inc()
+                    log.info("job delivered id=%s kind=%s attempt=%s", job_id, kind, attempt)
+                    finished += 1
+                else:
+                    log.warning("job lease lost id=%s kind=%s", job_id, kind)
+        return BatchResult(len(claim.job_ids), finished, transport_down)
+    finally:
+        db.session.remove()
 
 
-def _is_connection_error(error: BaseException) -> bool:
-    return isinstance(error, OSError)
-
-
-def _release(session: Session, claim: services.Claim, after: int) -> None:
-    remaining = [job_id for job_id in claim.job_ids if job_id > after]
-    if remaining:
-        session.execute(
-            update(OutboxJob)
-            .where(OutboxJob.id.in_(remaining), OutboxJob.locked_by == claim.lease)
-            .values(locked_until=None, locked_by=None)
-        )
-        session.commit()
+def _record_failure(
+    session: Session,
+    lease: str,
+    job_id: int,
+    kind: str | None,
+    error: BaseException,
+    policy: services.RetryPolicy,
+) -> None:
+    if kind is None:
+        kind = session.scalar(select(OutboxJob.kind).where(OutboxJob.id == job_id)) or "?"
+    reason = describe_error(error)
+    status = services.fail(session, job_id, lease, reason, policy)
+    metrics.DELIVERY_FAILURES.labels(kind=kind).inc()
+    if status == DEAD:
+        log.error("job dead id=%s kind=%s error=%s", job_id, kind, reason)
+    else:
+        log.warning("job failed id=%s kind=%s error=%s status=%s", job_id, kind, reason, status)
 
 
 def run_forever(app: Flask, stop: threading.Event, poll_interval: float | None = None) -> None:
     interval = poll_interval if poll_interval is not None else app.config["OUTBOX_POLL_INTERVAL"]
     worker = worker_name()
-    log.info("worker started name=%s", worker)
+    config = app.config
+    try:
+        destination = parse_mail_url(config["MAIL_URL"], config["DEV_MAIL_DIR"]).describe()
+    except MailConfigError as error:
+        # Keep looping: every attempt fails with this reason, backs off and shows in /readyz.
+        destination = f"unusable ({error})"
+    log.info("worker started name=%s mail=%s", worker, destination)
     while not stop.is_set():
         with app.app_context():
             try:
-                finished = run_once(app, worker)
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
-                log.exception("worker batch failed")
-                finished = 0
-        if finished == 0:
+                result = run_batch(app, worker)
+            except Exception as error:  # noqa: BLE001 - a database hiccup must not end the loop
+                log.error("worker batch failed error=%s", describe_error(error))
+                result = BatchResult(claimed=0, delivered=0, transport_down=True)
+        if result.claimed == 0 or result.transport_down:
             stop.wait(interval)
     log.info("worker stopped name=%s", worker)
 

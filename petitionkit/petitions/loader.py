@@ -1,40 +1,56 @@
-"""Petitions as files: Markdown with YAML front matter, loaded idempotently by slug."""
+"""Petitions as files: Markdown with YAML front matter, loaded idempotently by slug.
+
+The file is the source of truth: every key it leaves out takes its default, so deleting a line
+from the front matter and loading again resets that field. The signature count is never read
+from a file and never written by the loader. docs/petitions.md describes every key.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import frontmatter
+import yaml
+from email_validator import EmailNotValidError, validate_email
+from limits import parse_many
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from petitionkit.petitions.markdown import render_markdown
 from petitionkit.petitions.models import STATUSES, Petition
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 KINDS = ("petition", "letter", "joint-letter", "urgent-action")
+ASKS = ("country", "postal_code")
+SHARE_KEYS = ("hashtags", "posts")
+LETTER_KEYS = ("salutation", "closing")
+TARGET_KEYS = ("name", "title", "organization", "address", "email", "phone", "salutation",
+               "languages")
 
-# front-matter key -> model attribute, for values copied as they are.
-_PLAIN_FIELDS = {
-    "title": "title",
-    "summary": "summary",
-    "locale": "locale",
-    "status": "status",
-    "status_line": "status_line",
-    "kind": "kind",
-    "goal": "goal",
-    "consent_text": "consent_text",
-    "consent_version": "consent_version",
-    "rate_limit": "rate_limit",
+# Text keys: front-matter key -> (default, longest accepted length or None).
+_TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
+    "summary": ("", None),
+    "locale": ("en", 16),
+    "status": ("draft", 10),
+    "status_line": (None, 200),
+    "kind": ("petition", 20),
+    "consent_text": ("", None),
+    "consent_version": ("1", 40),
+    "rate_limit": (None, 100),
 }
-_KNOWN_KEYS = set(_PLAIN_FIELDS) | {
-    "slug", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share", "asks",
-    "letter", "targets", "extra",
+KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
+    "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
+    "asks", "letter", "targets", "extra",
 }
+# Never set from a file: the count belongs to confirm/cancel and `petitionkit recount`.
+_PROTECTED = frozenset({"id", "signature_count", "created_at", "updated_at"})
 
 
 class PetitionFileError(ValueError):
@@ -53,52 +69,112 @@ def parse_petition_file(path: str | Path) -> dict[str, Any]:
     """Read one file into model attributes, refusing anything unknown or malformed."""
     where = str(path)
     try:
-        post = frontmatter.load(str(path))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise PetitionFileError(where, f"cannot be read: {error}") from error
-    meta = dict(post.metadata)
-    unknown = set(meta) - _KNOWN_KEYS
+        post = frontmatter.load(where)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PetitionFileError(where, f"cannot be read: {reason}") from error
+    return parse_petition(where, dict(post.metadata), post.content)
+
+
+def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any]:
+    """Front matter and Markdown body as model attributes; ``where`` names the source in errors."""
+    unknown = set(meta) - KNOWN_KEYS
     if unknown:
-        raise PetitionFileError(where, f"unknown keys: {', '.join(sorted(unknown))}")
+        raise PetitionFileError(where, f"unknown keys: {', '.join(sorted(map(str, unknown)))}")
     slug = meta.get("slug") or Path(where).stem
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
-        raise PetitionFileError(where, "slug must be lowercase letters, digits and dashes")
-    if not meta.get("title"):
+        raise PetitionFileError(
+            where, "slug must be 1 to 80 lowercase letters, digits and dashes (not first)"
+        )
+    title = meta.get("title")
+    if title is None or (isinstance(title, str) and not title.strip()):
         raise PetitionFileError(where, "a title is required")
-    values: dict[str, Any] = {"slug": slug}
-    for key, attribute in _PLAIN_FIELDS.items():
-        if key in meta:
-            values[attribute] = meta[key]
-    if values.get("status", "draft") not in STATUSES:
+    if not isinstance(title, str):
+        raise PetitionFileError(where, "title must be text (put it in quotes)")
+    if len(title) > 300:
+        raise PetitionFileError(where, "title is longer than 300 characters")
+    values: dict[str, Any] = {"slug": slug, "title": title.strip()}
+    for key, (default, longest) in _TEXT_FIELDS.items():
+        values[key] = _text(where, key, meta.get(key, default), longest)
+
+    if values["status"] not in STATUSES:
         raise PetitionFileError(where, f"status must be one of {', '.join(STATUSES)}")
-    if values.get("kind", "petition") not in KINDS:
+    if values["kind"] not in KINDS:
         raise PetitionFileError(where, f"kind must be one of {', '.join(KINDS)}")
-    if "goal" in values and values["goal"] is not None and not isinstance(values["goal"], int):
-        raise PetitionFileError(where, "goal must be a whole number")
-    for key in ("opens_at", "closes_at"):
-        values[key] = _moment(where, key, meta.get(key))
+    if not LOCALE_PATTERN.match(values["locale"]):
+        raise PetitionFileError(where, "locale must be a language tag such as en, ar or zh_Hans")
+
+    if values["rate_limit"] is not None:
+        try:
+            parse_many(values["rate_limit"])
+        except ValueError as error:
+            raise PetitionFileError(
+                where, "rate_limit must look like '10/minute;100/hour'"
+            ) from error
+
+    values["goal"] = _goal(where, "goal", meta.get("goal"))
+    ladder = meta.get("goal_ladder")
+    if ladder is None:
+        values["goal_settings"] = {}
+    else:
+        if not isinstance(ladder, list) or not ladder:
+            raise PetitionFileError(where, "goal_ladder must be a list of whole numbers")
+        steps = [_positive(where, "goal_ladder", step) for step in ladder]
+        if steps != sorted(set(steps)):
+            raise PetitionFileError(where, "goal_ladder must rise step by step")
+        values["goal_settings"] = {"ladder": steps}
+
+    values["opens_at"] = _moment(where, "opens_at", meta.get("opens_at"))
+    values["closes_at"] = _moment(where, "closes_at", meta.get("closes_at"))
+    if values["opens_at"] and values["closes_at"] and values["closes_at"] <= values["opens_at"]:
+        raise PetitionFileError(where, "closes_at must be later than opens_at")
+
     asks = meta.get("asks", [])
-    if not isinstance(asks, list) or set(asks) - {"country", "postal_code"}:
-        raise PetitionFileError(where, "asks may list country and postal_code")
+    if not isinstance(asks, list) or set(asks) - set(ASKS):
+        raise PetitionFileError(where, f"asks may list {' and '.join(ASKS)}")
     values["asks_country"] = "country" in asks or "postal_code" in asks
     values["asks_postal_code"] = "postal_code" in asks
-    values["goal_settings"] = {"ladder": meta["goal_ladder"]} if "goal_ladder" in meta else {}
-    values["allowed_origins"] = [str(o).rstrip("/").lower() for o in meta.get("allowed_origins", [])]
-    values["share"] = meta.get("share", {})
-    values["letter"] = meta.get("letter", {})
-    values["targets"] = meta.get("targets", [])
-    values["extra"] = meta.get("extra", {})
-    values["body"] = post.content
-    values["body_html"] = render_markdown(post.content)
-    values.setdefault("summary", "")
+
+    values["allowed_origins"] = _origins(where, meta.get("allowed_origins", []))
+    values["share"] = _share(where, meta.get("share", {}))
+    values["letter"] = _string_mapping(where, "letter", meta.get("letter", {}), LETTER_KEYS)
+    values["targets"] = _targets(where, meta.get("targets", []))
+    extra = meta.get("extra", {})
+    if not isinstance(extra, dict):
+        raise PetitionFileError(where, "extra must be a mapping")
+    values["extra"] = extra
+    values["body"] = body
+    values["body_html"] = render_markdown(body)
     return values
+
+
+def _text(where: str, key: str, value: object, longest: int | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # consent_version: 2 is as good as "2"
+    if not isinstance(value, str):
+        raise PetitionFileError(where, f"{key} must be text")
+    if longest is not None and len(value) > longest:
+        raise PetitionFileError(where, f"{key} is longer than {longest} characters")
+    return value.strip() if longest is not None else value
+
+
+def _goal(where: str, key: str, value: object) -> int | None:
+    return None if value is None else _positive(where, key, value)
+
+
+def _positive(where: str, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PetitionFileError(where, f"{key} must be a whole number above zero")
+    return value
 
 
 def _moment(where: str, key: str, value: object) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
@@ -109,8 +185,83 @@ def _moment(where: str, key: str, value: object) -> datetime | None:
     raise PetitionFileError(where, f"{key} is not a date")
 
 
-def upsert_petition(session: Session, values: dict[str, Any]) -> LoadResult:
+def _origins(where: str, value: object) -> list[str]:
+    if not isinstance(value, list):
+        raise PetitionFileError(where, "allowed_origins must be a list")
+    origins = []
+    for item in value:
+        origin = str(item).strip().rstrip("/").lower()
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise PetitionFileError(
+                where, f"allowed origin {item!r} must look like https://example.org[:port]"
+            )
+        origins.append(origin)
+    return origins
+
+
+def _share(where: str, value: object) -> dict[str, list[str]]:
+    if not isinstance(value, dict) or set(value) - set(SHARE_KEYS):
+        raise PetitionFileError(where, f"share is a mapping of {' and '.join(SHARE_KEYS)}")
+    share: dict[str, list[str]] = {}
+    for key in SHARE_KEYS:
+        items = value.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise PetitionFileError(where, f"share.{key} must be a list of text")
+        share[key] = items
+    share["hashtags"] = ["#" + tag.lstrip("#") for tag in share["hashtags"]]
+    return share
+
+
+def _string_mapping(
+    where: str, key: str, value: object, allowed: tuple[str, ...]
+) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise PetitionFileError(where, f"{key} must be a mapping")
+    unknown = set(value) - set(allowed)
+    if unknown:
+        raise PetitionFileError(
+            where, f"{key} has unknown keys: {', '.join(sorted(map(str, unknown)))}"
+        )
+    for name, text in value.items():
+        if not isinstance(text, str):
+            raise PetitionFileError(where, f"{key}.{name} must be text")
+    return {name: text.strip() for name, text in value.items()}
+
+
+def _targets(where: str, value: object) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise PetitionFileError(where, "targets must be a list")
+    targets = []
+    for number, item in enumerate(value, start=1):
+        label = f"targets[{number}]"
+        if not isinstance(item, Mapping):
+            raise PetitionFileError(where, f"{label} must be a mapping")
+        languages = item.get("languages", [])
+        if not isinstance(languages, list) or not all(
+            isinstance(tag, str) and LOCALE_PATTERN.match(tag) for tag in languages
+        ):
+            raise PetitionFileError(where, f"{label}.languages must be a list of language tags")
+        target: dict[str, Any] = _string_mapping(
+            where, label, {k: v for k, v in item.items() if k != "languages"}, TARGET_KEYS
+        )
+        if not target.get("name"):
+            raise PetitionFileError(where, f"{label} needs a name")
+        if "email" in target:
+            try:
+                validate_email(target["email"], check_deliverability=False)
+            except EmailNotValidError as error:
+                raise PetitionFileError(where, f"{label}.email: {error}") from error
+        target["languages"] = languages
+        targets.append(target)
+    return targets
+
+
+def upsert_petition(session: Session | scoped_session[Any], values: dict[str, Any]) -> LoadResult:
     """Create or update by slug; reports which fields changed and never touches the count."""
+    protected = _PROTECTED & set(values)
+    if protected:
+        raise ValueError(f"not settable from a petition file: {', '.join(sorted(protected))}")
     petition = session.scalar(select(Petition).where(Petition.slug == values["slug"]))
     if petition is None:
         petition = Petition(signature_count=0, **values)

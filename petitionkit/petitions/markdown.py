@@ -1,4 +1,8 @@
-"""Petition bodies are Markdown written by organizers; the HTML that reaches signers is sanitised."""
+"""Petition bodies are Markdown by their organizers; the HTML that reaches signers is sanitised.
+
+Raw HTML in the Markdown is not rendered at all, and nh3 then removes whatever the renderer
+could still produce that a page must not carry (script, iframe, ``javascript:`` links).
+"""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Petition(db.Model):  # type: ignore[name-defined,misc]
+class Petition(db.Model):  # type: ignore[name-defined]
     __tablename__ = "petitions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -52,13 +52,13 @@ class Petition(db.Model):  # type: ignore[name-defined,misc]
         now = now or utcnow()
         if self.status != "open":
             return False
-        if self.opens_at is not None and now < _aware(self.opens_at):
+        if self.opens_at is not None and now < aware(self.opens_at):
             return False
-        if self.closes_at is not None and now >= _aware(self.closes_at):
+        if self.closes_at is not None and now >= aware(self.closes_at):
             return False
         return True
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored moment is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -7,13 +7,14 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import abort, g
 from sqlalchemy import select
 
 from petitionkit.extensions import db
-from petitionkit.petitions.models import Petition
+from petitionkit.petitions.models import Petition, aware, utcnow
 
 
 def find_petition(slug: str) -> Petition | None:
@@ -38,12 +39,22 @@ def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
         "summary": petition.summary,
         "count": petition.signature_count,
         "goal": goal,
-        "status": "open" if petition.is_open() else ("closed" if petition.status != "draft" else "draft"),
+        "status": public_status(petition),
         "status_line": petition.status_line,
-        "opens_at": petition.opens_at.isoformat() if petition.opens_at else None,
+        "opens_at": _iso(petition.opens_at),
         "closes_at": _iso(petition.closes_at),
         "locale": petition.locale,
     }
+
+
+def public_status(petition: Petition, now: datetime | None = None) -> str:
+    """``open`` only while signatures are taken; ``scheduled`` before ``opens_at``."""
+    now = now or utcnow()
+    if petition.is_open(now):
+        return "open"
+    if petition.status == "open" and petition.opens_at and now < aware(petition.opens_at):
+        return "scheduled"
+    return "closed" if petition.status != "draft" else "draft"
 
 
 def _iso(moment: Any) -> str | None:

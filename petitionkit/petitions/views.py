@@ -41,7 +41,9 @@ def check_email(slug: str) -> str:
     return render_template(
         "signatures/check_email.html",
         petition=petition,
-        demo_mail_dir=current_app.config["DEV_MAIL_DIR"] if not current_app.config["MAIL_URL"] else None,
+        demo_mail_dir=(
+            None if current_app.config["MAIL_URL"] else current_app.config["DEV_MAIL_DIR"]
+        ),
     )
 
 
@@ -52,7 +54,9 @@ def api_show(slug: str) -> Response:
     if item is None:
         petition = petition_or_404(slug)
         goal = current_goal(petition, petition.signature_count)
-        item = cache.put(slug, public_summary(petition, goal), current_app.config["COUNT_CACHE_SECONDS"])
+        item = cache.put(
+            slug, public_summary(petition, goal), current_app.config["COUNT_CACHE_SECONDS"]
+        )
     max_age = current_app.config["API_MAX_AGE"]
     headers = {
         "ETag": f'"{item.etag}"',
@@ -63,6 +67,6 @@ def api_show(slug: str) -> Response:
         "Access-Control-Allow-Origin": "*",
         "Vary": "Accept-Encoding",
     }
-    if request.if_none_match.contains(item.etag):
+    if request.if_none_match.contains_weak(item.etag):
         return Response(status=304, headers=headers)
     return Response(item.body, status=200, headers=headers, mimetype="application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 
@@ -21,21 +22,36 @@ def public_url(app: Flask, path: str) -> str:
     return app.config["PUBLIC_URL"].rstrip("/") + path
 
 
+def header_safe(value: str) -> str:
+    """One line of text for a header: control characters (CR, LF, tab, ...) become spaces.
+
+    Names and titles come from outside; a line break in one must never start a header of its own.
+    """
+    cleaned = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in value
+    )
+    return " ".join(cleaned.split())
+
+
 def build_message(
     app: Flask, kind: str, signature: Signature, petition: Petition, message_id: str | None
 ) -> EmailMessage:
     secret = app.config["SECRET_KEY"]
     links = {
         "confirm_url": public_url(
-            app, "/confirm/" + make_token(secret, Purpose.CONFIRM, signature.id, signature.token_nonce)
+            app,
+            "/confirm/" + make_token(secret, Purpose.CONFIRM, signature.id, signature.token_nonce),
         ),
         "cancel_url": public_url(
-            app, "/cancel/" + make_token(secret, Purpose.CANCEL, signature.id, signature.token_nonce)
+            app,
+            "/cancel/" + make_token(secret, Purpose.CANCEL, signature.id, signature.token_nonce),
         ),
         "petition_url": public_url(app, f"/p/{petition.slug}"),
     }
     template = "confirm" if kind == CONFIRM_EMAIL else "already_signed"
-    with force_locale(signature.locale or petition.locale):
+    locale = signature.locale or petition.locale
+    title = header_safe(petition.title)
+    with force_locale(locale):
         context = {
             "petition": petition,
             "signature": signature,
@@ -43,22 +59,27 @@ def build_message(
             **links,
         }
         if kind == CONFIRM_EMAIL:
-            subject = gettext("Please confirm your signature: %(title)s", title=petition.title)
+            subject = gettext("Please confirm your signature: %(title)s", title=title)
         else:
-            subject = gettext("You have already signed: %(title)s", title=petition.title)
+            subject = gettext("You have already signed: %(title)s", title=title)
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", subject=subject, **context)
     message = EmailMessage()
-    message["Subject"] = subject
+    message["Subject"] = header_safe(subject)
     message["From"] = app.config["MAIL_FROM"]
-    message["To"] = formataddr((signature.name, signature.email))
+    message["To"] = formataddr((header_safe(signature.name), header_safe(signature.email)))
     message["Date"] = formatdate(localtime=False)
     if message_id:
+        # Kept on the outbox row: a retried send carries the same Message-ID.
         message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
+    # The "it wasn't me" link: a POST to it withdraws the signature and stops all mail (RFC 8058).
     message["List-Unsubscribe"] = f"<{links['cancel_url']}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    # After the body: setting content clears every Content-* header.
+    message["Content-Language"] = locale.replace("_", "-")
     return message
 
 
