@@ -436,6 +436,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}"
 
 
+def load_average() -> str:
+    """Other work on the machine takes cores from both sides; the report says how much."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
 def versions() -> str:
     import gunicorn
     import sqlalchemy
@@ -456,11 +462,12 @@ def verdict(row: Row) -> str:
 
 
 def markdown(rows: list[Row], settings: Settings, command: str, widget: list[str],
-             skipped: list[str]) -> str:
+             skipped: list[str], load_before: str) -> str:
     lines = [
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- command: `{command}`",
         f"- machine: {machine()}; load generator (wrk) on the same machine",
+        f"- load average (1/5/15 min) before the run: {load_before}; after: {load_average()}",
         f"- {versions()}",
         f"- gunicorn: {settings.describe()}; wrk: {settings.wrk_threads} threads, "
         f"{settings.connections} connections, {settings.duration:g} s per measurement after "
@@ -528,7 +535,9 @@ def main(argv: list[str]) -> int:
     OUT.mkdir(exist_ok=True)
     folder = OUT / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")
     folder.mkdir()
-    print(f"{machine()}\n{versions()}\ngunicorn: {settings.describe()}\n", flush=True)
+    load_before = load_average()
+    print(f"{machine()}\n{versions()}\ngunicorn: {settings.describe()}\n"
+          f"load average: {load_before}\n", flush=True)
 
     rows: list[Row] = []
     skipped: list[str] = []
@@ -569,7 +578,7 @@ def main(argv: list[str]) -> int:
     for line in skipped:
         print(line)
 
-    report = markdown(rows, settings, command, widget, skipped)
+    report = markdown(rows, settings, command, widget, skipped, load_before)
     arguments.markdown.parent.mkdir(parents=True, exist_ok=True)
     arguments.markdown.write_text(report)
     print(f"\nMarkdown written to {arguments.markdown}")
