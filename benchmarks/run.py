@@ -180,15 +180,30 @@ def prepare_database(database_url: str, instance: Path) -> int:
 
 
 def count_rows(database_url: str) -> tuple[int, int]:
-    """(signatures, outbox jobs) stored so far."""
+    """(signatures, outbox jobs) stored once the requests still in flight have finished.
+
+    wrk stops with requests under way; the server finishes them after wrk has counted. Both
+    counts come from one statement, so they see the same committed transactions.
+    """
     from sqlalchemy import create_engine, text
 
+    statement = text(
+        "SELECT (SELECT count(*) FROM signatures), (SELECT count(*) FROM outbox_jobs)"
+    )
     engine = create_engine(database_url)
-    with engine.connect() as connection:
-        signatures = connection.execute(text("SELECT count(*) FROM signatures")).scalar_one()
-        jobs = connection.execute(text("SELECT count(*) FROM outbox_jobs")).scalar_one()
-    engine.dispose()
-    return int(signatures), int(jobs)
+    previous: tuple[int, int] | None = None
+    deadline = time.monotonic() + 15
+    try:
+        while True:
+            with engine.connect() as connection:
+                signatures, jobs = connection.execute(statement).one()
+            counts = (int(signatures), int(jobs))
+            if counts == previous or time.monotonic() > deadline:
+                return counts
+            previous = counts
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
 
 
 @contextmanager
@@ -359,11 +374,12 @@ def signing_rows(kind: str, engine_server: Server, baseline_server: Server, engi
 def read_row(kind: str, engine_server: Server, baseline_server: Server,
              settings: Settings) -> Row:
     path = f"/api/v1/petitions/{SLUG}"
+    label = "GET /api/v1/petitions/SLUG"
     warm_up(engine_server.url + path, "get", "", settings)
     warm_up(baseline_server.url + path, "get", "", settings)
-    engine = measure(engine_server.url + path, "get", "", settings, f"{kind} engine   GET {path}")
+    engine = measure(engine_server.url + path, "get", "", settings, f"{kind} engine   {label}")
     baseline = measure(baseline_server.url + path, "get", "", settings,
-                       f"{kind} baseline GET {path}")
+                       f"{kind} baseline {label}")
     return Row(kind, "count read GET /api/v1/petitions/SLUG", engine, baseline,
                READ_RATIO_GOAL, None)
 
