@@ -478,10 +478,11 @@ def verdict(row: Row) -> str:
 
 
 def markdown(rows: list[Row], settings: Settings, command: str, widget: list[str],
-             skipped: list[str], load_before: str) -> str:
+             skipped: list[str], load_before: str, started: datetime) -> str:
     lines = [
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- command: `{command}`",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC (start of the run)",
+        f"- command: `{command}`"
+        + (" (what `make bench` runs)" if command.endswith(".py") else ""),
         f"- machine: {machine()}; load generator (wrk) on the same machine",
         f"- load average (1/5/15 min) before the run: {load_before}; after: {load_average()}",
         f"- {versions()}",
@@ -549,7 +550,8 @@ def main(argv: list[str]) -> int:
     )
     command = " ".join(["python", "benchmarks/run.py", *argv])
     OUT.mkdir(exist_ok=True)
-    folder = OUT / datetime.now(UTC).strftime("run-%Y%m%d-%H%M%S")
+    started = datetime.now(UTC)
+    folder = OUT / started.strftime("run-%Y%m%d-%H%M%S")
     folder.mkdir()
     load_before = load_average()
     print(f"{machine()}\n{versions()}\ngunicorn: {settings.describe()}\n"
@@ -594,7 +596,7 @@ def main(argv: list[str]) -> int:
     for line in skipped:
         print(line)
 
-    report = markdown(rows, settings, command, widget, skipped, load_before)
+    report = markdown(rows, settings, command, widget, skipped, load_before, started)
     arguments.markdown.parent.mkdir(parents=True, exist_ok=True)
     arguments.markdown.write_text(report)
     print(f"\nMarkdown written to {arguments.markdown}")
