@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# First-party plugins and the plugin template: installed so their entry points load and their
+# tests run with the rest.
+PLUGIN_PACKAGES := $(wildcard plugins/*/pyproject.toml examples/plugin-template/pyproject.toml)
 
-.PHONY: demo test lint bench venv clean-demo
+.PHONY: demo test lint bench venv clean-demo messages
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PLUGIN_PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet $(foreach plugin,$(PLUGIN_PACKAGES),-e $(dir $(plugin)))
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -59,3 +63,11 @@ bench: $(STAMP)
 
 clean-demo:
 	rm -rf instance/petitionkit.db* instance/mail
+
+# After changing a user-facing string: refresh messages.pot and every catalogue, translate the new
+# entries (pybabel marks them), then compile; the .mo files are committed so pip installs work.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project petitionkit --version 0.1.0 -o messages.pot .
+	$(BIN)/pybabel update -i messages.pot -d petitionkit/translations --ignore-obsolete -w 100
+	$(BIN)/pybabel compile -d petitionkit/translations --statistics

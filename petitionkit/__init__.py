@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import Flask
 
+from petitionkit.hookspecs import hookimpl
+
 __version__ = "0.1.0"
-__all__ = ["create_app", "__version__"]
+__all__ = ["create_app", "hookimpl", "__version__"]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

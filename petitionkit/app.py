@@ -6,7 +6,7 @@ import os
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
@@ -68,12 +68,22 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
 
+    _init_plugins(app)
     _register_blueprints(app)
     register_error_handlers(app)
     _register_template_helpers(app)
     _register_commands(app)
     _start_inprocess_delivery(app)
     return app
+
+
+def _init_plugins(app: Flask) -> None:
+    """The plugin manager; its hooks add job handlers, blueprints, commands and form fields."""
+    from petitionkit import plugins
+    from petitionkit.plugin_jobs import ConfirmationListener
+
+    plugins.init_app(app)
+    app.extensions["petitionkit.confirmation_listener"] = ConfirmationListener(app)
 
 
 def _check_mail_url(app: Flask) -> None:
@@ -132,10 +142,10 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html" and not request.path.startswith("/embed/"):
+        if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "READY_MAX_OUTBOX_AGE": 900,
     "COUNT_CACHE_SECONDS": 1.0,
     "API_MAX_AGE": 5,
+    "WIDGET_POLL_SECONDS": 20,  # how often an open widget refreshes its count; 0: never
     "DEMO_MODE": False,
     "DEV_MAIL_DIR": None,  # None: instance/mail
     "LOG_LEVEL": "INFO",
@@ -54,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["en", "es", "fr", "de", "zh_Hans", "zh_Hant", "ar"],
     "PLUGINS_DISABLED": [],
     "PLUGINS": {},
+    # None: plugin errors in requests raise under DEBUG/TESTING and are logged otherwise.
+    "PLUGINS_RAISE_ERRORS": None,
+    # Letters per target per hour when a petition file does not say (letter.max_per_hour).
+    "DELIVERY_MAX_PER_HOUR": 12,
 }
 
 ENV_PREFIX = "PETITIONKIT_"

@@ -1,27 +1,120 @@
-"""The embeddable widget: the iframe document and its pages."""
+"""The embeddable widget: the loader, the iframe document and its pages, and oEmbed."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import json
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
 
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext
+from markupsafe import escape
+
+from petitionkit.embed.assets import asset, asset_response
+from petitionkit.embed.framing import (
+    embed_policy,
+    frame_origins,
+    petition_policy,
+    referring_origin_refused,
+)
+from petitionkit.embed.progress import count_sentence, deadline_sentence, progress_percent
+from petitionkit.embed.share import mastodon_server, share_details
+from petitionkit.embed.signers import recent_signers
+from petitionkit.extensions import db
+from petitionkit.i18n import current_locale_name
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
-from petitionkit.petitions.services import petition_or_404
+from petitionkit.petitions.services import (
+    SummaryCache,
+    find_petition,
+    petition_or_404,
+    public_summary,
+)
+from petitionkit.security import origin_of, own_origins
 from petitionkit.signatures.forms import SignatureForm, country_choices
 
 bp = Blueprint("embed", __name__)
 
+THEMES = ("light", "dark", "auto")
+_ACCENT = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_SLUG_PATH = re.compile(r"^/p/([a-z0-9][a-z0-9-]{0,79})/?$")
+OEMBED_HEIGHT = 640
 
-def render_embed_page(petition: Petition, form: SignatureForm, status: int = 200) -> tuple[str, int]:
-    from petitionkit.i18n import current_locale_name
 
+@bp.app_template_global()
+def widget_asset_url(name: str) -> str:
+    """A URL that changes with the file, so the file itself can be cached for a year."""
+    return url_for("embed.widget_asset", name=name, v=asset(name).etag)
+
+
+def _recent_signers(petition: Petition) -> list[str]:
+    return recent_signers(db.session(), petition)
+
+
+@bp.record_once
+def _template_globals(state: BlueprintSetupState) -> None:
+    # Globals rather than a context processor: the macros in _progress.html are imported
+    # without the caller's context.
+    state.app.jinja_env.globals.update(
+        count_sentence=count_sentence,
+        progress_percent=progress_percent,
+        deadline_sentence=deadline_sentence,
+        recent_signers=_recent_signers,
+        share_details=share_details,
+        current_locale_name=current_locale_name,
+    )
+
+
+@bp.after_app_request
+def framing_policy(response: Response) -> Response:
+    """Pages shown inside the iframe may be framed by the petition's allowed origins only."""
+    policy = g.get("embed_policy")
+    if policy is not None:
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["Vary"] = "Referer, Accept-Language"
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def embed_context(petition: Petition) -> dict[str, Any]:
+    theme = request.args.get("theme", "")
+    accent = request.args.get("accent", "")
+    return {
+        "petition": petition,
+        "goal": current_goal(petition, petition.signature_count),
+        "theme": theme if theme in THEMES else "light",
+        "accent": accent if _ACCENT.match(accent) else "",
+        "frame_origins": frame_origins(petition),
+        "count_url": url_for("embed.count", slug=petition.slug),
+        "poll_seconds": current_app.config["WIDGET_POLL_SECONDS"],
+    }
+
+
+def render_embed_page(
+    petition: Petition, form: SignatureForm, status: int = 200
+) -> tuple[str, int]:
+    """The iframe's signing page; also what a failed embedded post shows, errors inline."""
+    g.embed_policy = petition_policy(petition)
     body = render_template(
         "embed/show.html",
-        petition=petition,
+        # The page again, with errors: the host page already heard "loaded" once.
+        stage="form" if status < 400 else "invalid",
         form=form,
-        goal=current_goal(petition, petition.signature_count),
         countries=country_choices(current_locale_name()) if petition.asks_country else [],
         is_open=petition.is_open(),
+        **embed_context(petition),
     )
     return body, status
 
@@ -29,14 +122,117 @@ def render_embed_page(petition: Petition, form: SignatureForm, status: int = 200
 @bp.get("/embed/<slug>")
 def show(slug: str) -> tuple[str, int]:
     petition = petition_or_404(slug)
-    return render_embed_page(petition, SignatureForm(petition, formdata=None))
+    refused = referring_origin_refused(petition)
+    if refused is not None:
+        # Only a notice and a link: nothing here is worth clickjacking, so any page may show it.
+        g.embed_policy = embed_policy("*")
+        return render_template("embed/not_allowed.html", stage="blocked",
+                               **embed_context(petition)), 403
+    form = SignatureForm(petition, formdata=None)
+    form.source.data = request.args.get("source", "")[:100] or None
+    return render_embed_page(petition, form)
 
 
 @bp.get("/embed/<slug>/check-email")
 def check_email(slug: str) -> str:
     petition = petition_or_404(slug)
+    g.embed_policy = petition_policy(petition)
+    config = current_app.config
     return render_template(
         "embed/check_email.html",
-        petition=petition,
-        demo_mail_dir=current_app.config["DEV_MAIL_DIR"] if not current_app.config["MAIL_URL"] else None,
+        stage="submitted",
+        demo_mail_dir=None if config["MAIL_URL"] else config["DEV_MAIL_DIR"],
+        **embed_context(petition),
     )
+
+
+@bp.get("/embed/<slug>/count.json")
+def count(slug: str) -> Response:
+    """What the iframe polls: the count, already worded in the reader's language.
+
+    Every open widget polls, so this reads the same per-process cache as the public API rather
+    than the database.
+    """
+    cache: SummaryCache = current_app.extensions["petitionkit.summary_cache"]
+    item = cache.get(slug)
+    if item is None:
+        petition = petition_or_404(slug)
+        goal = current_goal(petition, petition.signature_count)
+        item = cache.put(slug, public_summary(petition, goal),
+                         current_app.config["COUNT_CACHE_SECONDS"])
+    summary = json.loads(item.body)
+    signed, goal = int(summary["count"]), summary["goal"]
+    response = jsonify(
+        count=signed,
+        goal=goal,
+        text=count_sentence(signed, goal),
+        percent=progress_percent(signed, goal),
+    )
+    max_age = current_app.config["API_MAX_AGE"]
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+@bp.get("/widget.js")
+def loader() -> Response:
+    # The snippet's URL never changes, so the loader is cached briefly and revalidated by ETag.
+    return asset_response("loader.js", max_age=300)
+
+
+@bp.get("/widget/<name>")
+def widget_asset(name: str) -> Response:
+    if name not in ("petitionkit.js",):
+        abort(404)
+    return asset_response(name, max_age=365 * 24 * 3600, immutable=True)
+
+
+@bp.get("/oembed")
+def oembed() -> Response | tuple[Response, int]:
+    """oEmbed (https://oembed.com) so pasting a petition's address into a CMS embeds it."""
+    url = request.args.get("url", "")
+    requested_format = request.args.get("format", "json")
+    if requested_format != "json":
+        return jsonify(error=gettext("Only the JSON format is offered.")), 501
+    parts = urlsplit(url)
+    match = _SLUG_PATH.match(parts.path)
+    if not url or origin_of(url) not in own_origins() or match is None:
+        return jsonify(error=gettext("This address is not a petition on this site.")), 404
+    petition = find_petition(match.group(1))
+    if petition is None or petition.status == "draft":
+        return jsonify(error=gettext("This address is not a petition on this site.")), 404
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    max_width = request.args.get("maxwidth", type=int)
+    max_height = request.args.get("maxheight", type=int)
+    width = min(max_width, 640) if max_width and max_width > 0 else 640
+    height = min(max_height, OEMBED_HEIGHT) if max_height and max_height > 0 else OEMBED_HEIGHT
+    src = f"{base}/embed/{petition.slug}"
+    html = (
+        f'<iframe src="{src}" title="{escape(petition.title)}" width="{width}" '
+        f'height="{height}" style="border:0;max-width:100%" loading="lazy"></iframe>'
+    )
+    return jsonify(
+        version="1.0",
+        type="rich",
+        provider_name="petitionkit",
+        provider_url=base + "/",
+        title=petition.title,
+        html=html,
+        width=width,
+        height=height,
+    )
+
+
+@bp.get("/share/mastodon")
+def mastodon_share() -> tuple[str, int]:
+    """Without JavaScript the Mastodon form lands here: a link on to the signer's own server.
+
+    A link rather than a redirect: the page's form-action policy keeps form submissions on this
+    site, and a signer sees where they are going before they go.
+    """
+    server = mastodon_server(request.args.get("instance", ""))
+    text = request.args.get("text", "")[:500]
+    if server is None:
+        return render_template("embed/mastodon.html", share_url=None, server=None), 400
+    share_url = f"https://{server}/share?text={quote(text)}"
+    return render_template("embed/mastodon.html", share_url=share_url, server=server), 200

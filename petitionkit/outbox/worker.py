@@ -60,6 +60,10 @@ class DeliveryContext:
 JobHandler = Callable[[OutboxJob, DeliveryContext], None]
 
 
+class PermanentJobError(Exception):
+    """Raised by a handler when retrying cannot help (a 4xx answer): the job goes dead at once."""
+
+
 def job_handlers(app: Flask) -> dict[str, JobHandler]:
     handlers: dict[str, JobHandler] = app.extensions["petitionkit.job_handlers"]
     return handlers
@@ -141,7 +145,9 @@ def run_batch(app: Flask, worker: str | None = None) -> BatchResult:
                 except Exception as error:  # noqa: BLE001 - any failure is retried with backoff
                     session.rollback()
                     _record_failure(session, claim.lease, job_id, kind, error, policy)
-                    if _transport_down(error):
+                    # Only mail jobs share the transport; a plugin's failed HTTP call says nothing
+                    # about the rest of the batch.
+                    if kind.startswith("email.") and _transport_down(error):
                         transport_down = True
                         for untried in remaining:
                             _record_failure(session, claim.lease, untried, None, error, policy)
@@ -169,6 +175,8 @@ def _record_failure(
     if kind is None:
         kind = session.scalar(select(OutboxJob.kind).where(OutboxJob.id == job_id)) or "?"
     reason = describe_error(error)
+    if isinstance(error, PermanentJobError):
+        policy = services.RetryPolicy(policy.backoff_base, policy.backoff_max, give_up_after=-1)
     status = services.fail(session, job_id, lease, reason, policy)
     metrics.DELIVERY_FAILURES.labels(kind=kind).inc()
     if status == DEAD:

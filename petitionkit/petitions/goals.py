@@ -1,4 +1,4 @@
-"""The goal to show beside the count."""
+"""The goal to show beside the count: asked of the plugins (``petitionkit_goal``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ from petitionkit.petitions.models import Petition
 
 
 def current_goal(petition: Petition, count: int) -> int | None:
-    """The next milestone of the ladder above ``count``, else the fixed goal, else None."""
-    ladder = petition.goal_settings.get("ladder") if petition.goal_settings else None
-    if ladder:
-        for milestone in sorted(int(step) for step in ladder):
-            if milestone > count:
-                return milestone
-        return int(max(ladder))
-    return petition.goal
+    """The first plugin's answer; the built-in (``default_goals``) answers last."""
+    from petitionkit.plugins import call_request_hook
+
+    goal = call_request_hook("petitionkit_goal", lambda: None, petition=petition, count=count)
+    return int(goal) if goal is not None else None

@@ -30,7 +30,10 @@ LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 KINDS = ("petition", "letter", "joint-letter", "urgent-action")
 ASKS = ("country", "postal_code")
 SHARE_KEYS = ("hashtags", "posts")
-LETTER_KEYS = ("salutation", "closing")
+LETTER_KEYS = ("salutation", "closing", "delivery", "organizer_email", "editable",
+               "max_per_hour", "max_letter_length")
+# Read by the built-in delivery of letters to targets (petitionkit/targets).
+DELIVERY_MODES = ("off", "test", "live")
 TARGET_KEYS = ("name", "title", "organization", "address", "email", "phone", "salutation",
                "languages")
 
@@ -116,6 +119,8 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
     ladder = meta.get("goal_ladder")
     if ladder is None:
         values["goal_settings"] = {}
+    elif ladder == "auto":
+        values["goal_settings"] = {"ladder": "auto"}
     else:
         if not isinstance(ladder, list) or not ladder:
             raise PetitionFileError(where, "goal_ladder must be a list of whole numbers")
@@ -137,7 +142,7 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
 
     values["allowed_origins"] = _origins(where, meta.get("allowed_origins", []))
     values["share"] = _share(where, meta.get("share", {}))
-    values["letter"] = _string_mapping(where, "letter", meta.get("letter", {}), LETTER_KEYS)
+    values["letter"] = _letter(where, meta.get("letter", {}))
     values["targets"] = _targets(where, meta.get("targets", []))
     extra = meta.get("extra", {})
     if not isinstance(extra, dict):
@@ -227,6 +232,38 @@ def _string_mapping(
         if not isinstance(text, str):
             raise PetitionFileError(where, f"{key}.{name} must be text")
     return {name: text.strip() for name, text in value.items()}
+
+
+def _letter(where: str, value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PetitionFileError(where, "letter must be a mapping")
+    typed = ("editable", "max_per_hour", "max_letter_length")
+    letter: dict[str, Any] = _string_mapping(
+        where, "letter", {k: v for k, v in value.items() if k not in typed}, LETTER_KEYS
+    )
+    if "editable" in value:
+        if not isinstance(value["editable"], bool):
+            raise PetitionFileError(where, "letter.editable must be true or false")
+        letter["editable"] = value["editable"]
+    for key in ("max_per_hour", "max_letter_length"):
+        if key in value:
+            letter[key] = _positive(where, f"letter.{key}", value[key])
+    if letter.get("delivery", "off") not in DELIVERY_MODES:
+        raise PetitionFileError(
+            where, f"letter.delivery must be one of {', '.join(DELIVERY_MODES)}"
+        )
+    if "organizer_email" in letter:
+        try:
+            validate_email(letter["organizer_email"], check_deliverability=False)
+        except EmailNotValidError as error:
+            raise PetitionFileError(
+                where, "letter.organizer_email is not an e-mail address"
+            ) from error
+    if letter.get("delivery") == "test" and not letter.get("organizer_email"):
+        raise PetitionFileError(
+            where, "letter.delivery: test sends to letter.organizer_email; set it"
+        )
+    return letter
 
 
 def _targets(where: str, value: object) -> list[dict[str, Any]]:

@@ -90,6 +90,53 @@ class SignatureForm(FlaskForm):
     def __init__(self, petition: Petition, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.petition = petition
+        self.extra_values: dict[str, Any] = {}
+        self.extra_errors: dict[str, list[str]] = {}
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The core's checks, then the plugins' fields and validation hooks."""
+        from petitionkit.plugin_forms import (
+            plugin_validation_errors,
+            read_extra_fields,
+            submitted_values,
+        )
+
+        valid = super().validate(extra_validators)
+        self.extra_values, self.extra_errors = read_extra_fields(self.petition, submitted_values())
+        if not valid or self.extra_errors:
+            return False
+        if self.is_bot():
+            return True  # answered like a person and then dropped; plugins never see it
+        problems = plugin_validation_errors(self.petition, self.signature_input())
+        for name, messages in problems.items():
+            if name in self._fields:
+                self._fields[name].errors = [*self._fields[name].errors, *messages]
+            else:
+                self.extra_errors.setdefault(name, []).extend(messages)
+            valid = False
+        return valid
+
+    @property
+    def errors(self) -> dict[str, Any]:
+        merged: dict[str, Any] = dict(super().errors)
+        merged.update(self.extra_errors)
+        return merged
+
+    def signature_input(self) -> Any:
+        from petitionkit.i18n import current_locale_name
+        from petitionkit.signatures.services import SignatureInput
+
+        return SignatureInput(
+            name=self.name.data,
+            email=self.email.data,
+            country=self.country.data or None,
+            postal_code=self.postal_code.data or None,
+            consent_updates=bool(self.consent_updates.data),
+            show_name=bool(self.show_name.data),
+            locale=current_locale_name(),
+            source=self.source.data or None,
+            extra=dict(self.extra_values),
+        )
 
     def validate_name(self, field: StringField) -> None:
         limit = current_app.config["MAX_NAME_LENGTH"]

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -28,6 +30,8 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("petition_id", "email_hash", name="uq_signatures_petition_email"),
         Index("ix_signatures_petition_status_id", "petition_id", "status", "id"),
+        Index("ix_signatures_petition_status_confirmed", "petition_id", "status", "confirmed_at",
+              "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -44,6 +48,8 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     source: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Values of plugin form fields (petitionkit_form_fields), by field name.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default=PENDING)
     # Random per signature; part of every token, so tokens die with the signature's state.
     token_nonce: Mapped[str] = mapped_column(String(32))

@@ -7,10 +7,11 @@ difference only shows in which e-mail (if any) goes to that address.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cache
+from typing import Any, Protocol
 
 from sqlalchemy import Insert, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,6 +37,8 @@ class SignatureInput:
     show_name: bool = False
     locale: str = "en"
     source: str | None = None
+    # Values of the plugins' extra form fields (petitionkit_form_fields).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def sign(
         "show_name": data.show_name,
         "locale": data.locale,
         "source": data.source,
+        "extra": data.extra,
         "status": PENDING,
         "token_nonce": secrets.token_urlsafe(12),
         "mail_suppressed": False,
@@ -184,8 +188,21 @@ class ConfirmOutcome(Enum):
     INVALID = "invalid"
 
 
+class ConfirmationListener(Protocol):
+    """Enqueues the confirmation's follow-up work (plugin events) in the same transaction."""
+
+    def __call__(
+        self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime
+    ) -> None: ...
+
+
 def confirm(
-    session: Session, signature_id: int, nonce: str, now: datetime | None = None
+    session: Session,
+    signature_id: int,
+    nonce: str,
+    now: datetime | None = None,
+    *,
+    listener: ConfirmationListener | None = None,
 ) -> tuple[ConfirmOutcome, Signature | None]:
     """Pending → confirmed and count + 1, atomically; replays change nothing."""
     now = now or utcnow()
@@ -209,7 +226,9 @@ def confirm(
         # Another request confirmed it between our read and our write.
         session.rollback()
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
-    _add_to_count(session, petition.id, +1)
+    count = _add_to_count(session, petition.id, +1)
+    if listener is not None:
+        listener(session, petition, signature_id, count, now)
     session.commit()
     session.refresh(signature)
     return ConfirmOutcome.CONFIRMED, signature
@@ -244,12 +263,14 @@ def cancel(
     return CancelOutcome.ALREADY_CANCELLED
 
 
-def _add_to_count(session: Session, petition_id: int, delta: int) -> None:
-    session.execute(
+def _add_to_count(session: Session, petition_id: int, delta: int) -> int:
+    """The new count, as this transaction made it (row-locked until commit)."""
+    return int(session.execute(
         update(Petition)
         .where(Petition.id == petition_id)
         .values(signature_count=Petition.signature_count + delta)
-    )
+        .returning(Petition.signature_count)
+    ).scalar_one())
 
 
 def lookup_for_token(session: Session, claims: TokenClaims) -> Signature | None:

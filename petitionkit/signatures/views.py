@@ -22,7 +22,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.embed.views import render_embed_page
 from petitionkit.extensions import db, limiter
-from petitionkit.i18n import current_locale_name
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import find_petition, petition_or_404
@@ -66,16 +65,8 @@ def _accepting(petition: Petition) -> None:
 
 
 def _signature_input(form: SignatureForm) -> services.SignatureInput:
-    return services.SignatureInput(
-        name=form.name.data,
-        email=form.email.data,
-        country=form.country.data or None,
-        postal_code=form.postal_code.data or None,
-        consent_updates=bool(form.consent_updates.data),
-        show_name=bool(form.show_name.data),
-        locale=current_locale_name(),
-        source=form.source.data or None,
-    )
+    signature_input: services.SignatureInput = form.signature_input()
+    return signature_input
 
 
 def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
@@ -158,7 +149,7 @@ def sign_api(slug: str) -> Response:
         payload = request.get_json()
     except BadRequest:
         return _json_errors(400, gettext("The request body is not valid JSON in UTF-8."))
-    problems = _json_shape_problems(payload)
+    problems = _json_shape_problems(payload, _plugin_field_names(petition))
     if problems:
         return _cors_headers(petition, _json_errors(
             400, gettext("Some fields have the wrong type."), problems
@@ -185,7 +176,15 @@ _BOOLEAN_FIELDS = {"consent_updates", "show_name"}
 _STRING_FIELDS = {"name", "email", "country", "postal_code", "source", "lang", "website", "embed"}
 
 
-def _json_shape_problems(payload: object) -> dict[str, list[str]] | None:
+def _plugin_field_names(petition: Petition) -> set[str]:
+    from petitionkit.plugin_forms import plugin_form_fields
+
+    return {field.name for field in plugin_form_fields(petition)}
+
+
+def _json_shape_problems(
+    payload: object, plugin_fields: set[str]
+) -> dict[str, list[str]] | None:
     if not isinstance(payload, dict):
         return {"body": [gettext("The body must be a JSON object.")]}
     problems: dict[str, list[str]] = {}
@@ -194,7 +193,7 @@ def _json_shape_problems(payload: object) -> dict[str, list[str]] | None:
             problems[key] = [gettext("This must be true or false.")]
         elif key in _STRING_FIELDS and value is not None and not isinstance(value, str):
             problems[key] = [gettext("This must be text.")]
-        elif key not in _BOOLEAN_FIELDS | _STRING_FIELDS:
+        elif key not in _BOOLEAN_FIELDS | _STRING_FIELDS | plugin_fields:
             problems[key] = [gettext("This field is not known.")]
     return problems or None
 
@@ -228,7 +227,10 @@ def confirm(token: str) -> tuple[str, int]:
         petition = db.session.get(Petition, signature.petition_id)
         return render_template("signatures/confirm.html", petition=petition, token=token), 200
     _refuse_cross_site()
-    outcome, signature = services.confirm(db.session, claims.signature_id, claims.nonce)
+    outcome, signature = services.confirm(
+        db.session, claims.signature_id, claims.nonce,
+        listener=current_app.extensions["petitionkit.confirmation_listener"],
+    )
     if outcome is services.ConfirmOutcome.INVALID or signature is None:
         return render_template("signatures/token_invalid.html"), 400
     petition = db.session.get(Petition, signature.petition_id)

@@ -1,0 +1,35 @@
+"""The count sentence and deadline, shared by the pages, the iframe and its live updates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_babel import format_date, format_decimal, format_percent, format_time, gettext, ngettext
+
+
+def count_sentence(count: int, goal: int | None) -> str:
+    """"1,234 have signed. Let's get to 2,000!" with the numbers written for the locale."""
+    if goal:
+        return ngettext(
+            "%(count)s has signed. Let's get to %(goal)s!",
+            "%(count)s have signed. Let's get to %(goal)s!",
+            count, count=format_decimal(count), goal=format_decimal(goal),
+        )
+    return ngettext(
+        "%(count)s has signed.", "%(count)s have signed.", count, count=format_decimal(count)
+    )
+
+
+def progress_percent(count: int, goal: int | None) -> str:
+    if not goal:
+        return ""
+    return format_percent(min(count, goal) / goal)
+
+
+def deadline_sentence(closes_at: datetime) -> str:
+    moment = closes_at if closes_at.tzinfo else closes_at.replace(tzinfo=UTC)
+    return gettext(
+        "Open until %(date)s, %(time)s (UTC)",
+        date=format_date(moment, "long"),
+        time=format_time(moment, "short"),
+    )

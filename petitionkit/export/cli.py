@@ -1,0 +1,107 @@
+"""``petitionkit export SLUG --format F``: stream signatures to a file or standard output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from petitionkit.export import Cursor, CursorError, Exporter, ExportRecord, SignatureStream
+from petitionkit.extensions import db
+from petitionkit.petitions.models import Petition
+from petitionkit.plugins import get_plugin_manager
+
+
+def available_exporters() -> dict[str, Exporter]:
+    exporters: dict[str, Exporter] = {}
+    for contributed in get_plugin_manager().hook.petitionkit_exporters():
+        for exporter in contributed:
+            if exporter.name in exporters:
+                raise click.ClickException(f"two plugins offer the export format {exporter.name!r}")
+            exporters[exporter.name] = exporter
+    return exporters
+
+
+def _with_progress(records: Iterable[ExportRecord], total: int) -> Iterator[ExportRecord]:
+    # A bar only where a person watches: pipes and cron logs get none.
+    if not sys.stderr.isatty():
+        yield from records
+        return
+    with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
+        for record in records:
+            yield record
+            bar.update(1)
+
+
+@click.command("export")
+@click.argument("slug")
+@click.option("--format", "format_name", default="csv", show_default=True,
+              help="Export format; `petitionkit export SLUG --format list` shows them all.")
+@click.option("--since", "since", default=None, metavar="CURSOR",
+              help="Only what came after the cursor printed by a previous export.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+@click.option("--all", "include_unconfirmed", is_flag=True,
+              help="Include unconfirmed and withdrawn signatures (status column says which).")
+@with_appcontext
+def export_command(
+    slug: str, format_name: str, since: str | None, output: str | None, include_unconfirmed: bool
+) -> None:
+    """Export the signatures of petition SLUG (confirmed ones, with their consent flags)."""
+    exporters = available_exporters()
+    if format_name == "list":
+        for _, exporter in sorted(exporters.items()):
+            click.echo(f"{exporter.name}\t{exporter.description}")
+        return
+    if format_name not in exporters:
+        raise click.BadParameter(
+            f"unknown format {format_name!r}; choose one of {', '.join(sorted(exporters))}",
+            param_hint="--format",
+        )
+    exporter = exporters[format_name]
+    petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+    if petition is None:
+        raise click.ClickException(f"there is no petition with the slug {slug!r}")
+    try:
+        cursor = Cursor.parse(since, include_unconfirmed=include_unconfirmed) if since else None
+    except CursorError as error:
+        raise click.BadParameter(str(error), param_hint="--since") from error
+
+    stream = SignatureStream(
+        db.session(), petition, since=cursor, include_unconfirmed=include_unconfirmed
+    )
+    total = stream.count()
+    written = _Counter(_with_progress(stream, total))
+    if output is None:
+        exporter.write(petition, written, sys.stdout)
+        sys.stdout.flush()
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            _write(exporter, petition, written, handle)
+    click.echo(f"exported {written.count} signature(s) as {exporter.name}", err=True)
+    next_cursor = stream.last
+    click.echo(
+        f"cursor: {next_cursor}  (continue with --since {next_cursor})" if next_cursor
+        else "cursor: none (nothing exported yet; run again without --since)",
+        err=True,
+    )
+
+
+def _write(exporter: Exporter, petition: Petition, records: Iterable[ExportRecord],
+           handle: TextIO) -> None:
+    exporter.write(petition, records, handle)
+
+
+class _Counter:
+    def __init__(self, records: Iterable[ExportRecord]) -> None:
+        self._records = records
+        self.count = 0
+
+    def __iter__(self) -> Iterator[ExportRecord]:
+        for record in self._records:
+            self.count += 1
+            yield record

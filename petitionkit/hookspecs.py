@@ -1,0 +1,187 @@
+"""The hooks a plugin can implement, each with the same docstring shape.
+
+Every spec says what it returns (and what ``None`` means), whether the first answer wins, what
+each argument is, and where it runs: in a **request** (keep it fast, no network), in a **worker**
+job (retried with backoff when it raises) or in the **CLI**. ``docs/plugins.md`` is the reference.
+"""
+
+# Specs have no bodies: pluggy reads their names, arguments and docstrings only.
+# mypy: disable-error-code="empty-body"
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint
+
+    from petitionkit.export import Exporter
+    from petitionkit.outbox.worker import JobHandler
+    from petitionkit.petitions.models import Petition
+    from petitionkit.plugin_forms import FormField
+    from petitionkit.signatures.models import Signature
+    from petitionkit.signatures.services import SignatureInput
+    from petitionkit.targets import Delivery, Target
+
+PROJECT = "petitionkit"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def petitionkit_goal(petition: Petition, count: int) -> int | None:
+    """The goal to show beside ``count`` right now.
+
+    Returns: a whole number of signatures, or ``None`` for "no opinion" (the next plugin is asked;
+    the built-in answers last with the ladder or the fixed goal of the petition file, which may
+    itself be ``None``: no goal is shown).
+    First result wins.
+    Arguments: ``petition`` the petition; ``count`` the number of confirmed signatures to measure
+    against (not always ``petition.signature_count``: milestone checks ask about earlier counts).
+    Runs: in requests (page, widget, JSON API, confirmation) and in the worker. Keep it pure.
+    """
+
+
+@hookspec
+def petitionkit_goal_reached(petition: Petition, goal: int, count: int) -> None:
+    """A goal was reached: called exactly once per petition and goal, however many workers run.
+
+    Returns: nothing.
+    All implementations are called.
+    Arguments: ``petition``; ``goal`` the milestone that was reached; ``count`` the count whose
+    confirmation reached it.
+    Runs: in a worker job, so it may talk to the outside world; raising retries the job.
+    """
+
+
+@hookspec
+def petitionkit_exporters() -> list[Exporter]:
+    """Formats for ``petitionkit export --format NAME``.
+
+    Returns: a list of :class:`petitionkit.export.Exporter`; names must be unique.
+    All implementations are called and their lists joined.
+    Arguments: none.
+    Runs: in the CLI.
+    """
+
+
+@hookspec
+def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
+    """The real-time event: a signer confirmed.
+
+    Returns: nothing.
+    Every implementing plugin gets a job of its own in the outbox (idempotency key per signature
+    and plugin), so one failing destination is retried without repeating the others. Not called
+    for a signature withdrawn before its job ran.
+    Arguments: ``petition``; ``signature`` the confirmed signature (read-only).
+    Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once
+    (the job is listed by ``petitionkit outbox dead`` and can be replayed).
+    """
+
+
+@hookspec(firstresult=True)
+def petitionkit_targets(petition: Petition, signature: Signature) -> list[Target] | None:
+    """Who this signature is addressed to.
+
+    Returns: a list of :class:`petitionkit.targets.Target`, or ``None`` for "no opinion" (the next
+    plugin is asked; the built-in answers last with the ``targets:`` of the petition file).
+    First result wins.
+    Arguments: ``petition``; ``signature`` the confirmed signature (country, postal code, …).
+    Runs: in a worker job and in the CLI (``petitionkit deliver``).
+    """
+
+
+@hookspec(firstresult=True)
+def petitionkit_deliver(
+    petition: Petition, target: Target, signatures: list[Signature]
+) -> Delivery | None:
+    """Deliver ``signatures`` to ``target``.
+
+    Returns: a :class:`petitionkit.targets.Delivery` saying how it went out, or ``None`` when this
+    plugin does not deliver to this target (the next plugin is asked; the built-in answers last:
+    e-mail when the target has an address, else a note that the hand-over report covers it).
+    First result wins.
+    Arguments: ``petition``; ``target``; ``signatures`` the confirmed signatures addressed to the
+    target since the previous delivery (one batch per throttling slot, never empty).
+    Runs: in a worker job; raising retries the batch.
+    """
+
+
+@hookspec
+def petitionkit_form_fields(petition: Petition) -> list[FormField]:
+    """Extra fields for the signing form (hosted page, widget and JSON API alike).
+
+    Returns: a list of :class:`petitionkit.plugin_forms.FormField`; an empty list adds none.
+    All implementations are called and their lists joined. Values are stored with the signature
+    (``signature.extra``) and reach every later hook.
+    Arguments: ``petition``.
+    Runs: in requests.
+    """
+
+
+@hookspec
+def petitionkit_validate_signature(
+    petition: Petition, signature: SignatureInput
+) -> Mapping[str, str] | None:
+    """Refuse a signature before it is stored, with a message a person understands.
+
+    Returns: ``{field name: message}`` for each problem, or ``None`` (or ``{}``) when it is fine.
+    All implementations are called and their answers merged. Only called once the core's own
+    checks passed.
+    Arguments: ``petition``; ``signature`` what was submitted (``email``, ``name``, ``extra`` …).
+    Runs: in the signer's request: no network, no personal data in logs.
+    """
+
+
+@hookspec
+def petitionkit_register_blueprints() -> list[Blueprint]:
+    """Flask blueprints to add to the app (pages, JSON endpoints, admin views).
+
+    Returns: a list of blueprints.
+    All implementations are called.
+    Arguments: none.
+    Runs: once, when the app is created.
+    """
+
+
+@hookspec
+def petitionkit_register_commands() -> list[click.Command]:
+    """Commands to add to the ``petitionkit`` CLI.
+
+    Returns: a list of click commands or groups.
+    All implementations are called.
+    Arguments: none.
+    Runs: once, when the app is created.
+    """
+
+
+@hookspec
+def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
+    """Outbox job kinds this plugin delivers, for work of its own it enqueues.
+
+    Returns: ``{kind: handler}``; a handler is ``handler(job, context)`` and raises to retry.
+    All implementations are called; a kind claimed twice fails at startup.
+    Arguments: none.
+    Runs: once, when the app is created; the handlers run in workers.
+    """
+
+
+HOOK_NAMES: tuple[str, ...] = tuple(
+    name for name in list(globals()) if name.startswith(f"{PROJECT}_")
+)
+
+
+def spec_signature(name: str) -> str:
+    """``name(arg: Type, …) -> Return``, as the reference documents it."""
+    import inspect
+
+    function: Any = globals()[name]
+    signature = inspect.signature(function)
+    arguments = ", ".join(
+        f"{parameter.name}: {parameter.annotation}" for parameter in signature.parameters.values()
+    )
+    return f"{name}({arguments}) -> {signature.return_annotation}"

@@ -1,0 +1,106 @@
+"""Plugin form fields and plugin validation for the signing form (page, widget and JSON API)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import request
+from flask_babel import gettext
+
+from petitionkit.petitions.models import Petition
+from petitionkit.plugins import PluginConfigError, call_request_hook
+
+if TYPE_CHECKING:
+    from petitionkit.signatures.services import SignatureInput
+
+FIELD_KINDS = ("text", "textarea", "checkbox", "select")
+CORE_FIELD_NAMES = frozenset({
+    "name", "email", "country", "postal_code", "consent_updates", "show_name", "source", "lang",
+    "embed", "website",
+})
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One extra field. ``name`` is the form key and the key in ``signature.extra``."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    max_length: int = 200
+    choices: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIELD_KINDS:
+            raise PluginConfigError(f"form field {self.name!r}: kind must be one of {FIELD_KINDS}")
+        if not self.name.isidentifier() or self.name in CORE_FIELD_NAMES:
+            raise PluginConfigError(f"form field name {self.name!r} is taken or not an identifier")
+        if self.kind == "select" and not self.choices:
+            raise PluginConfigError(f"form field {self.name!r}: a select needs choices")
+
+
+def plugin_form_fields(petition: Petition) -> list[FormField]:
+    answers: list[list[FormField]] = call_request_hook(
+        "petitionkit_form_fields", list, petition=petition
+    )
+    fields = [field for answer in answers for field in answer]
+    names = [field.name for field in fields]
+    if len(names) != len(set(names)):
+        raise PluginConfigError(f"two plugins add a form field of the same name: {names}")
+    return fields
+
+
+def submitted_values() -> Mapping[str, Any]:
+    if request.is_json:
+        payload = request.get_json(silent=True)
+        return payload if isinstance(payload, dict) else {}
+    return request.form
+
+
+def read_extra_fields(
+    petition: Petition, submitted: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The extra fields' clean values and the problems found, by field name."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for field in plugin_form_fields(petition):
+        raw = submitted.get(field.name)
+        if field.kind == "checkbox":
+            values[field.name] = raw not in (None, "", False, "false", "0")
+            if field.required and not values[field.name]:
+                errors[field.name] = [gettext("Please tick this box to sign.")]
+            continue
+        text = raw.strip() if isinstance(raw, str) else ""
+        if raw is not None and not isinstance(raw, str):
+            errors[field.name] = [gettext("This must be text.")]
+        elif not text and field.required:
+            errors[field.name] = [gettext("Please fill in this field.")]
+        elif len(text) > field.max_length:
+            errors[field.name] = [gettext(
+                "Please shorten this to %(limit)d characters.", limit=field.max_length
+            )]
+        elif any(unicodedata.category(char) in {"Cc", "Cs", "Co"} and char not in "\n\t"
+                 for char in text):
+            errors[field.name] = [gettext(
+                "This contains invisible control characters. Please retype it."
+            )]
+        elif field.kind == "select" and text and text not in {key for key, _ in field.choices}:
+            errors[field.name] = [gettext("Please choose from the list.")]
+        values[field.name] = text or None
+    return values, errors
+
+
+def plugin_validation_errors(petition: Petition, signature: SignatureInput) -> dict[str, list[str]]:
+    answers: list[Mapping[str, str] | None] = call_request_hook(
+        "petitionkit_validate_signature", list, petition=petition, signature=signature
+    )
+    errors: dict[str, list[str]] = {}
+    for answer in answers:
+        for field_name, message in (answer or {}).items():
+            errors.setdefault(field_name, []).append(str(message))
+    return errors

@@ -1,0 +1,108 @@
+"""Upsert signers who agreed to updates into a Mailchimp audience.
+
+``PUT /3.0/lists/{list}/members/{md5 of the lower-cased address}`` creates or updates the member.
+Only ``status_if_new`` is sent, never ``status``: someone who unsubscribed stays unsubscribed,
+whatever petition they sign next. Signers who did not tick the updates box are never sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from petitionkit import hookimpl
+from petitionkit.petitions.models import Petition
+from petitionkit.plugins import (
+    PermanentJobError,
+    PluginConfigError,
+    active_when_configured,
+    plugin_settings,
+)
+from petitionkit.signatures.models import Signature
+
+__version__ = "0.1.0"
+
+PLUGIN_NAME = "petitionkit-mailchimp"
+STATUSES_IF_NEW = ("pending", "subscribed")
+DEFAULT_MERGE_FIELDS = {"FNAME": "given_name", "LNAME": "family_name"}
+
+
+class MailchimpError(Exception):
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"Mailchimp answered {status_code}")
+        self.status_code = status_code
+
+
+class MailchimpRefused(MailchimpError, PermanentJobError):
+    """A 4xx (an address Mailchimp will not take, a wrong list): retrying cannot help."""
+
+
+def subscriber_hash(email: str) -> str:
+    return hashlib.md5(email.lower().encode()).hexdigest()  # noqa: S324 - Mailchimp's member id
+
+
+def api_base(settings: Mapping[str, Any]) -> str:
+    """``https://<dc>.api.mailchimp.com`` from the key's ``-<dc>`` suffix, unless set."""
+    if settings.get("api_url"):
+        return str(settings["api_url"]).rstrip("/")
+    key = str(settings["api_key"])
+    if "-" not in key:
+        raise PluginConfigError(f"{PLUGIN_NAME}: api_key has no data-centre suffix (like -us21)")
+    return f"https://{key.rsplit('-', 1)[1]}.api.mailchimp.com"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    words = name.split()
+    return (" ".join(words[:-1]), words[-1]) if len(words) > 1 else (name.strip(), "")
+
+
+def member_body(
+    petition: Petition, signature: Signature, settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    given, family = split_name(signature.name)
+    values: dict[str, Any] = {
+        "given_name": given, "family_name": family, "name": signature.name,
+        "country": signature.country or "", "postal_code": signature.postal_code or "",
+        "petition": petition.slug, "source": signature.source or "",
+        **{f"extra.{key}": value for key, value in (signature.extra or {}).items()},
+    }
+    mapping = settings.get("merge_fields") or DEFAULT_MERGE_FIELDS
+    status_if_new = str(settings.get("status_if_new", "pending"))
+    if status_if_new not in STATUSES_IF_NEW:
+        raise PluginConfigError(f"{PLUGIN_NAME}: status_if_new must be pending or subscribed")
+    return {
+        "email_address": signature.email,
+        "status_if_new": status_if_new,
+        "merge_fields": {tag: values.get(field, "") for tag, field in mapping.items()},
+        "language": signature.locale.split("_")[0],
+    }
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
+    settings = plugin_settings(PLUGIN_NAME)
+    if not settings.get("list_id"):
+        return
+    if not settings.get("api_key"):
+        raise PluginConfigError(f"{PLUGIN_NAME}: list_id is set but api_key is not")
+    if not signature.consent_updates:
+        return  # consent is the only reason an address may enter a mailing list
+    petitions = settings.get("petitions")
+    if petitions is not None and petition.slug not in petitions:
+        return
+    url = (f"{api_base(settings)}/3.0/lists/{settings['list_id']}/members/"
+           f"{subscriber_hash(signature.email)}")
+    response = httpx.put(
+        url, json=member_body(petition, signature, settings),
+        auth=("petitionkit", str(settings["api_key"])),
+        timeout=float(settings.get("timeout", 15)), follow_redirects=False,
+        headers={"User-Agent": f"petitionkit-mailchimp/{__version__}"},
+    )
+    if response.status_code >= 500 or response.status_code == 429:
+        raise MailchimpError(response.status_code)  # busy or down: retried with backoff
+    if response.status_code >= 300:
+        raise MailchimpRefused(response.status_code)

@@ -1,0 +1,84 @@
+"""petitionkit-mailchimp against a recording Mailchimp-shaped server on loopback."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from petitionkit_mailchimp import api_base
+
+from petitionkit.plugins import PluginConfigError
+from petitionkit.testing import (
+    RecordingHTTPServer,
+    add_petition,
+    make_test_app,
+    recording_http_server,
+    run_jobs,
+    sign_and_confirm,
+)
+
+API_KEY = "0123456789abcdef-us21"
+
+
+def mailchimp_app(tmp_path: Path, server: RecordingHTTPServer, **settings: Any) -> Any:
+    config = {"api_key": API_KEY, "list_id": "list42", "api_url": server.url, **settings}
+    return make_test_app(tmp_path, PLUGINS={"petitionkit-mailchimp": config})
+
+
+def test_upserts_only_signers_who_agreed(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = mailchimp_app(tmp_path, server, merge_fields={
+            "FNAME": "given_name", "LNAME": "family_name", "COUNTRY": "country"})
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Ada Example", "Ada.Example@Example.org", country="FR",
+                         consent_updates=True, locale="fr")
+        sign_and_confirm(app, slug, "No Updates", "quiet@example.org")
+        run_jobs(app)
+    [request] = server.requests
+    member = hashlib.md5(b"ada.example@example.org").hexdigest()  # noqa: S324
+    assert (request.method, request.path) == ("PUT", f"/3.0/lists/list42/members/{member}")
+    _user, key = base64.b64decode(request.headers["Authorization"].split()[1]).decode().split(":")
+    assert key == API_KEY
+    assert request.json() == {
+        "email_address": "Ada.Example@Example.org",
+        "status_if_new": "pending",
+        "merge_fields": {"FNAME": "Ada", "LNAME": "Example", "COUNTRY": "FR"},
+        "language": "fr",
+    }
+    assert "status" not in request.json(), "an existing member's choice is never overwritten"
+
+
+def test_retries_when_busy_but_not_when_refused(tmp_path: Path) -> None:
+    script: list[tuple[Any, Any]] = [(429, {}), (200, {}), (400, {"title": "Invalid Resource"})]
+    with recording_http_server(script) as server:
+        app = mailchimp_app(tmp_path, server, status_if_new="subscribed")
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "One", "1@example.org", consent_updates=True)
+        run_jobs(app)
+        run_jobs(app)
+        sign_and_confirm(app, slug, "Two", "2@example.org", consent_updates=True)
+        run_jobs(app)
+        run_jobs(app)
+        dead = app.test_cli_runner().invoke(args=["outbox", "dead"]).output
+    assert len(server.requests) == 3
+    assert server.requests[0].json()["status_if_new"] == "subscribed"
+    [dead_job] = [line for line in dead.splitlines() if "plugins.signature_confirmed" in line]
+    assert dead_job.endswith("\tMailchimpRefused 400")
+
+
+def test_only_the_listed_petitions(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = mailchimp_app(tmp_path, server, petitions=["other"])
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "One", "1@example.org", consent_updates=True)
+        run_jobs(app)
+    assert server.requests == []
+
+
+def test_api_base_from_the_key() -> None:
+    assert api_base({"api_key": API_KEY}) == "https://us21.api.mailchimp.com"
+    with pytest.raises(PluginConfigError, match="data-centre"):
+        api_base({"api_key": "nodash"})

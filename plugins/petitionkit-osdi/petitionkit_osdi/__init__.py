@@ -1,0 +1,143 @@
+"""Confirmed signatures to an OSDI "record signature helper" (Action Network and others).
+
+Each confirmed signature is one outbox job: a 5xx answer or a timeout is retried with backoff, a
+4xx answer is not. Signers who did not agree to updates are not pushed unless the operator says
+otherwise (``consent_required: false``), because pushing a person into a CRM subscribes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import httpx
+
+from petitionkit import hookimpl
+from petitionkit.export import Exporter, ExportRecord
+from petitionkit.petitions.models import Petition
+from petitionkit.plugins import (
+    PermanentJobError,
+    PluginConfigError,
+    active_when_configured,
+    plugin_settings,
+)
+from petitionkit.signatures.models import Signature
+
+__version__ = "0.1.0"
+
+PLUGIN_NAME = "petitionkit-osdi"
+TOKEN_HEADER = "OSDI-API-Token"
+
+
+class OsdiError(Exception):
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"OSDI endpoint answered {status_code}")
+        self.status_code = status_code
+
+
+class OsdiRefused(OsdiError, PermanentJobError):
+    """A 4xx: the same request will be refused again."""
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Given and family name from one field: the last word is taken as the family name.
+
+    A guess that is wrong for many cultures, which is why ``full_name`` also goes along as a
+    custom field.
+    """
+    words = name.split()
+    if len(words) < 2:
+        return name.strip(), ""
+    return " ".join(words[:-1]), words[-1]
+
+
+def osdi_signature(
+    petition_slug: str, values: Mapping[str, Any], settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A record-signature-helper body from a signature's values (export record keys)."""
+    given, family = split_name(str(values["name"]))
+    person: dict[str, Any] = {
+        "given_name": given,
+        "family_name": family,
+        "email_addresses": [{"address": values["email"]}],
+        "custom_fields": {"full_name": values["name"], **{
+            str(key): str(value) for key, value in (values.get("extra") or {}).items()
+            if value not in (None, "")
+        }},
+    }
+    if values.get("consent_updates"):
+        person["email_addresses"][0]["status"] = "subscribed"
+    address = {k: v for k, v in (("postal_code", values.get("postal_code")),
+                                 ("country", values.get("country"))) if v}
+    if address:
+        person["postal_addresses"] = [address]
+    confirmed: datetime | None = values.get("confirmed_at")
+    prefix = str(settings.get("identifier_prefix", "petitionkit"))
+    body: dict[str, Any] = {
+        "identifiers": [f"{prefix}:{petition_slug}-{values['signature_id']}"],
+        "person": person,
+        "origin_system": str(settings.get("origin_system", "petitionkit")),
+        "action_date": confirmed.isoformat() if confirmed is not None else None,
+        "add_tags": list(settings.get("tags", [])),
+    }
+    if values.get("source"):
+        body["referrer_data"] = {"source": values["source"]}
+    return body
+
+
+def signature_values(signature: Signature) -> dict[str, Any]:
+    confirmed = signature.confirmed_at
+    if confirmed is not None and confirmed.tzinfo is None:
+        confirmed = confirmed.replace(tzinfo=UTC)
+    return {
+        "signature_id": signature.id, "name": signature.name, "email": signature.email,
+        "country": signature.country, "postal_code": signature.postal_code,
+        "consent_updates": signature.consent_updates, "source": signature.source,
+        "extra": signature.extra or {}, "confirmed_at": confirmed,
+    }
+
+
+def endpoint_for(petition: Petition, settings: Mapping[str, Any]) -> str | None:
+    """The petition's signatures endpoint: ``petitions: {slug: url}``, else ``url``."""
+    per_petition = settings.get("petitions") or {}
+    url = per_petition.get(petition.slug) or settings.get("url")
+    return str(url) if url else None
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
+    settings = plugin_settings(PLUGIN_NAME)
+    url = endpoint_for(petition, settings)
+    if url is None:
+        return
+    if not settings.get("token"):
+        raise PluginConfigError(f"{PLUGIN_NAME}: an endpoint needs a token (OSDI-API-Token)")
+    if settings.get("consent_required", True) and not signature.consent_updates:
+        return
+    body = osdi_signature(petition.slug, signature_values(signature), settings)
+    response = httpx.post(
+        url, json=body, timeout=float(settings.get("timeout", 15)), follow_redirects=False,
+        headers={TOKEN_HEADER: str(settings["token"]),
+                 "User-Agent": f"petitionkit-osdi/{__version__}"},
+    )
+    if response.status_code >= 500:
+        raise OsdiError(response.status_code)
+    if response.status_code >= 300:
+        raise OsdiRefused(response.status_code)
+
+
+def write_osdi(petition: Petition, records: Iterable[ExportRecord], out: TextIO) -> None:
+    """One record-signature-helper body per line, ready to POST."""
+    settings = plugin_settings(PLUGIN_NAME)
+    for record in records:
+        body = osdi_signature(petition.slug, record, settings)
+        out.write(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+@hookimpl
+def petitionkit_exporters() -> list[Exporter]:
+    return [Exporter("osdi", "OSDI record-signature-helper bodies, one JSON per line", "jsonl",
+                     write_osdi)]

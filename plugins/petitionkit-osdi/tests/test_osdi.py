@@ -1,0 +1,121 @@
+"""petitionkit-osdi against a recording OSDI endpoint on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from petitionkit_osdi import split_name
+from sqlalchemy import select
+
+from petitionkit.extensions import db
+from petitionkit.outbox.models import OutboxJob
+from petitionkit.testing import (
+    RecordingHTTPServer,
+    add_petition,
+    make_test_app,
+    recording_http_server,
+    run_jobs,
+    sign_and_confirm,
+)
+
+TOKEN = "osdi-test-token"
+
+
+def osdi_app(tmp_path: Path, server: RecordingHTTPServer, **settings: Any) -> Any:
+    endpoint = server.url + "/petitions/7/signatures"
+    config = {"token": TOKEN, "petitions": {"test-petition": endpoint},
+              "tags": ["petitionkit", "poet"], **settings}
+    return make_test_app(tmp_path, PLUGINS={"petitionkit-osdi": config})
+
+
+def test_records_each_consenting_signature(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server)
+        slug = add_petition(app)
+        signature_id = sign_and_confirm(app, slug, "Ada Lovelace Example", "ada@example.org",
+                                        country="FR", postal_code="75001", source="newsletter",
+                                        consent_updates=True)
+        sign_and_confirm(app, slug, "No Consent", "nc@example.org")
+        run_jobs(app)
+    [request] = server.requests
+    assert (request.method, request.path) == ("POST", "/petitions/7/signatures")
+    assert request.headers["OSDI-API-Token"] == TOKEN
+    body = request.json()
+    assert body["identifiers"] == [f"petitionkit:{slug}-{signature_id}"]
+    assert body["person"] == {
+        "given_name": "Ada Lovelace", "family_name": "Example",
+        "email_addresses": [{"address": "ada@example.org", "status": "subscribed"}],
+        "postal_addresses": [{"postal_code": "75001", "country": "FR"}],
+        "custom_fields": {"full_name": "Ada Lovelace Example"},
+    }
+    assert body["origin_system"] == "petitionkit"
+    assert body["referrer_data"] == {"source": "newsletter"}
+    assert body["add_tags"] == ["petitionkit", "poet"]
+    assert body["action_date"].endswith("+00:00")
+
+
+def test_without_consent_when_the_operator_allows_it_but_not_subscribed(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server, consent_required=False)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Mononym", "m@example.org")
+        run_jobs(app)
+    [request] = server.requests
+    person = request.json()["person"]
+    assert person["email_addresses"] == [{"address": "m@example.org"}]
+    assert (person["given_name"], person["family_name"]) == ("Mononym", "")
+
+
+def test_5xx_is_retried_and_4xx_is_not(tmp_path: Path) -> None:
+    with recording_http_server([(502, {}), (200, {}), (400, {"error": "bad"})]) as server:
+        app = osdi_app(tmp_path, server)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "First", "1@example.org", consent_updates=True)
+        run_jobs(app)
+        run_jobs(app)
+        sign_and_confirm(app, slug, "Second", "2@example.org", consent_updates=True)
+        run_jobs(app)
+        run_jobs(app)
+    assert len(server.requests) == 3
+    with app.app_context():
+        states = db.session.execute(
+            select(OutboxJob.status, OutboxJob.last_error)
+            .where(OutboxJob.kind == "plugins.signature_confirmed",
+                   OutboxJob.idempotency_key.like("%:petitionkit-osdi"))
+            .order_by(OutboxJob.id)
+        ).all()
+    assert [(status, error) for status, error in states] == [
+        ("done", None), ("dead", "OsdiRefused 400"),
+    ]
+
+
+def test_petitions_without_an_endpoint_are_not_pushed(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server)
+        add_petition(app, slug="elsewhere")
+        sign_and_confirm(app, "elsewhere", "A", "a@example.org", consent_updates=True)
+        run_jobs(app)
+    assert server.requests == []
+
+
+def test_osdi_export_format(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server)
+    slug = add_petition(app)
+    sign_and_confirm(app, slug, "Ada Example", "ada@example.org", consent_updates=True)
+    output = tmp_path / "osdi.jsonl"
+    result = app.test_cli_runner().invoke(
+        args=["export", slug, "--format", "osdi", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    [line] = [json.loads(text) for text in output.read_text().splitlines()]
+    assert line["person"]["email_addresses"] == [
+        {"address": "ada@example.org", "status": "subscribed"}
+    ]
+    assert line["identifiers"] == [f"petitionkit:{slug}-1"]
+
+
+def test_split_name() -> None:
+    assert split_name("  Ada   Example ") == ("Ada", "Example")
+    assert split_name("Mononym") == ("Mononym", "")

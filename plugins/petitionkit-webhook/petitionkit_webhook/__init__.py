@@ -1,0 +1,126 @@
+"""POST each confirmed signature (and each goal reached) to the operator's URL, signed.
+
+Runs in outbox jobs: a 5xx answer, a timeout or a refused connection is retried with backoff; a
+4xx answer is not (the receiver refused the request itself), and the job is listed as dead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import httpx
+
+from petitionkit import hookimpl
+from petitionkit.petitions.models import Petition
+from petitionkit.plugins import (
+    PermanentJobError,
+    PluginConfigError,
+    active_when_configured,
+    plugin_settings,
+)
+from petitionkit.signatures.models import Signature
+
+__version__ = "0.1.0"
+
+PLUGIN_NAME = "petitionkit-webhook"
+SIGNATURE_HEADER = "X-Petitionkit-Signature"
+TIMESTAMP_HEADER = "X-Petitionkit-Timestamp"
+EVENT_HEADER = "X-Petitionkit-Event"
+DELIVERY_HEADER = "Idempotency-Key"
+
+
+class WebhookError(Exception):
+    """The receiver answered with an error; ``status_code`` is what the outbox logs."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"webhook answered {status_code}")
+        self.status_code = status_code
+
+
+class WebhookRefused(WebhookError, PermanentJobError):
+    """A 4xx: retrying the same request cannot help."""
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=`` and the hex HMAC-SHA256 of ``timestamp + "." + body`` under ``secret``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def _settings() -> dict[str, Any] | None:
+    settings = plugin_settings(PLUGIN_NAME)
+    if not settings.get("url"):
+        return None  # installed but not configured: nothing to send
+    if not settings.get("secret"):
+        raise PluginConfigError(f"{PLUGIN_NAME}: a url needs a secret to sign the requests")
+    return settings
+
+
+def post(settings: dict[str, Any], event: str, delivery_id: str, payload: dict[str, Any]) -> None:
+    body = json.dumps({"event": event, **payload}, ensure_ascii=False,
+                      separators=(",", ":"), sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"petitionkit-webhook/{__version__}",
+        EVENT_HEADER: event,
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(str(settings["secret"]), timestamp, body),
+        DELIVERY_HEADER: delivery_id,
+    }
+    timeout = float(settings.get("timeout", 10))
+    # Timeouts and refused connections raise httpx errors: the outbox retries them.
+    response = httpx.post(str(settings["url"]), content=body, headers=headers, timeout=timeout,
+                          follow_redirects=False)
+    if response.status_code >= 500:
+        raise WebhookError(response.status_code)
+    if response.status_code >= 300:
+        raise WebhookRefused(response.status_code)
+
+
+def petition_payload(petition: Petition) -> dict[str, Any]:
+    return {"slug": petition.slug, "title": petition.title, "count": petition.signature_count}
+
+
+def signature_payload(signature: Signature) -> dict[str, Any]:
+    confirmed = signature.confirmed_at
+    return {
+        "id": signature.id,
+        "name": signature.name,
+        "email": signature.email,
+        "country": signature.country,
+        "postal_code": signature.postal_code,
+        "locale": signature.locale,
+        "source": signature.source,
+        "consent_updates": signature.consent_updates,
+        "consent_version": signature.consent_version,
+        "show_name": signature.show_name,
+        "extra": signature.extra or {},
+        "confirmed_at": confirmed.isoformat() if confirmed is not None else None,
+    }
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
+    settings = _settings()
+    if settings is None:
+        return
+    post(settings, "signature.confirmed", f"signature.confirmed:{signature.id}", {
+        "petition": petition_payload(petition),
+        "signature": signature_payload(signature),
+    })
+
+
+@hookimpl
+def petitionkit_goal_reached(petition: Petition, goal: int, count: int) -> None:
+    settings = _settings()
+    if settings is None:
+        return
+    post(settings, "goal.reached", f"goal.reached:{petition.slug}:{goal}", {
+        "petition": petition_payload(petition), "goal": goal, "count": count,
+    })

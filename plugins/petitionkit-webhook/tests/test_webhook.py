@@ -1,0 +1,137 @@
+"""petitionkit-webhook against an HTTP server on loopback that records and fails on purpose."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from petitionkit.extensions import db
+from petitionkit.outbox.models import DEAD, DONE, OutboxJob
+from petitionkit.testing import (
+    RecordingHTTPServer,
+    add_petition,
+    make_test_app,
+    recording_http_server,
+    run_jobs,
+    sign_and_confirm,
+)
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+SECRET = "webhook-test-secret"
+
+
+def readme_verify() -> Any:
+    """The verification snippet of the README, run as it is written."""
+    snippet = re.search(r"## Verify a request.*?```python\n(.*?)```", README.read_text(),
+                        re.DOTALL)
+    assert snippet
+    namespace: dict[str, Any] = {}
+    exec(snippet.group(1), namespace)  # noqa: S102 - our own documentation
+    return namespace["verify"]
+
+
+def webhook_app(tmp_path: Path, server: RecordingHTTPServer, **settings: Any) -> Any:
+    config = {"url": server.url + "/hook", "secret": SECRET, **settings}
+    return make_test_app(tmp_path, PLUGINS={"petitionkit-webhook": config})
+
+
+def jobs(app: Any) -> list[tuple[str, int]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(OutboxJob.status, OutboxJob.attempts)
+            .where(OutboxJob.idempotency_key.like("signature-confirmed:%:petitionkit-webhook"))
+        ).all()
+        return [(status, attempts) for status, attempts in rows]
+
+
+def test_posts_signed_json_that_the_readme_snippet_verifies(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = webhook_app(tmp_path, server)
+        slug = add_petition(app, goal=1)
+        sign_and_confirm(app, slug, "Lina Example", "lina@example.org", country="FR",
+                         consent_updates=True)
+        run_jobs(app)
+    by_event = {request.headers["X-Petitionkit-Event"]: request for request in server.requests}
+    assert set(by_event) == {"signature.confirmed", "goal.reached"}
+    confirmed = by_event["signature.confirmed"]
+    assert confirmed.path == "/hook"
+    assert confirmed.headers["Content-Type"] == "application/json"
+    assert confirmed.headers["Idempotency-Key"] == "signature.confirmed:1"
+    verify = readme_verify()
+    assert verify(SECRET, confirmed.headers, confirmed.body)
+    assert not verify("another-secret", confirmed.headers, confirmed.body)
+    assert not verify(SECRET, confirmed.headers, confirmed.body + b" ")
+    body = confirmed.json()
+    assert body["petition"] == {"slug": slug, "title": "A test petition", "count": 1}
+    assert {k: body["signature"][k] for k in ("name", "email", "country", "consent_updates")} == {
+        "name": "Lina Example", "email": "lina@example.org", "country": "FR",
+        "consent_updates": True,
+    }
+    assert by_event["goal.reached"].json()["goal"] == 1
+    assert jobs(app) == [(DONE, 0)]
+
+
+def test_retries_after_a_5xx(tmp_path: Path) -> None:
+    with recording_http_server([(503, {}), (200, {})]) as server:
+        app = webhook_app(tmp_path, server)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Signer", "s@example.org")
+        run_jobs(app)
+        run_jobs(app)
+    assert len(server.requests) == 2
+    first, second = server.requests
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert jobs(app) == [(DONE, 1)]
+
+
+def test_retries_after_a_timeout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with recording_http_server([("timeout", 0.6), (200, {})]) as server:
+        app = webhook_app(tmp_path, server, timeout=0.2)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Signer", "s@example.org")
+        with caplog.at_level(logging.WARNING, logger="petitionkit.worker"):
+            run_jobs(app)
+            run_jobs(app)
+    assert "kind=plugins.signature_confirmed error=ReadTimeout status=pending" in caplog.text
+    assert len(server.requests) == 2
+    assert jobs(app) == [(DONE, 1)]
+
+
+def test_no_retry_after_a_4xx(tmp_path: Path) -> None:
+    with recording_http_server([(422, {"error": "unknown list"})]) as server:
+        app = webhook_app(tmp_path, server)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Signer", "s@example.org")
+        run_jobs(app)
+        run_jobs(app)
+        assert len(server.requests) == 1
+        assert jobs(app) == [(DEAD, 1)]
+        dead = app.test_cli_runner().invoke(args=["outbox", "dead"]).output
+        [dead_job] = [line for line in dead.splitlines() if "plugins.signature_confirmed" in line]
+        assert "\t1 attempts\t" in dead_job and dead_job.endswith("\tWebhookRefused 422")
+        # The operator fixes the receiver and replays.
+        app.test_cli_runner().invoke(args=["outbox", "replay"])
+        run_jobs(app)
+    assert len(server.requests) == 2
+    assert [status for status, _ in jobs(app)] == [DONE]
+
+
+def test_installed_without_a_url_sends_nothing(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = make_test_app(tmp_path)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Signer", "s@example.org")
+        run_jobs(app)
+        with app.app_context():
+            queued = db.session.scalar(select(OutboxJob.id).where(
+                OutboxJob.kind == "plugins.signature_confirmed"))
+    assert server.requests == []
+    assert queued is None, "an unconfigured plugin costs no job"
+    listed = app.test_cli_runner().invoke(args=["plugins"]).output
+    assert ("petitionkit-webhook\t0.1.0\tentry point\t"
+            "petitionkit_goal_reached, petitionkit_signature_confirmed") in listed

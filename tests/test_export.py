@@ -1,0 +1,174 @@
+"""``petitionkit export``: formats, consent flags, cursors, progress and flat memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import insert, select
+
+from petitionkit.export import Cursor, CursorError, SignatureStream
+from petitionkit.export.cli import _with_progress
+from petitionkit.export.formats import neutralise, write_csv
+from petitionkit.extensions import db
+from petitionkit.petitions.models import Petition
+from petitionkit.signatures.models import Signature
+from petitionkit.testing import sign_and_confirm
+
+from .conftest import add_petition
+
+
+def export(app: Flask, *args: str) -> tuple[int, str, str]:
+    result = app.test_cli_runner().invoke(args=["export", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("cell", [
+    "=HYPERLINK(\"http://example.org\")", "+1 555", "-2+3", "@SUM(A1)", "\tx", "\rx", "＝1+1",
+])
+def test_cells_a_spreadsheet_would_run_are_neutralised(cell: str) -> None:
+    assert neutralise(cell) == "'" + cell
+
+
+def test_ordinary_cells_are_left_alone() -> None:
+    assert neutralise("Ayşe Yılmaz") == "Ayşe Yılmaz"
+    assert neutralise("O'Brien = ok") == "O'Brien = ok"
+
+
+def test_csv_export_has_consent_flags_and_no_live_formulas(app: Flask, petition: str) -> None:
+    sign_and_confirm(app, petition, "=cmd|' /C calc'!A0", "formula@example.org",
+                     consent_updates=True, show_name=True)
+    sign_and_confirm(app, petition, "Plain Signer", "plain@example.org")
+    status, out, err = export(app, petition, "--format", "csv")
+    assert status == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["name"] for row in rows] == ["'=cmd|' /C calc'!A0", "Plain Signer"]
+    assert [(row["consent_updates"], row["consent_version"], row["show_name"]) for row in rows] == [
+        ("yes", "1", "yes"), ("no", "", "no"),
+    ]
+    assert "exported 2 signature(s) as csv" in err
+
+
+def test_jsonl_export_only_confirmed_unless_all(app: Flask, petition: str) -> None:
+    sign_and_confirm(app, petition, "Confirmed", "c@example.org", consent_updates=True)
+    with app.app_context(), app.test_request_context():
+        from petitionkit.signatures import services
+
+        target = db.session.scalar(select(Petition).where(Petition.slug == petition))
+        services.sign(db.session(), target, services.SignatureInput(
+            name="Pending", email="p@example.org"), app.extensions["petitionkit.signing_policy"])
+    status, out, _ = export(app, petition, "--format", "jsonl")
+    assert status == 0
+    [line] = [json.loads(line) for line in out.splitlines()]
+    assert (line["name"], line["status"]) == ("Confirmed", "confirmed")
+    assert line["consent_updates"] is True
+    assert line["confirmed_at"].endswith("+00:00")
+    status, out, _ = export(app, petition, "--format", "jsonl", "--all")
+    assert [json.loads(line)["status"] for line in out.splitlines()] == ["confirmed", "pending"]
+
+
+def test_since_continues_where_the_last_export_stopped(
+    app: Flask, petition: str, tmp_path: Path
+) -> None:
+    sign_and_confirm(app, petition, "First", "1@example.org")
+    first_file = tmp_path / "first.jsonl"
+    status, _, err = export(app, petition, "--format", "jsonl", "--output", str(first_file))
+    assert status == 0
+    cursor = err.split("cursor: ", 1)[1].split()[0]
+    sign_and_confirm(app, petition, "Second", "2@example.org")
+    status, out, err = export(app, petition, "--format", "jsonl", "--since", cursor)
+    assert [json.loads(line)["name"] for line in out.splitlines()] == ["Second"]
+    status, out, err = export(app, petition, "--format", "jsonl", "--since",
+                              err.split("cursor: ", 1)[1].split()[0])
+    assert (status, out) == (0, "")
+    assert [json.loads(line)["name"] for line in first_file.read_text().splitlines()] == ["First"]
+
+
+def test_clear_errors_for_wrong_format_cursor_or_slug(app: Flask, petition: str) -> None:
+    status, _, err = export(app, petition, "--format", "xlsx")
+    assert status == 2 and "unknown format 'xlsx'; choose one of csv, jsonl" in err
+    status, _, err = export(app, petition, "--since", "yesterday")
+    assert status == 2 and "not a cursor printed by petitionkit export" in err
+    status, _, err = export(app, petition, "--since", "A12")
+    assert status == 2 and "came from a --all export" in err
+    status, _, err = export(app, "no-such-petition")
+    assert status == 1 and "there is no petition with the slug 'no-such-petition'" in err
+    status, out, _ = export(app, petition, "--format", "list")
+    assert out.splitlines()[0].startswith("csv\t")
+
+
+def test_cursor_round_trips() -> None:
+    moment = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    assert Cursor.parse(str(Cursor(moment, 42)), include_unconfirmed=False) == Cursor(moment, 42)
+    assert Cursor.parse("A42", include_unconfirmed=True) == Cursor(None, 42)
+    with pytest.raises(CursorError):
+        Cursor.parse("C12-x", include_unconfirmed=False)
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert list(_with_progress(iter([{"n": 1}, {"n": 2}]), 2)) == [{"n": 1}, {"n": 2}]
+    assert "exporting" in terminal.getvalue() and "100%" in terminal.getvalue()
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    assert len(list(_with_progress(iter([{"n": 1}]), 1))) == 1
+    assert pipe.getvalue() == ""
+
+
+def _bulk_confirmed(app: Flask, slug: str, how_many: int) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with app.app_context():
+        petition_id = db.session.scalar(select(Petition.id).where(Petition.slug == slug))
+        rows = [{
+            "petition_id": petition_id, "email_hash": i.to_bytes(32, "big"),
+            "email": f"bulk{i}@example.org", "name": f"Bulk Signer {i}", "status": "confirmed",
+            "token_nonce": "n", "consent_updates": i % 2 == 0, "show_name": False,
+            "locale": "en", "mail_suppressed": False, "mails_sent_today": 0, "extra": {},
+            "created_at": start, "confirmed_at": start + timedelta(seconds=i),
+        } for i in range(how_many)]
+        db.session.execute(insert(Signature), rows)
+        db.session.commit()
+
+
+def _export_peak(app: Flask, slug: str) -> tuple[int, int]:
+    with app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+        sink = _CountingSink()
+        tracemalloc.start()
+        write_csv(petition, SignatureStream(db.session(), petition, page_size=100), sink)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return sink.lines, peak
+
+
+class _CountingSink(io.TextIOBase):
+    lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return len(text)
+
+
+def test_export_memory_stays_flat_as_the_petition_grows(app: Flask) -> None:
+    add_petition(app, slug="small")
+    add_petition(app, slug="large")
+    _bulk_confirmed(app, "small", 500)
+    _bulk_confirmed(app, "large", 5_000)
+    _export_peak(app, "small")  # warm SQLAlchemy's statement caches
+    small_lines, small_peak = _export_peak(app, "small")
+    large_lines, large_peak = _export_peak(app, "large")
+    assert (small_lines, large_lines) == (501, 5_001)
+    # Ten times the signatures, nowhere near ten times the memory: only one page is held.
+    assert large_peak < small_peak * 1.5, (small_peak, large_peak)

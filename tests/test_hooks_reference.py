@@ -1,0 +1,188 @@
+"""Each hook's documented example, run as an instance plugin, does what the reference says."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from html import unescape
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from petitionkit import hookspecs
+from petitionkit.extensions import db
+from petitionkit.outbox.services import enqueue
+from petitionkit.signatures.models import Signature
+from petitionkit.testing import recording_http_server, run_jobs, sign_and_confirm
+
+from .conftest import add_petition, make_app
+from .hook_docs import hook_sections, install_example
+
+TESTS = Path(__file__).resolve().parent
+
+
+def app_with_example(tmp_path: Path, migrated_sqlite: Path, hook: str, **config: object) -> Flask:
+    install_example(tmp_path / "instance", hook)
+    return make_app(tmp_path, migrated_sqlite, **config)
+
+
+def test_every_hook_is_documented_with_its_exact_signature() -> None:
+    sections = hook_sections()
+    assert set(sections) == set(hookspecs.HOOK_NAMES), "reference sections and hookspecs differ"
+    for name in hookspecs.HOOK_NAMES:
+        assert f"`{hookspecs.spec_signature(name)}`" in sections[name].text, name
+
+
+def test_every_hook_has_a_test_of_its_own() -> None:
+    """A test function named after the hook, in a tests/test_hooks*.py module."""
+    test_names: set[str] = set()
+    for module in TESTS.glob("test_hooks*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        test_names |= {node.name for node in tree.body
+                       if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    for name in hookspecs.HOOK_NAMES:
+        assert any(test.startswith(f"test_{name}_") for test in test_names), (
+            f"no test_{name}_… function in tests/test_hooks*.py"
+        )
+
+
+def test_petitionkit_goal_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_goal")
+    add_petition(app, slug="doubled", extra={"goal": "double"}, goal=5000)
+    add_petition(app, slug="fixed", goal=5000)
+    client = app.test_client()
+    assert client.get("/api/v1/petitions/doubled").json["goal"] == 100
+    assert client.get("/api/v1/petitions/fixed").json["goal"] == 5000, "the built-in still answers"
+    for number in range(51):
+        sign_and_confirm(app, "doubled", f"Signer {number}", f"s{number}@example.org")
+    app.extensions["petitionkit.summary_cache"].clear()
+    assert client.get("/api/v1/petitions/doubled").json["goal"] == 200
+    assert "51 have signed. Let's get to 200!" in unescape(client.get("/p/doubled").text)
+
+
+def test_petitionkit_goal_reached_example(
+    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_goal_reached")
+    slug = add_petition(app, goal=2)
+    for number in range(3):
+        sign_and_confirm(app, slug, f"Signer {number}", f"s{number}@example.org")
+    with caplog.at_level(logging.INFO, logger="petitionkit.milestones"):
+        run_jobs(app)
+    reached = [r.getMessage() for r in caplog.records if r.name == "petitionkit.milestones"]
+    assert reached == [f"petition {slug} reached its goal of 2 signatures"]
+
+
+def test_petitionkit_exporters_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_exporters")
+    slug = add_petition(app)
+    sign_and_confirm(app, slug, "Wants News", "news@example.org", consent_updates=True)
+    sign_and_confirm(app, slug, "No News", "quiet@example.org")
+    output = tmp_path / "list.txt"
+    result = app.test_cli_runner().invoke(
+        args=["export", slug, "--format", "addresses", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert output.read_text() == "news@example.org\n"
+
+
+def test_petitionkit_signature_confirmed_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    with recording_http_server([(500, {}), (200, {})]) as server:
+        app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_signature_confirmed",
+                               PLUGINS={"count_ping": {"url": server.url}},
+                               OUTBOX_BACKOFF_BASE=0.0, OUTBOX_BACKOFF_MAX=0.0)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Signer", "signer@example.org", country="FR")
+        run_jobs(app)  # the first POST meets a 500 and is retried
+        run_jobs(app)
+        assert [request.json() for request in server.requests] == [
+            {"petition": slug, "country": "FR"}, {"petition": slug, "country": "FR"},
+        ]
+
+
+def test_petitionkit_targets_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    from petitionkit.petitions.models import Petition
+    from petitionkit.targets.delivery import targets_for
+
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_targets")
+    slug = add_petition(app, targets=[{"name": "Minister of Examples", "email": "m@example.org"}])
+    in_france = sign_and_confirm(app, slug, "Signer", "fr@example.org", country="FR")
+    elsewhere = sign_and_confirm(app, slug, "Other", "de@example.org", country="DE")
+    with app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+        french = targets_for(petition, db.session.get(Signature, in_france), app)
+        other = targets_for(petition, db.session.get(Signature, elsewhere), app)
+    assert [t.salutation for t in french] == ["Dear Ambassador"]
+    assert [t.name for t in other] == ["Minister of Examples"], "the petition file answers last"
+
+
+def test_petitionkit_deliver_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_deliver")
+    slug = add_petition(app, letter={"delivery": "live", "salutation": "Dear Director"},
+                        targets=[{"name": "Director of Records",
+                                  "address": "1 Example Road, Exampletown"}])
+    signature_id = sign_and_confirm(app, slug, "Named Signer", "n@example.org", show_name=True)
+    run_jobs(app)
+    letter = (tmp_path / "instance" / "print-queue" / f"{slug}-{signature_id}.txt").read_text()
+    assert letter.startswith("1 Example Road, Exampletown\n\nDear Director,")
+    assert "- Named Signer" in letter
+
+
+def test_petitionkit_form_fields_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_form_fields")
+    slug = add_petition(app, kind="joint-letter")
+    client = app.test_client()
+    assert b'name="organisation"' in client.get(f"/p/{slug}").data
+    missing = client.post(f"/p/{slug}/sign", data={"name": "A", "email": "a@example.org"})
+    assert missing.status_code == 422
+    assert b"Please fill in this field." in missing.data
+    api = client.post(f"/api/v1/petitions/{slug}/signatures",
+                      json={"name": "B", "email": "b@example.org", "organisation": "Example Aid"})
+    assert api.status_code == 202, api.json
+    with app.app_context():
+        assert db.session.scalar(select(Signature.extra)) == {"organisation": "Example Aid"}
+
+
+def test_petitionkit_validate_signature_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_validate_signature",
+                           PLUGINS={"blocked_domains": {"domains": ["blocked.example"]}})
+    slug = add_petition(app)
+    client = app.test_client()
+    refused = client.post(f"/api/v1/petitions/{slug}/signatures",
+                          json={"name": "A", "email": "a@blocked.example"})
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {"email": ["Please sign with another email address."]}
+    page = client.post(f"/p/{slug}/sign", data={"name": "A", "email": "a@blocked.example"})
+    assert page.status_code == 422 and b"Please sign with another email address." in page.data
+    assert client.post(f"/api/v1/petitions/{slug}/signatures",
+                       json={"name": "A", "email": "a@fine.example"}).status_code == 202
+
+
+def test_petitionkit_register_blueprints_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_register_blueprints")
+    slug = add_petition(app)
+    sign_and_confirm(app, slug, "Signer", "s@example.org")
+    response = app.test_client().get(f"/p/{slug}/count.txt")
+    assert (response.status_code, response.data) == (200, b"1\n")
+
+
+def test_petitionkit_register_commands_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_register_commands")
+    slug = add_petition(app)
+    for number, country in enumerate(["FR", "FR", "KE"]):
+        sign_and_confirm(app, slug, f"S{number}", f"s{number}@example.org", country=country)
+    result = app.test_cli_runner().invoke(args=["countries", slug])
+    assert result.output == "FR\t2\nKE\t1\n"
+
+
+def test_petitionkit_job_handlers_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_job_handlers")
+    with app.app_context():
+        job = enqueue(db.session(), "example.thank_you_note", {"group": "Exampletown volunteers"})
+        db.session.commit()
+        job_id = job.id
+    assert run_jobs(app) == 1
+    note = tmp_path / "instance" / "notes" / f"{job_id}.txt"
+    assert note.read_text() == "Thank you, Exampletown volunteers!\n"
