@@ -50,7 +50,9 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
 
 
 def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
-    log.exception("unhandled error path=%s", request.path)
+    # The route's pattern, not the path: a path can hold the token of an e-mailed link.
+    route = request.url_rule.rule if request.url_rule is not None else "?"
+    log.exception("unhandled error method=%s route=%s", request.method, route)
     return handle_http_error(InternalServerError())
 
 
