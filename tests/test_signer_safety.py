@@ -6,9 +6,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select, text
 
 from petitionkit.extensions import db
+from petitionkit.outbox.worker import run_batch
+from petitionkit.signatures.models import Signature
 from petitionkit.signatures.tokens import Purpose, make_token
 
 from .conftest import TEST_SECRET, add_petition, make_app
@@ -39,3 +43,51 @@ def test_an_unexpected_error_on_a_link_does_not_log_its_token(
     for record in caplog.records:
         logged = " ".join([record.getMessage(), record.exc_text or "", str(record.args)])
         assert token not in logged, f"{record.name} logged the token: {logged}"
+
+
+def _metrics(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
+
+
+def _changes(
+    before: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+    after: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {key: value - before.get(key, 0.0) for key, value in after.items()
+            if key[0].startswith("petitionkit_") and not key[0].endswith("_created")
+            and value != before.get(key, 0.0)}
+
+
+def test_metrics_do_not_tell_a_first_signing_from_an_address_that_had_signed(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    """/metrics is read by whoever can reach it: signing with someone's address and scraping
+    must not show whether that address had already signed."""
+    app = make_app(tmp_path, migrated_sqlite)
+    slug = add_petition(app)
+    client = app.test_client()
+    form = {"name": "Orla Fennimore", "email": "orla.f@example.org"}
+
+    before_first = _metrics(client)
+    assert client.post(f"/p/{slug}/sign", data=form).status_code == 303
+    with app.app_context():
+        assert run_batch(app).delivered == 1
+        signature = db.session.scalars(select(Signature)).one()
+        token = make_token(TEST_SECRET, Purpose.CONFIRM, signature.id, signature.token_nonce)
+    first = _changes(before_first, _metrics(client))
+
+    assert client.post(f"/confirm/{token}").status_code == 200
+    before_repeat = _metrics(client)
+    assert client.post(f"/p/{slug}/sign", data=form).status_code == 303
+    with app.app_context():
+        assert run_batch(app).delivered == 1
+    repeat = _changes(before_repeat, _metrics(client))
+
+    assert first, "the first signing changed no metric at all"
+    assert repeat == first
