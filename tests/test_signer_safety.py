@@ -91,3 +91,39 @@ def test_metrics_do_not_tell_a_first_signing_from_an_address_that_had_signed(
 
     assert first, "the first signing changed no metric at all"
     assert repeat == first
+
+
+@pytest.mark.parametrize("petition_status", ["open", "closed"])
+def test_an_error_met_inside_the_widget_can_be_shown_in_its_frame(
+    tmp_path: Path, migrated_sqlite: Path, petition_status: str
+) -> None:
+    """A signer on a shared connection can hit the rate limit from the widget, or sign as the
+    petition closes: the page saying so must be allowed in the frame, or the signer sees only
+    the browser's refusal to show it."""
+    app = make_app(tmp_path, migrated_sqlite, RATELIMIT_SIGN="1/minute")
+    slug = add_petition(app)
+    client = app.test_client()
+    form = {"name": "Orla Fennimore", "email": "orla.f@example.org", "embed": "1"}
+    framed = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "same-origin"}
+    assert client.post(f"/p/{slug}/sign", data=form, headers=framed).status_code == 303
+    if petition_status == "closed":
+        add_petition(app, status="closed")
+        app.extensions["petitionkit.summary_cache"].clear()
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    expected = 429 if petition_status == "open" else 409
+
+    refused = client.post(f"/p/{slug}/sign", data=form, headers=framed)
+
+    assert refused.status_code == expected
+    assert refused.mimetype == "text/html"
+    policy = refused.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' http://127.0.0.1:8000" in policy
+    assert "script-src 'self'" in policy and "default-src 'self'" in policy
+    # The hosted page's own post keeps the strict policy.
+    if petition_status == "closed":
+        client.environ_base["REMOTE_ADDR"] = "198.51.100.10"
+    hosted = client.post(f"/p/{slug}/sign", data={**form, "embed": ""},
+                         headers={"Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "same-origin"})
+    assert hosted.status_code == expected
+    assert "frame-ancestors 'none'" in hosted.headers["Content-Security-Policy"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -46,7 +46,23 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
     message = friendly_message(error)
     if wants_json():
         return jsonify(error=message), code
+    _allow_widget_frame()
     return render_template("error.html", code=code, message=message), code
+
+
+def _allow_widget_frame() -> None:
+    """An error met inside the widget (a 429 on a shared connection, a petition that closed
+    while the form was open) may be framed where the widget may: under the default
+    frame-ancestors 'none' the signer would see the browser's refusal instead of the message."""
+    from petitionkit.embed.framing import petition_policy
+    from petitionkit.petitions.services import find_petition
+
+    if request.headers.get("Sec-Fetch-Dest") != "iframe" and not request.path.startswith("/embed/"):
+        return
+    slug = (request.view_args or {}).get("slug")
+    petition = find_petition(slug) if isinstance(slug, str) else None
+    if petition is not None and petition.status != "draft":
+        g.embed_policy = petition_policy(petition)
 
 
 def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
