@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from werkzeug.test import TestResponse
 
 from petitionkit.extensions import db
+from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.worker import run_batch
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.tokens import Purpose, make_token
@@ -127,3 +131,90 @@ def test_an_error_met_inside_the_widget_can_be_shown_in_its_frame(
                          headers={"Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "same-origin"})
     assert hosted.status_code == expected
     assert "frame-ancestors 'none'" in hosted.headers["Content-Security-Policy"]
+
+
+def _answer(response: TestResponse) -> tuple[int, str, dict[str, str]]:
+    varying = {"Date", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"}
+    headers = {key: value for key, value in response.headers.items() if key not in varying}
+    return response.status_code, response.get_data(as_text=True), headers
+
+
+def test_no_answer_tells_whether_an_address_had_signed(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    """First signing, repeat while pending, repeat once confirmed, after "it wasn't me", and past
+    the daily mail allowance: the form and the JSON API answer each the same way."""
+    from petitionkit.signatures import services
+
+    app = make_app(tmp_path, migrated_sqlite, MAX_EMAILS_PER_ADDRESS_PER_DAY=3)
+    slug = add_petition(app)
+    client = app.test_client()
+
+    def sign(email: str) -> tuple[tuple[int, str, dict[str, str]], ...]:
+        form = client.post(f"/p/{slug}/sign", data={"name": "Orla Fennimore", "email": email})
+        api = client.post(f"/api/v1/petitions/{slug}/signatures",
+                          json={"name": "Orla Fennimore", "email": email})
+        return _answer(form), _answer(api)
+
+    def signature_of(email: str) -> Signature:
+        return db.session.scalars(select(Signature).where(Signature.email == email)).one()
+
+    first = sign("first@example.org")
+    assert first[0][0] == 303 and first[1][0] == 202
+    sign("pending@example.org")
+    sign("confirmed@example.org")
+    sign("withdrawn@example.org")
+    with app.app_context():
+        confirmed = signature_of("confirmed@example.org")
+        assert services.confirm(db.session, confirmed.id, confirmed.token_nonce)[0] is (
+            services.ConfirmOutcome.CONFIRMED)
+        withdrawn = signature_of("withdrawn@example.org")
+        assert services.cancel(db.session, withdrawn.id, withdrawn.token_nonce) is (
+            services.CancelOutcome.CANCELLED)
+    for email in ("pending@example.org", "confirmed@example.org", "withdrawn@example.org"):
+        assert sign(email) == sign("new-" + email), email
+    # Each round signs twice (form, then API): this address is past its three mails of the day.
+    assert sign("pending@example.org") == sign("another@example.org")
+
+
+def test_the_honeypot_answers_like_a_person_and_keeps_nothing(client: FlaskClient,
+                                                              petition: str, app: Flask) -> None:
+    person = {"name": "Orla Fennimore", "email": "orla.f@example.org"}
+    bot = {"name": "Bot Example", "email": "bot@example.org", "website": "http://spam.example"}
+    assert _answer(client.post(f"/p/{petition}/sign", data=bot)) == _answer(
+        client.post(f"/p/{petition}/sign", data=person))
+    api = f"/api/v1/petitions/{petition}/signatures"
+    assert _answer(client.post(api, json={**bot, "email": "bot2@example.org"})) == _answer(
+        client.post(api, json={**person, "email": "orla.g@example.org"}))
+    with app.app_context():
+        stored = set(db.session.scalars(select(Signature.email)))
+        jobs = db.session.scalar(select(func.count(OutboxJob.id)))
+    assert stored == {"orla.f@example.org", "orla.g@example.org"}
+    assert jobs == 2
+
+
+def test_rate_limits_in_redis_hold_no_client_address(
+    tmp_path: Path, migrated_sqlite: Path, redis_url: str
+) -> None:
+    import redis
+
+    prefix = f"pk-test-{uuid.uuid4().hex[:8]}"
+    app = make_app(tmp_path, migrated_sqlite, RATELIMIT_STORAGE_URI=redis_url,
+                   RATELIMIT_KEY_PREFIX=prefix, TRUSTED_PROXIES=1)
+    slug = add_petition(app)
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    response = client.post(f"/p/{slug}/sign", data={"name": "Orla", "email": "o@example.org"},
+                           headers={"X-Forwarded-For": "203.0.113.77"})
+    assert response.status_code == 303
+    store = redis.Redis.from_url(redis_url)
+    try:
+        keys = [key.decode() for key in store.scan_iter(match=f"*{prefix}*")]
+        assert keys, "the signing left no rate-limit key in Redis"
+        values = [str(store.dump(key)) for key in keys]
+        for text_found in keys + values:
+            assert "203.0.113.77" not in text_found and "10.0.0.2" not in text_found
+    finally:
+        for key in store.scan_iter(match=f"*{prefix}*"):
+            store.delete(key)
+        store.close()
