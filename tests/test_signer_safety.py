@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -218,3 +219,80 @@ def test_rate_limits_in_redis_hold_no_client_address(
         for key in store.scan_iter(match=f"*{prefix}*"):
             store.delete(key)
         store.close()
+
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def test_every_page_escapes_what_it_shows_and_carries_a_policy(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    """Titles, texts, share posts, hashtags, targets and signers' names that try to be markup
+    stay text on every page a signer can reach, and each HTML answer has a CSP."""
+    app = make_app(tmp_path, migrated_sqlite)
+    slug = add_petition(
+        app, title="T" + HOSTILE, summary="S" + HOSTILE, status_line="L" + HOSTILE,
+        consent_text="C" + HOSTILE, share={"hashtags": ["#h" + HOSTILE], "posts": ["p" + HOSTILE]},
+        letter={"salutation": "Dear" + HOSTILE, "closing": "c" + HOSTILE},
+        targets=[{"name": "N" + HOSTILE, "title": "Ti" + HOSTILE, "organization": "O" + HOSTILE}],
+    )
+    client = app.test_client()
+    signer = {"name": "Ann" + HOSTILE, "email": "ann@example.org", "show_name": "y",
+              "source": "s" + HOSTILE[:40]}
+    answers = [
+        client.post(f"/p/{slug}/sign", data={**signer, "email": "not an address"}),
+        client.post(f"/p/{slug}/sign", data={**signer, "email": "x", "embed": "1"}),
+        client.post(f"/p/{slug}/sign", data=signer),
+    ]
+    with app.app_context():
+        signature = db.session.scalars(select(Signature)).one()
+        confirm = make_token(TEST_SECRET, Purpose.CONFIRM, signature.id, signature.token_nonce)
+        cancel = make_token(TEST_SECRET, Purpose.CANCEL, signature.id, signature.token_nonce)
+    answers += [client.get(f"/confirm/{confirm}"), client.post(f"/confirm/{confirm}")]
+    answers += [client.get(path) for path in (
+        f"/p/{slug}", f"/embed/{slug}", f"/embed/{slug}?source=x{HOSTILE}&accent={HOSTILE}",
+        f"/p/{slug}/check-email", f"/embed/{slug}/check-email", f"/cancel/{cancel}",
+        f"/share/mastodon?instance=social.example&text={HOSTILE}", "/no/such/page",
+        "/confirm/broken",
+    )]
+    answers.append(client.get(f"/embed/{slug}", headers={"Referer": "https://elsewhere.example/"}))
+    answers.append(client.post(f"/cancel/{cancel}"))
+
+    assert any("Ann" in answer.get_data(as_text=True) for answer in answers), "no name shown"
+    for answer in answers:
+        page = answer.get_data(as_text=True)
+        where = f"{answer.request.method} {answer.request.path}"
+        assert answer.mimetype == "text/html", where
+        assert "<script>alert" not in page and "<img src=x" not in page, where
+        policy = answer.headers.get("Content-Security-Policy", "")
+        assert "script-src 'self'" in policy and "default-src 'self'" in policy, where
+        assert "base-uri 'none'" in policy, where
+        # Loaded by the page itself (not links): only from this engine.
+        loaded = re.findall(r'<(?:script|img|link|iframe)\b[^>]*\b(?:src|href)="([^"]+)"', page)
+        foreign = [url for url in loaded if url.startswith(("http:", "https:", "//"))
+                   and not url.startswith("http://localhost/")]
+        assert not foreign, f"{where} loads {foreign}"
+
+
+@pytest.mark.parametrize("url", [
+    "http://localhost@elsewhere.example/p/free-the-poet",
+    "http://elsewhere.example/p/free-the-poet?http://localhost/",
+    "javascript://localhost/p/free-the-poet",
+    "//elsewhere.example/p/free-the-poet",
+    "http://localhost/p/free-the-poet/../../redirect",
+])
+def test_oembed_answers_only_for_its_own_pages(
+    client: FlaskClient, petition: str, url: str
+) -> None:
+    assert client.get("/oembed", query_string={"url": url}).status_code == 404
+
+
+def test_oembed_html_names_only_this_engine(client: FlaskClient, app: Flask) -> None:
+    slug = add_petition(app, slug="quoted", title='A "quoted" <title>')
+    # Whatever Host the request names, the iframe points at PUBLIC_URL.
+    answer = client.get("/oembed", query_string={"url": f"http://evil.example/p/{slug}"},
+                        headers={"Host": "evil.example"})
+    assert answer.status_code == 200
+    html = answer.json["html"]
+    assert 'src="http://localhost/embed/quoted"' in html and "evil.example" not in html
+    assert 'title="A &#34;quoted&#34; &lt;title&gt;"' in html
