@@ -296,3 +296,22 @@ def test_oembed_html_names_only_this_engine(client: FlaskClient, app: Flask) -> 
     html = answer.json["html"]
     assert 'src="http://localhost/embed/quoted"' in html and "evil.example" not in html
     assert 'title="A &#34;quoted&#34; &lt;title&gt;"' in html
+
+
+def test_a_failing_database_inside_the_widget_still_gets_the_error_page(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    app = make_app(tmp_path, migrated_sqlite, TESTING=False)
+    slug = add_petition(app)
+    with app.app_context():
+        db.session.execute(text("DROP TABLE petitions"))
+        db.session.commit()
+    framed = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "same-origin"}
+    for answer in (
+        app.test_client().get(f"/embed/{slug}", headers=framed),
+        app.test_client().post(f"/p/{slug}/sign", headers=framed,
+                               data={"name": "Orla", "email": "o@example.org", "embed": "1"}),
+    ):
+        assert answer.status_code == 500
+        assert "Something went wrong on our side" in answer.get_data(as_text=True)
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]

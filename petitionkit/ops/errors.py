@@ -55,12 +55,12 @@ def _allow_widget_frame() -> None:
     while the form was open) may be framed where the widget may: under the default
     frame-ancestors 'none' the signer would see the browser's refusal instead of the message."""
     from petitionkit.embed.framing import petition_policy
-    from petitionkit.petitions.services import find_petition
 
     if request.headers.get("Sec-Fetch-Dest") != "iframe" and not request.path.startswith("/embed/"):
         return
     slug = (request.view_args or {}).get("slug")
-    petition = find_petition(slug) if isinstance(slug, str) else None
+    # Only the petition this request already read: the error may be the database's own.
+    petition = g.get("petitions_by_slug", {}).get(slug)
     if petition is not None and petition.status != "draft":
         g.embed_policy = petition_policy(petition)
 
