@@ -122,6 +122,8 @@ def test_an_error_met_inside_the_widget_can_be_shown_in_its_frame(
 
     assert refused.status_code == expected
     assert refused.mimetype == "text/html"
+    assert ("Too many attempts from your connection" if expected == 429 else "closed") in (
+        refused.get_data(as_text=True))
     policy = refused.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self' http://127.0.0.1:8000" in policy
     assert "script-src 'self'" in policy and "default-src 'self'" in policy

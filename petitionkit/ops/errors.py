@@ -33,6 +33,9 @@ def friendly_message(error: HTTPException) -> str:
         500: gettext("Something went wrong on our side. Your signature, if sent, is safe; "
                      "please try again later."),
     }
+    if code == 429:
+        # Flask-Limiter describes a 429 by its limit ("10 per 1 minute"): no sentence for a signer.
+        return defaults[429]
     generic = error.description == type(error).description
     if error.description and not generic:
         return str(error.description)
