@@ -17,6 +17,8 @@ from petitionkit.config import DEFAULTS, ENV_PREFIX, ConfigurationError
 ROOT = Path(__file__).parent.parent
 # Read by the application factory before the configuration exists, so not in DEFAULTS.
 FACTORY_SETTINGS = {"INSTANCE_PATH": "./instance"}
+# Read by tests/conftest.py only: where the suite finds its servers, and whether it may skip.
+TEST_SETTINGS = {"TEST_POSTGRES", "TEST_REDIS", "REQUIRE_SERVICES"}
 # The one default described in words although DEFAULTS holds a value: a placeholder that is
 # refused at start.
 DESCRIBED_IN_WORDS = {"SECRET_KEY"}
@@ -82,9 +84,12 @@ def test_every_environment_variable_named_anywhere_exists() -> None:
     unknown = set()
     for page in pages:
         for name in re.findall(rf"{ENV_PREFIX}([A-Z][A-Z0-9_]*)", page.read_text("utf-8")):
-            if name not in DEFAULTS and name not in FACTORY_SETTINGS:
+            if name not in DEFAULTS and name not in FACTORY_SETTINGS.keys() | TEST_SETTINGS:
                 unknown.add(f"{page.relative_to(ROOT)}: {ENV_PREFIX}{name}")
     assert not unknown, sorted(unknown)
+    conftest = (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
+    for name in TEST_SETTINGS:
+        assert f'"{ENV_PREFIX}{name}"' in conftest, name
 
 
 def test_a_misdocumented_default_is_caught() -> None:
