@@ -6,11 +6,11 @@ import os
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitionkit import i18n
@@ -21,6 +21,7 @@ from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
 from petitionkit.petitions.services import SummaryCache
+from petitionkit.security import PetitionkitRequest, init_rate_limits
 from petitionkit.signatures.emails import SIGNER_EMAIL_KINDS, deliver_signer_email, sender_domain
 from petitionkit.signatures.normalize import NormalizationRules
 from petitionkit.signatures.services import SigningPolicy
@@ -34,6 +35,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     ) or os.path.join(os.getcwd(), "instance")
     app = Flask("petitionkit", instance_path=os.path.abspath(instance_path),
                 instance_relative_config=True)
+    app.request_class = PetitionkitRequest
     load_config(app, test_config)
     _check_mail_url(app)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -43,9 +45,10 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    app.session_interface = NoSessionInterface()
     _init_database(app)
     migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
-    limiter.init_app(app)
+    init_rate_limits(app)
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,
@@ -114,6 +117,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class NoSessionInterface(SessionInterface):
+    """petitionkit keeps no session: signers get no cookie, and no request pays to open one.
+
+    Any code that tries to store something in ``flask.session`` fails loudly (NullSession).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def _register_blueprints(app: Flask) -> None:

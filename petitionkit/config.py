@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "BLIND_INDEX_KEY": None,
     "DATABASE_URL": None,  # None: SQLite in the instance folder
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Namespace of the limiter's keys, for a Redis shared with other applications.
+    "RATELIMIT_KEY_PREFIX": "petitionkit",
+    # Per client (a keyed hash of its IPv4 address or IPv6 /64): a burst and a sustained limit.
+    # A petition's own ``rate_limit`` replaces it on that petition.
     "RATELIMIT_SIGN": "10/minute;60/hour",
     "TRUSTED_PROXIES": 0,
     "MAIL_URL": None,  # None: files under instance/mail/

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
 
 # Browsers say zh-CN or zh-TW; our catalogues are by script.
 _CHINESE = {
@@ -31,8 +32,8 @@ def select_locale() -> str:
     if not has_request_context():
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     chosen = supported_locale(request.args.get("lang"))
-    if chosen is None and request.mimetype == "application/x-www-form-urlencoded":
-        chosen = supported_locale(request.form.get("lang"))
+    if chosen is None and request.method == "POST":
+        chosen = supported_locale(_body_lang())
     if chosen is None:
         for tag, _quality in request.accept_languages:
             chosen = supported_locale(tag)
@@ -44,6 +45,21 @@ def select_locale() -> str:
             if petition is not None:
                 chosen = supported_locale(petition.locale)
     return chosen or str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _body_lang() -> str | None:
+    """The ``lang`` field of a posted form or JSON object (the widget sends its language)."""
+    try:
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return request.form.get("lang")
+        if request.is_json:
+            body = request.get_json(silent=True)
+            lang = body.get("lang") if isinstance(body, dict) else None
+            return lang if isinstance(lang, str) else None
+    except HTTPException:
+        # The body is being refused (too large): the refusal is then worded by Accept-Language.
+        return None
+    return None
 
 
 def current_locale_name() -> str:

@@ -1,12 +1,36 @@
-"""Client identity without raw IP addresses, and cross-site request checks that need no cookie."""
+"""Client identity without raw IP addresses, and cross-site request checks that need no cookie.
+
+Why no CSRF token: the signing form also lives in an iframe on third-party sites, where browsers
+withhold the cookies a session-bound token needs. The browser itself says where a post comes
+from: ``Sec-Fetch-Site`` (every current browser) and ``Origin`` (sent on every cross-origin POST,
+as ``null`` when the page hides its origin). A post is accepted from our own origin only, and on
+the JSON API also from the origins a petition allows.
+
+What counts as ours is the origin exactly (scheme, host and port), not the site: a page on a
+sibling subdomain is "same-site" but may belong to someone else, so it is refused like any other.
+A request with neither header did not come from a browser and so cannot carry a forgery riding
+on a visitor's browser; it still meets the rate limit like everybody else.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlsplit
+import ipaddress
+from collections.abc import Iterable
+from typing import IO, cast
+from urllib.parse import parse_qsl, urlsplit
 
-from flask import current_app, request
+from flask import Flask, Request, Response, current_app, request
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_input_stream
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# What Sec-Fetch-Site says for a post made by one of our own pages, or typed by the person.
+_OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
 def client_key() -> str:
@@ -15,46 +39,165 @@ def client_key() -> str:
     ``request.remote_addr`` is already the client address: ProxyFix rewrites it from
     X-Forwarded-For only for the configured number of trusted proxies.
     """
-    address = (request.remote_addr or "unknown").encode()
     key = current_app.extensions["petitionkit.keys"].client
-    return hmac.new(key, address, hashlib.sha256).hexdigest()[:32]
+    client = client_network(request.remote_addr).encode()
+    return hmac.new(key, client, hashlib.sha256).hexdigest()[:32]
 
 
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+def client_network(remote_addr: str | None) -> str:
+    """What one client is, for rate limits: an IPv4 address, or an IPv6 /64.
+
+    One IPv6 subscriber is routinely handed a whole /64, so counting single IPv6 addresses would
+    give each of them 2**64 budgets.
+    """
+    if not remote_addr:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` in canonical form (default port dropped), or None if not a URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def canonical_origins(origins: Iterable[str]) -> frozenset[str]:
+    """Configured origins in the form ``origin_of`` gives; ``null`` and non-URLs never match."""
+    found = (origin_of(origin) for origin in origins)
+    return frozenset(origin for origin in found if origin is not None)
 
 
 def request_origin() -> str | None:
-    """The Origin header, or the origin of the Referer when a browser sent no Origin."""
+    """Where the browser says the request comes from: the Origin header, else the Referer's origin.
+
+    ``"null"`` (an opaque origin: sandboxed frames, ``data:`` pages, hidden referrers) is returned
+    as such so that it can never be mistaken for a missing header.
+    """
     origin = request.headers.get("Origin")
-    if origin:
-        return origin.lower()
+    if origin is not None:
+        if origin.strip().lower() == "null":
+            return "null"
+        return origin_of(origin) or "null"
     referer = request.headers.get("Referer")
     if referer:
-        return origin_of(referer)
+        return origin_of(referer) or "null"
     return None
 
 
-def is_cross_site_post() -> bool:
-    """True for a browser post that did not come from one of our own pages.
-
-    The embedded form lives in an iframe served by this engine, so its posts are same-origin even
-    on a third-party page and need no cookie: Origin (or Sec-Fetch-Site) tells a forged cross-site
-    post apart without the session cookie that third-party-cookie blocking would withhold.
-    Clients that send neither header (curl, server-side integrations) are not browsers and so
-    cannot be the vehicle of a cross-site request forgery.
-    """
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return True
+def is_cross_site_post(allowed: Iterable[str] = ()) -> bool:
+    """True for a browser post that came from neither our own pages nor an ``allowed`` origin."""
+    accepted = own_origins() | canonical_origins(allowed)
     origin = request_origin()
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site.lower() not in _OWN_FETCH_SITES:
+        # Cross-origin by the browser's account: only an explicitly allowed origin may pass.
+        return origin is None or origin not in canonical_origins(allowed)
     if origin is None:
         return False
-    return origin not in own_origins()
+    return origin not in accepted
 
 
-def own_origins() -> set[str]:
-    origins = {origin_of(current_app.config["PUBLIC_URL"])}
-    origins.add(origin_of(request.host_url))
-    return origins
+def own_origins() -> frozenset[str]:
+    return canonical_origins((current_app.config["PUBLIC_URL"], request.host_url))
+
+
+def init_rate_limits(app: Flask) -> None:
+    """Bind the shared limiter to ``app`` with this app's settings only.
+
+    Flask-Limiter keeps some settings from the first app it was bound to (the key prefix, the
+    strategy, whether it is enabled); start each app from the defaults so a second app in the same
+    process gets its own configuration.
+    """
+    from petitionkit.extensions import limiter  # the extensions module imports client_key
+
+    limiter._key_prefix = ""
+    limiter._strategy = None
+    limiter.enabled = True
+    # Registered before the limiter's own hook so that it runs after it (Flask runs them in
+    # reverse): the limiter has added its headers by then.
+    app.after_request(_rate_limit_headers_only_when_limited)
+    limiter.init_app(app)
+
+
+# Answers that must be the same byte for byte whoever signs (see signatures/services.py).
+IDENTICAL_ANSWER_ENDPOINTS = frozenset(
+    {"signatures.sign_form", "signatures.sign_api", "signatures.resend"}
+)
+_COUNTER_HEADERS = (
+    "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
+)
+
+
+def _rate_limit_headers_only_when_limited(response: Response) -> Response:
+    """A signing answer carries no running counters: it would differ from one attempt to the
+    next, and a first signing must look exactly like a repeat. A 429 keeps them all."""
+    if response.status_code != 429 and request.endpoint in IDENTICAL_ANSWER_ENDPOINTS:
+        for header in _COUNTER_HEADERS:
+            response.headers.pop(header, None)
+    return response
+
+
+class _ReadableFormDataParser(FormDataParser):
+    """URL-encoded forms decoded the way multipart ones already are: bytes that are not UTF-8
+    become U+FFFD, which the form then refuses with a message, instead of Werkzeug's default of
+    keeping them as literal ``%FF`` text (which would be stored) or dropping the whole body."""
+
+    def _parse_urlencoded(
+        self,
+        stream: IO[bytes],
+        mimetype: str,
+        content_length: int | None,
+        options: dict[str, str],
+    ) -> tuple[IO[bytes], MultiDict[str, str], MultiDict[str, FileStorage]]:
+        items = parse_qsl(
+            stream.read().decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
+        )
+        return stream, self.cls(items), self.cls()
+
+
+class _RefusingLimitedStream(LimitedStream):
+    """A body of unknown length (chunked) read up to MAX_CONTENT_LENGTH, refused beyond it.
+
+    Werkzeug's own stream ends a read-everything call at the limit without a word, which would
+    hand the form parser or the JSON decoder a silently truncated body.
+    """
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
+class PetitionkitRequest(Request):
+    form_data_parser_class = _ReadableFormDataParser
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        if limit is not None and self.content_length is None and self.environ.get(
+            "wsgi.input_terminated"
+        ):
+            stream = _RefusingLimitedStream(self.environ["wsgi.input"], limit, is_max=True)
+            return cast(IO[bytes], stream)
+        return get_input_stream(self.environ, max_content_length=limit)

@@ -84,7 +84,7 @@ def test_metrics_count_signings_confirmations_refusals_and_the_outbox(
     after = scrape(client)
     assert change("petitionkit_signings_total", channel="form") == 3
     assert change("petitionkit_rate_limited_total") == 1
-    assert change("petitionkit_outbox_failures_total", kind="email.confirm") == 3
+    assert change("petitionkit_outbox_failures_total", kind="email") == 3
     assert after[("petitionkit_outbox_pending", ())] == 3
     assert after[("petitionkit_outbox_oldest_age_seconds", ())] >= 0
     assert after[("petitionkit_outbox_dead", ())] == 0
@@ -98,7 +98,7 @@ def test_metrics_count_signings_confirmations_refusals_and_the_outbox(
     client.post(confirm_url.removeprefix("http://localhost"))
     after = scrape(client)
     assert change("petitionkit_confirmations_total") == 1
-    assert change("petitionkit_outbox_jobs_done_total", kind="email.confirm") == 3
+    assert change("petitionkit_outbox_jobs_done_total", kind="email") == 3
     assert after[("petitionkit_outbox_pending", ())] == 0
 
 

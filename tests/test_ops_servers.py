@@ -153,5 +153,5 @@ def test_gunicorn_workers_deliver_once_and_report_shared_metrics(
         assert status == 200
         # Whichever worker answers, it reports what all of them counted.
         assert metric(text, "petitionkit_signings_total", channel="form") == signers
-        assert metric(text, "petitionkit_outbox_jobs_done_total", kind="email.confirm") == signers
+        assert metric(text, "petitionkit_outbox_jobs_done_total", kind="email") == signers
         assert metric(text, "petitionkit_outbox_pending") == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -33,6 +33,9 @@ def friendly_message(error: HTTPException) -> str:
         500: gettext("Something went wrong on our side. Your signature, if sent, is safe; "
                      "please try again later."),
     }
+    if code == 429:
+        # Flask-Limiter describes a 429 by its limit ("10 per 1 minute"): no sentence for a signer.
+        return defaults[429]
     generic = error.description == type(error).description
     if error.description and not generic:
         return str(error.description)
@@ -46,11 +49,29 @@ def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
     message = friendly_message(error)
     if wants_json():
         return jsonify(error=message), code
+    _allow_widget_frame()
     return render_template("error.html", code=code, message=message), code
 
 
+def _allow_widget_frame() -> None:
+    """An error met inside the widget (a 429 on a shared connection, a petition that closed
+    while the form was open) may be framed where the widget may: under the default
+    frame-ancestors 'none' the signer would see the browser's refusal instead of the message."""
+    from petitionkit.embed.framing import petition_policy
+
+    if request.headers.get("Sec-Fetch-Dest") != "iframe" and not request.path.startswith("/embed/"):
+        return
+    slug = (request.view_args or {}).get("slug")
+    # Only the petition this request already read: the error may be the database's own.
+    petition = g.get("petitions_by_slug", {}).get(slug)
+    if petition is not None and petition.status != "draft":
+        g.embed_policy = petition_policy(petition)
+
+
 def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
-    log.exception("unhandled error path=%s", request.path)
+    # The route's pattern, not the path: a path can hold the token of an e-mailed link.
+    route = request.url_rule.rule if request.url_rule is not None else "?"
+    log.exception("unhandled error method=%s route=%s", request.method, route)
     return handle_http_error(InternalServerError())
 
 

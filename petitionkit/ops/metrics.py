@@ -13,3 +13,12 @@ JOBS_DONE = Counter("petitionkit_outbox_jobs_done_total", "Outbox jobs delivered
 DELIVERY_FAILURES = Counter(
     "petitionkit_outbox_failures_total", "Outbox delivery attempts that failed", ["kind"]
 )
+
+
+def job_kind_label(kind: str) -> str:
+    """The ``kind`` label of an outbox job: every e-mail to a signer counts under ``email``.
+
+    A confirmation request and an "already signed" notice counted apart would let anyone who can
+    read /metrics sign with someone's address and see which of the two went out.
+    """
+    return "email" if kind.startswith("email.") else kind

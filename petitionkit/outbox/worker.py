@@ -154,7 +154,7 @@ def run_batch(app: Flask, worker: str | None = None) -> BatchResult:
                         break
                     continue
                 if services.complete(session, job_id, claim.lease):
-                    metrics.JOBS_DONE.labels(kind=kind).inc()
+                    metrics.JOBS_DONE.labels(kind=metrics.job_kind_label(kind)).inc()
                     log.info("job delivered id=%s kind=%s attempt=%s", job_id, kind, attempt)
                     finished += 1
                 else:
@@ -178,7 +178,7 @@ def _record_failure(
     if isinstance(error, PermanentJobError):
         policy = services.RetryPolicy(policy.backoff_base, policy.backoff_max, give_up_after=-1)
     status = services.fail(session, job_id, lease, reason, policy)
-    metrics.DELIVERY_FAILURES.labels(kind=kind).inc()
+    metrics.DELIVERY_FAILURES.labels(kind=metrics.job_kind_label(kind)).inc()
     if status == DEAD:
         log.error("job dead id=%s kind=%s error=%s", job_id, kind, reason)
     else:

@@ -19,6 +19,9 @@ from petitionkit.petitions.models import Petition, aware, utcnow
 
 def find_petition(slug: str) -> Petition | None:
     """Once per request: the rate limiter and the view both ask."""
+    if "\x00" in slug:
+        # No petition has one, and PostgreSQL refuses NUL in a text parameter (a 500).
+        return None
     cache: dict[str, Petition | None] = g.setdefault("petitions_by_slug", {})
     if slug not in cache:
         cache[slug] = db.session.scalar(select(Petition).where(Petition.slug == slug))

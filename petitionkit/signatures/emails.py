@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import formatdate, parseaddr
 
 from flask import Flask, render_template
 from flask_babel import force_locale, gettext
@@ -67,7 +68,9 @@ def build_message(
     message = EmailMessage()
     message["Subject"] = header_safe(subject)
     message["From"] = app.config["MAIL_FROM"]
-    message["To"] = formataddr((header_safe(signature.name), header_safe(signature.email)))
+    # An Address object, not formataddr(): a name that mixes non-ASCII letters with commas or
+    # angle brackets would otherwise be refolded into extra, bogus addresses in the To header.
+    message["To"] = Address(display_name=header_safe(signature.name), addr_spec=signature.email)
     message["Date"] = formatdate(localtime=False)
     if message_id:
         # Kept on the outbox row: a retried send carries the same Message-ID.

@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from petitionkit.petitions.models import Petition
 
@@ -23,7 +23,9 @@ _REPLACEMENT_CHARACTER = "\ufffd"
 
 def _check_plain_text(value: str) -> None:
     if _REPLACEMENT_CHARACTER in value:
-        raise ValidationError(_l("This contains characters that could not be read. Please retype it."))
+        raise ValidationError(
+            _l("This contains characters that could not be read. Please retype it.")
+        )
     if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value):
         raise ValidationError(_l("This contains invisible control characters. Please retype it."))
 
@@ -34,10 +36,17 @@ def plain_text(form: FlaskForm, field: StringField) -> None:
 
 
 def country_codes() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+    return frozenset(
+        code for code in Locale("en").territories
+        if isinstance(code, str) and len(code) == 2 and code.isalpha()
+    )
 
 
 _COUNTRY_CODES = country_codes()
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
 
 
 class SignatureForm(FlaskForm):
@@ -46,15 +55,22 @@ class SignatureForm(FlaskForm):
         # inside a third-party iframe where the session cookie a CSRF token needs is blocked.
         csrf = False
 
+        def get_translations(self, form: Any) -> None:
+            # Every label and message of this form is our own, translated by Flask-Babel.
+            # Flask-WTF would otherwise look up WTForms' catalogue on disk for every request
+            # (to title the unlabelled hidden fields), a cost the signing hot path need not pay.
+            return None
+
     name = StringField(
         _l("Your name"),
-        validators=[InputRequired(_l("Please enter your name.")), plain_text],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        # DataRequired looks at the value after the strip filter: blanks are no name.
+        validators=[DataRequired(_l("Please enter your name.")), plain_text],
+        filters=[_stripped],
     )
     email = StringField(
         _l("Email address"),
-        validators=[InputRequired(_l("Please enter your email address.")), plain_text],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[DataRequired(_l("Please enter your email address.")), plain_text],
+        filters=[_stripped],
     )
     country = StringField(_l("Country"), filters=[lambda v: v.strip().upper() if v else None])
     postal_code = StringField(
@@ -65,7 +81,9 @@ class SignatureForm(FlaskForm):
     )
     consent_updates = BooleanField(_l("Keep me updated about this campaign"))
     show_name = BooleanField(_l("Show my name publicly among the signers"))
-    source = HiddenField(validators=[Length(max=100), plain_text])
+    source = HiddenField(validators=[
+        Length(max=100, message=_l("The source has at most 100 characters.")), plain_text,
+    ])
     lang = HiddenField()
     embed = HiddenField()
     # Honeypot: hidden from people by CSS and aria-hidden; bots fill every field they find.

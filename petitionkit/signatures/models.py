@@ -25,7 +25,7 @@ CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
 
 
-class Signature(db.Model):  # type: ignore[name-defined,misc]
+class Signature(db.Model):  # type: ignore[name-defined]
     __tablename__ = "signatures"
     __table_args__ = (
         UniqueConstraint("petition_id", "email_hash", name="uq_signatures_petition_email"),

@@ -6,15 +6,18 @@ difference only shows in which e-mail (if any) goes to that address.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, cast
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Insert, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.orm import Session, scoped_session
 
 from petitionkit.outbox.services import enqueue
 from petitionkit.petitions.models import Petition, utcnow
@@ -60,6 +63,24 @@ class SignOutcome(Enum):
     SUPPRESSED = "suppressed"
 
 
+@cache
+def _new_signature_statement(dialect_name: str) -> Insert:
+    """The INSERT of a new signature, built once per dialect.
+
+    ON CONFLICT DO NOTHING: concurrent identical submissions create exactly one row. It is a Core
+    statement on the table, executed on the session's connection (same transaction), because on
+    the busiest path the ORM's statement building and bulk-insert bookkeeping cost more than the
+    INSERT itself; the row is never used as an object here.
+    """
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    table = Signature.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
+        .returning(table.c.id)
+    )
+
+
 def sign(
     session: Session,
     petition: Petition,
@@ -90,24 +111,35 @@ def sign(
         "mails_sent_today": 1,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # ON CONFLICT DO NOTHING: concurrent identical submissions create exactly one row.
-    inserted = session.execute(
-        insert(Signature)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
-        .returning(Signature.id)
+    connection = session.connection()
+    inserted = connection.execute(
+        _new_signature_statement(connection.dialect.name), values
     ).scalar_one_or_none()
     if inserted is not None:
         enqueue(session, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
                 message_domain=policy.message_domain)
-        session.commit()
+        _commit_keeping_loaded(session)
         return SignOutcome.NEW
 
     outcome = _repeat_signing(session, petition.id, email_hash, policy, now)
-    session.commit()
+    _commit_keeping_loaded(session)
     return outcome
+
+
+def _commit_keeping_loaded(session: Session) -> None:
+    """Commit without expiring the objects the request has loaded.
+
+    Signing changes none of them (its rows go in as new rows), so expiring them would only make
+    the view's next look at the petition (its slug for the log line, its origins for CORS) cost
+    another SELECT on the busiest path. What the request read stays what it read.
+    """
+    target = session() if isinstance(session, scoped_session) else session
+    previous = target.expire_on_commit
+    target.expire_on_commit = False
+    try:
+        target.commit()
+    finally:
+        target.expire_on_commit = previous
 
 
 def _repeat_signing(
@@ -139,8 +171,8 @@ def _repeat_signing(
                                   else_=1),
             mails_day=today,
         )
-    ).rowcount
-    if not allowed:
+    )
+    if not _rowcount(allowed):
         return SignOutcome.MAIL_CAPPED
     if existing.status == CONFIRMED:
         enqueue(session, ALREADY_SIGNED_EMAIL, {"signature_id": existing.id}, now=now,
@@ -155,6 +187,7 @@ class ConfirmOutcome(Enum):
     CONFIRMED = "confirmed"
     ALREADY_CONFIRMED = "already_confirmed"
     PETITION_CLOSED = "petition_closed"
+    WITHDRAWN = "withdrawn"
     INVALID = "invalid"
 
 
@@ -174,33 +207,39 @@ def confirm(
     *,
     listener: ConfirmationListener | None = None,
 ) -> tuple[ConfirmOutcome, Signature | None]:
-    """Pending → confirmed and count + 1, atomically; replays change nothing."""
+    """Pending → confirmed and count + 1, atomically; replays change nothing.
+
+    The state is re-checked by the guarded UPDATE, so two presses of the button at once count
+    once. A signature withdrawn through "It wasn't me" is never confirmed again.
+    """
     now = now or utcnow()
-    signature = session.get(Signature, signature_id)
-    if signature is None or signature.token_nonce != nonce:
+    signature = lookup_for_token(session, TokenClaims(signature_id, nonce))
+    if signature is None:
         return ConfirmOutcome.INVALID, None
-    petition = session.get(Petition, signature.petition_id)
-    assert petition is not None
     if signature.status == CONFIRMED:
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
-    if signature.status != PENDING:
-        return ConfirmOutcome.INVALID, None
-    if not petition.is_open(now):
+    if signature.status == CANCELLED:
+        return ConfirmOutcome.WITHDRAWN, signature
+    petition = session.get(Petition, signature.petition_id)
+    if petition is None or not petition.is_open(now):
         return ConfirmOutcome.PETITION_CLOSED, signature
-    changed = session.execute(
+    changed = _rowcount(session.execute(
         update(Signature)
-        .where(Signature.id == signature_id, Signature.status == PENDING)
+        .where(Signature.id == signature.id, Signature.status == PENDING)
         .values(status=CONFIRMED, confirmed_at=now)
-    ).rowcount
+        .execution_options(synchronize_session=False)
+    ))
     if not changed:
-        # Another request confirmed it between our read and our write.
+        # Another request confirmed or cancelled it between our read and our write.
         session.rollback()
+        session.refresh(signature)
+        if signature.status == CANCELLED:
+            return ConfirmOutcome.WITHDRAWN, signature
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
     count = _add_to_count(session, petition.id, +1)
     if listener is not None:
         listener(session, petition, signature_id, count, now)
     session.commit()
-    session.refresh(signature)
     return ConfirmOutcome.CONFIRMED, signature
 
 
@@ -213,17 +252,19 @@ class CancelOutcome(Enum):
 def cancel(
     session: Session, signature_id: int, nonce: str, now: datetime | None = None
 ) -> CancelOutcome:
-    """"It wasn't me": withdraw the signature and stop all mail to that address for this petition."""
+    """"It wasn't me": withdraw the signature, take it off the count if it was on it, and stop
+    all further mail to that address for this petition (a repeat signing stays silent)."""
     now = now or utcnow()
-    signature = session.get(Signature, signature_id)
-    if signature is None or signature.token_nonce != nonce:
+    signature = lookup_for_token(session, TokenClaims(signature_id, nonce))
+    if signature is None:
         return CancelOutcome.INVALID
     for previous in (CONFIRMED, PENDING):
-        changed = session.execute(
+        changed = _rowcount(session.execute(
             update(Signature)
-            .where(Signature.id == signature_id, Signature.status == previous)
+            .where(Signature.id == signature.id, Signature.status == previous)
             .values(status=CANCELLED, cancelled_at=now, mail_suppressed=True)
-        ).rowcount
+            .execution_options(synchronize_session=False)
+        ))
         if changed:
             if previous == CONFIRMED:
                 _add_to_count(session, signature.petition_id, -1)
@@ -240,26 +281,34 @@ def _add_to_count(session: Session, petition_id: int, delta: int) -> int:
         .where(Petition.id == petition_id)
         .values(signature_count=Petition.signature_count + delta)
         .returning(Petition.signature_count)
+        .execution_options(synchronize_session=False)
     ).scalar_one())
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def lookup_for_token(session: Session, claims: TokenClaims) -> Signature | None:
     signature = session.get(Signature, claims.signature_id)
-    if signature is None or signature.token_nonce != claims.nonce:
+    if signature is None or not hmac.compare_digest(signature.token_nonce, claims.nonce):
         return None
     return signature
 
 
 def resend_confirmation(
     session: Session, claims: TokenClaims, policy: SigningPolicy, now: datetime | None = None
-) -> Petition | None:
-    """A fresh link for an expired one, within the same daily allowance as a repeat signing."""
+) -> tuple[bool, Petition | None]:
+    """A fresh link for an expired one, within the same daily allowance as a repeat signing.
+
+    Returns whether the token named a signature, and its petition.
+    """
     now = now or utcnow()
     signature = lookup_for_token(session, claims)
     if signature is None:
-        return None
+        return False, None
     petition = session.get(Petition, signature.petition_id)
     if signature.status == PENDING and petition is not None and petition.is_open(now):
         _repeat_signing(session, signature.petition_id, signature.email_hash, policy, now)
         session.commit()
-    return petition
+    return True, petition

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -17,20 +19,24 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from limits import parse_many
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import render_embed_page
 from petitionkit.extensions import db, limiter
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import find_petition, petition_or_404
 from petitionkit.petitions.views import render_petition_page
-from petitionkit.security import is_cross_site_post, request_origin
+from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm
+from petitionkit.signatures.models import CANCELLED, CONFIRMED, Signature
 from petitionkit.signatures.tokens import (
     Purpose,
+    TokenClaims,
     TokenExpired,
     TokenInvalid,
     read_token,
@@ -40,13 +46,38 @@ bp = Blueprint("signatures", __name__)
 log = logging.getLogger("petitionkit.signatures")
 
 
-def signing_limit() -> str:
-    """The petition's own limit where it sets one, else the site-wide limit."""
+def _petition_with_own_limit() -> Petition | None:
     slug = (request.view_args or {}).get("slug", "")
     petition = find_petition(slug) if slug else None
-    if petition is not None and petition.rate_limit:
-        return petition.rate_limit
+    if petition is None or not petition.rate_limit:
+        return None
+    try:
+        parse_many(petition.rate_limit)
+    except ValueError:
+        # Flask-Limiter would drop a limit it cannot parse and leave signing unlimited.
+        log.error("unreadable rate_limit on petition=%s; using RATELIMIT_SIGN", petition.slug)
+        return None
+    return petition
+
+
+def signing_limit() -> str:
+    """The petition's own limit where it sets one, else the site-wide limit."""
+    petition = _petition_with_own_limit()
+    if petition is not None:
+        return str(petition.rate_limit)
     return str(current_app.config["RATELIMIT_SIGN"])
+
+
+def signing_scope(_endpoint: str) -> str:
+    """One budget per client for all signing, except on petitions with a limit of their own,
+    which count separately so that neither limit eats into the other."""
+    petition = _petition_with_own_limit()
+    return f"sign:{petition.id}" if petition is not None else "sign"
+
+
+def too_many_attempts() -> str:
+    # Flask-Limiter would otherwise say "3 per 1 minute".
+    return gettext("Too many attempts from your connection. Please wait a moment and try again.")
 
 
 def _refuse_cross_site() -> None:
@@ -75,13 +106,14 @@ def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
     policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
-    outcome = services.sign(db.session, petition, _signature_input(form), policy)
+    outcome = services.sign(db.session(), petition, _signature_input(form), policy)
     metrics.SIGNINGS.labels(channel=channel).inc()
     log.info("signing petition=%s channel=%s outcome=%s", petition.slug, channel, outcome.value)
 
 
 @bp.post("/p/<slug>/sign")
-@limiter.shared_limit(signing_limit, scope="sign", methods=["POST"])
+@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
+                      error_message=too_many_attempts)
 def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     _refuse_cross_site()
     petition = petition_or_404(slug)
@@ -110,39 +142,67 @@ def _json_errors(status: int, message: str, errors: dict[str, list[str]] | None 
     return response
 
 
-def _cors_headers(petition: Petition | None, response: Response) -> Response:
-    origin = request.headers.get("Origin", "").lower()
-    if petition is not None and origin and origin in petition.allowed_origins:
+def _posted_from_the_widget() -> bool:
+    # The iframe's own pages are same-origin, so their Referer is sent in full.
+    referer = request.headers.get("Referer", "")
+    return urlsplit(referer).path.startswith("/embed/") and not is_cross_site_post()
+
+
+@bp.after_request
+def _widget_answers_may_be_framed(response: BaseResponse) -> BaseResponse:
+    """Whatever the widget's post gets back ("closed", "too many attempts", "too large") shows
+    inside its iframe, so it takes the petition's framing policy like the iframe's own pages."""
+    if request.endpoint == "signatures.sign_form" and g.get("embed_policy") is None:
+        petition = find_petition((request.view_args or {}).get("slug", ""))
+        if petition is not None and _posted_from_the_widget():
+            g.embed_policy = petition_policy(petition)
+    return response
+
+
+def _allowed_origins(petition: Petition | None) -> frozenset[str]:
+    if petition is None or petition.status == "draft":
+        return frozenset()
+    return canonical_origins(petition.allowed_origins or ())
+
+
+@bp.after_request
+def _cors_headers(response: BaseResponse) -> BaseResponse:
+    """CORS for the signing API on every answer (errors and 429 included), so that a page on an
+    allowed origin can read why it was refused; other origins get no CORS headers at all."""
+    if request.endpoint not in ("signatures.sign_api", "signatures.api_preflight"):
+        return response
+    response.vary.add("Origin")
+    origin = request_origin()
+    slug = (request.view_args or {}).get("slug", "")
+    if origin is not None and origin in _allowed_origins(find_petition(slug)):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
         response.headers["Access-Control-Max-Age"] = "600"
-        response.headers["Vary"] = "Origin"
     return response
 
 
 @bp.route("/api/v1/petitions/<slug>/signatures", methods=["OPTIONS"])
 def api_preflight(slug: str) -> Response:
-    return _cors_headers(find_petition(slug), Response(status=204))
+    return Response(status=204)
 
 
 @bp.post("/api/v1/petitions/<slug>/signatures")
-@limiter.shared_limit(signing_limit, scope="sign", methods=["POST"])
+@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
+                      error_message=too_many_attempts)
 def sign_api(slug: str) -> Response:
     petition = find_petition(slug)
     if petition is None or petition.status == "draft":
         return _json_errors(404, gettext("There is no petition at this address."))
-    origin = request_origin()
-    if is_cross_site_post() and origin not in petition.allowed_origins:
+    if is_cross_site_post(allowed=petition.allowed_origins or ()):
         metrics.REJECTED.labels(reason="cross_site").inc()
-        return _cors_headers(petition, _json_errors(403, gettext(
+        return _json_errors(403, gettext(
             "This website is not allowed to collect signatures for this petition."
-        )))
+        ))
     if not petition.is_open():
         metrics.REJECTED.labels(reason="closed").inc()
-        return _cors_headers(petition, _json_errors(
-            409, gettext("This petition is closed and no longer takes signatures.")
-        ))
+        return _json_errors(409, gettext("This petition is closed and no longer takes signatures."))
     if not request.is_json:
         return _json_errors(415, gettext("Please send the signature as JSON (application/json)."))
     try:
@@ -151,16 +211,14 @@ def sign_api(slug: str) -> Response:
         return _json_errors(400, gettext("The request body is not valid JSON in UTF-8."))
     problems = _json_shape_problems(payload, _plugin_field_names(petition))
     if problems:
-        return _cors_headers(petition, _json_errors(
-            400, gettext("Some fields have the wrong type."), problems
-        ))
+        return _json_errors(400, gettext("Some fields have the wrong type."), problems)
     form = SignatureForm(petition)
     if not form.validate():
         metrics.REJECTED.labels(reason="invalid").inc()
-        return _cors_headers(petition, _json_errors(
+        return _json_errors(
             422, gettext("Please correct the highlighted fields."),
             {name: [str(m) for m in messages] for name, messages in form.errors.items()},
-        ))
+        )
     _record(petition, form, "api")
     response = jsonify({
         "status": "pending_confirmation",
@@ -169,7 +227,7 @@ def sign_api(slug: str) -> Response:
         ),
     })
     response.status_code = 202
-    return _cors_headers(petition, response)
+    return response
 
 
 _BOOLEAN_FIELDS = {"consent_updates", "show_name"}
@@ -198,13 +256,10 @@ def _json_shape_problems(
     return problems or None
 
 
-def _read(purpose: Purpose, token: str) -> tuple[str, Any]:
+def _read(purpose: Purpose, token: str, max_age: int | None) -> tuple[str, TokenClaims | None]:
     """('ok', claims) | ('expired', claims) | ('invalid', None)."""
     try:
-        claims = read_token(
-            current_app.config["SECRET_KEY"], purpose, token,
-            current_app.config["CONFIRM_TOKEN_MAX_AGE"],
-        )
+        claims = read_token(current_app.config["SECRET_KEY"], purpose, token, max_age)
     except TokenExpired as expired:
         return "expired", expired.claims
     except TokenInvalid:
@@ -212,66 +267,100 @@ def _read(purpose: Purpose, token: str) -> tuple[str, Any]:
     return "ok", claims
 
 
+def _confirm_max_age() -> int:
+    return int(current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+
+
+def _token_invalid() -> tuple[str, int]:
+    return render_template("signatures/token_invalid.html"), 400
+
+
+def _settled_page(signature: Signature, petition: Petition | None) -> tuple[str, int] | None:
+    """The page for a signature a confirm link can no longer change, or None if still pending."""
+    if signature.status == CONFIRMED:
+        return render_template("signatures/confirmed.html", petition=petition), 200
+    if signature.status == CANCELLED:
+        return render_template("signatures/cancelled.html", petition=petition), 410
+    return None
+
+
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> tuple[str, int]:
-    state, claims = _read(Purpose.CONFIRM, token)
-    if state == "invalid":
-        return render_template("signatures/token_invalid.html"), 400
+    state, claims = _read(Purpose.CONFIRM, token, _confirm_max_age())
+    if claims is None:
+        return _token_invalid()
+    if request.method == "POST":
+        _refuse_cross_site()
+    signature = services.lookup_for_token(db.session(), claims)
+    if signature is None:
+        return _token_invalid()
+    petition = db.session.get(Petition, signature.petition_id)
+    settled = _settled_page(signature, petition)
+    if settled is not None:
+        return settled
     if state == "expired":
         return render_template("signatures/token_expired.html", token=token), 410
+    if petition is None or not petition.is_open():
+        return render_template("signatures/closed.html", petition=petition), 409
     if request.method == "GET":
         # Mail scanners follow links; only a person pressing the button confirms.
-        signature = services.lookup_for_token(db.session, claims)
-        if signature is None:
-            return render_template("signatures/token_invalid.html"), 400
-        petition = db.session.get(Petition, signature.petition_id)
         return render_template("signatures/confirm.html", petition=petition, token=token), 200
-    _refuse_cross_site()
-    outcome, signature = services.confirm(
-        db.session, claims.signature_id, claims.nonce,
+    outcome, _ = services.confirm(
+        db.session(), claims.signature_id, claims.nonce,
         listener=current_app.extensions["petitionkit.confirmation_listener"],
     )
-    if outcome is services.ConfirmOutcome.INVALID or signature is None:
-        return render_template("signatures/token_invalid.html"), 400
-    petition = db.session.get(Petition, signature.petition_id)
+    if outcome is services.ConfirmOutcome.INVALID:
+        return _token_invalid()
     if outcome is services.ConfirmOutcome.PETITION_CLOSED:
         return render_template("signatures/closed.html", petition=petition), 409
+    if outcome is services.ConfirmOutcome.WITHDRAWN:
+        return render_template("signatures/cancelled.html", petition=petition), 410
     if outcome is services.ConfirmOutcome.CONFIRMED:
         metrics.CONFIRMATIONS.inc()
         current_app.extensions["petitionkit.summary_cache"].clear()
-        log.info("confirmed petition=%s", petition.slug if petition else "?")
+        log.info("confirmed petition=%s", petition.slug)
     return render_template("signatures/confirmed.html", petition=petition), 200
 
 
 @bp.post("/confirm/<token>/resend")
-@limiter.shared_limit(signing_limit, scope="sign")
+@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
+                      error_message=too_many_attempts)
 def resend(token: str) -> tuple[str, int]:
     _refuse_cross_site()
-    state, claims = _read(Purpose.CONFIRM, token)
-    if state == "invalid":
-        return render_template("signatures/token_invalid.html"), 400
+    _state, claims = _read(Purpose.CONFIRM, token, None)
+    if claims is None:
+        return _token_invalid()
     policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
-    petition = services.resend_confirmation(db.session, claims, policy)
+    found, petition = services.resend_confirmation(db.session(), claims, policy)
+    if not found:
+        return _token_invalid()
+    # The same page whatever happened: a link for a signature that is already settled or whose
+    # daily mail allowance is spent sends nothing, and says nothing about it either.
     return render_template("signatures/check_email.html", petition=petition,
                            demo_mail_dir=None), 200
 
 
 @bp.route("/cancel/<token>", methods=["GET", "POST"])
 def cancel(token: str) -> tuple[str, int]:
-    state, claims = _read(Purpose.CANCEL, token)
-    if state == "invalid":
-        return render_template("signatures/token_invalid.html"), 400
     # "It wasn't me" must work for as long as the mail exists, so its age is not held against it.
-    signature = services.lookup_for_token(db.session, claims)
+    _state, claims = _read(Purpose.CANCEL, token, None)
+    if claims is None:
+        return _token_invalid()
+    if request.method == "POST":
+        _refuse_cross_site()
+    signature = services.lookup_for_token(db.session(), claims)
     if signature is None:
-        return render_template("signatures/token_invalid.html"), 400
+        return _token_invalid()
     petition = db.session.get(Petition, signature.petition_id)
+    if signature.status == CANCELLED:
+        return render_template("signatures/cancelled.html", petition=petition), 200
     if request.method == "GET":
         return render_template("signatures/cancel.html", petition=petition, token=token), 200
-    _refuse_cross_site()
-    outcome = services.cancel(db.session, claims.signature_id, claims.nonce)
+    outcome = services.cancel(db.session(), claims.signature_id, claims.nonce)
     if outcome is services.CancelOutcome.INVALID:
-        return render_template("signatures/token_invalid.html"), 400
-    metrics.CANCELLATIONS.inc()
-    current_app.extensions["petitionkit.summary_cache"].clear()
+        return _token_invalid()
+    if outcome is services.CancelOutcome.CANCELLED:
+        metrics.CANCELLATIONS.inc()
+        current_app.extensions["petitionkit.summary_cache"].clear()
+        log.info("cancelled petition=%s", petition.slug if petition else "?")
     return render_template("signatures/cancelled.html", petition=petition), 200

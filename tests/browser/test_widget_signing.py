@@ -171,6 +171,8 @@ def test_keyboard_only_signing(chromium: Any, engine: Engine, host_site: HostSit
             break
     page.keyboard.press("Enter")
     frame.wait_for_selector("#email-error")
+    # Focus moves by script once the page is shown again; wait for it rather than race it.
+    frame.wait_for_function("document.activeElement && document.activeElement.id === 'email'")
     assert focused() == "email"
     assert frame.get_attribute("#email", "aria-describedby") == "email-error"
     page.keyboard.type("keys@example.org")
@@ -184,7 +186,11 @@ def test_keyboard_only_signing(chromium: Any, engine: Engine, host_site: HostSit
             break
     page.keyboard.press("Enter")
     frame.wait_for_selector("#status-heading")
+    frame.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'status-heading'"
+    )
     assert focused() == "status-heading", "focus moves to the outcome"
+    page.wait_for_function("window.__events.length >= 2")
     # The page shown again with errors is not a second "loaded".
     assert page.evaluate("window.__events") == ["petitionkit:loaded", "petitionkit:submitted"]
     assert engine.deliver_mail() == 1

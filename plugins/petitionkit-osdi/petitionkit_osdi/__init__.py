@@ -23,7 +23,7 @@ from petitionkit.plugins import (
     active_when_configured,
     plugin_settings,
 )
-from petitionkit.signatures.models import Signature
+from petitionkit.signatures.models import CONFIRMED, Signature
 
 __version__ = "0.1.0"
 
@@ -130,9 +130,19 @@ def petitionkit_signature_confirmed(petition: Petition, signature: Signature) ->
 
 
 def write_osdi(petition: Petition, records: Iterable[ExportRecord], out: TextIO) -> None:
-    """One record-signature-helper body per line, ready to POST."""
+    """One record-signature-helper body per line, ready to POST.
+
+    The same people the push would send: confirmed signatures only (``--all`` also lists pending
+    and withdrawn ones, which are no action of anybody's), and under ``consent_required`` only
+    signers who agreed to updates.
+    """
     settings = plugin_settings(PLUGIN_NAME)
+    consent_required = settings.get("consent_required", True)
     for record in records:
+        if record["status"] != CONFIRMED:
+            continue
+        if consent_required and not record["consent_updates"]:
+            continue
         body = osdi_signature(petition.slug, record, settings)
         out.write(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n")
 

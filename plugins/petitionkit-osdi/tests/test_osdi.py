@@ -116,6 +116,54 @@ def test_osdi_export_format(tmp_path: Path) -> None:
     assert line["identifiers"] == [f"petitionkit:{slug}-1"]
 
 
+def test_osdi_export_leaves_out_who_did_not_consent_or_withdrew(tmp_path: Path) -> None:
+    """The bulk file is what the push would have sent: the same consent rule, and with --all
+    no pending or withdrawn signature becomes an action in the CRM."""
+    from petitionkit.signatures import services
+    from petitionkit.signatures.models import Signature
+
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server)
+    slug = add_petition(app)
+    sign_and_confirm(app, slug, "Ada Example", "ada@example.org", consent_updates=True)
+    sign_and_confirm(app, slug, "Quiet Example", "quiet@example.org")
+    withdrawn = sign_and_confirm(app, slug, "Not Me", "notme@example.org", consent_updates=True)
+    pending = app.test_client().post(f"/api/v1/petitions/{slug}/signatures", json={
+        "name": "Pending Example", "email": "pending@example.org", "consent_updates": True,
+    })
+    assert pending.status_code == 202
+    with app.app_context():
+        signature = db.session.get(Signature, withdrawn)
+        assert signature is not None
+        assert services.cancel(db.session, withdrawn, signature.token_nonce) is (
+            services.CancelOutcome.CANCELLED
+        )
+    for extra in ([], ["--all"]):
+        output = tmp_path / "osdi.jsonl"
+        result = app.test_cli_runner().invoke(
+            args=["export", slug, "--format", "osdi", "--output", str(output), *extra])
+        assert result.exit_code == 0, result.output
+        addresses = [json.loads(text)["person"]["email_addresses"][0]["address"]
+                     for text in output.read_text().splitlines()]
+        assert addresses == ["ada@example.org"], extra
+
+
+def test_osdi_export_without_consent_rule_still_only_confirmed(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server, consent_required=False)
+    slug = add_petition(app)
+    sign_and_confirm(app, slug, "Quiet Example", "quiet@example.org")
+    assert app.test_client().post(f"/api/v1/petitions/{slug}/signatures", json={
+        "name": "Pending Example", "email": "pending@example.org",
+    }).status_code == 202
+    output = tmp_path / "osdi.jsonl"
+    result = app.test_cli_runner().invoke(
+        args=["export", slug, "--format", "osdi", "--all", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    [line] = [json.loads(text) for text in output.read_text().splitlines()]
+    assert line["person"]["email_addresses"] == [{"address": "quiet@example.org"}]
+
+
 def test_split_name() -> None:
     assert split_name("  Ada   Example ") == ("Ada", "Example")
     assert split_name("Mononym") == ("Mononym", "")
