@@ -49,7 +49,7 @@ demo: $(STAMP) instance/config.py $(SITE_DIR)/index.html
 	@echo
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(SITE_DIR) & site=$$!; \
 	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/petitionkit run --host 127.0.0.1 --port 5000 --with-threads
+	PETITIONKIT_DEMO_MODE=true $(BIN)/petitionkit run --host 127.0.0.1 --port 5000 --with-threads
 
 test: $(STAMP)
 	$(BIN)/pytest

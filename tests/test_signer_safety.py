@@ -317,3 +317,37 @@ def test_a_failing_database_inside_the_widget_still_gets_the_error_page(
         assert answer.status_code == 500
         assert "Something went wrong on our side" in answer.get_data(as_text=True)
         assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+
+
+def test_check_email_page_names_the_mail_folder_only_in_demo_mode(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    """An instance that merely lacks MAIL_URL must not show signers a path on its server."""
+    for demo, shown in ((False, False), (True, True)):
+        folder_for_app = tmp_path / f"demo-{demo}"
+        folder_for_app.mkdir()
+        app = make_app(folder_for_app, migrated_sqlite, DEMO_MODE=demo)
+        slug = add_petition(app)
+        folder = str(app.config["DEV_MAIL_DIR"])
+        for path in (f"/p/{slug}/check-email", f"/embed/{slug}/check-email"):
+            page = app.test_client().get(path).get_data(as_text=True)
+            assert (folder in page) is shown, (path, demo)
+
+
+def test_names_with_line_or_paragraph_separators_are_refused(client: FlaskClient,
+                                                             petition: str) -> None:
+    for separator in ("\u2028", "\u2029"):
+        form = {"name": f"Ann{separator}Reply-To: x", "email": "a@example.org"}
+        response = client.post(f"/p/{petition}/sign", data=form)
+        assert response.status_code == 422
+        assert "invisible control characters" in response.get_data(as_text=True)
+
+
+def test_signing_log_line_does_not_say_whether_the_address_had_signed(
+    client: FlaskClient, petition: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="petitionkit")
+    for _ in range(2):
+        client.post(f"/p/{petition}/sign", data={"name": "Ann", "email": "ann@example.org"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "petitionkit.signatures"]
+    assert len(lines) == 2 and lines[0] == lines[1]

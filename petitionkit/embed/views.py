@@ -34,6 +34,7 @@ from petitionkit.embed.share import mastodon_server, share_details
 from petitionkit.embed.signers import recent_signers
 from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
+from petitionkit.outbox.mail import demo_mail_folder
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
@@ -141,7 +142,7 @@ def check_email(slug: str) -> str:
     return render_template(
         "embed/check_email.html",
         stage="submitted",
-        demo_mail_dir=None if config["MAIL_URL"] else config["DEV_MAIL_DIR"],
+        demo_mail_dir=demo_mail_folder(config),
         **embed_context(petition),
     )
 

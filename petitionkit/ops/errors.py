@@ -58,12 +58,11 @@ def _allow_widget_frame() -> None:
     while the form was open) may be framed where the widget may: under the default
     frame-ancestors 'none' the signer would see the browser's refusal instead of the message."""
     from petitionkit.embed.framing import petition_policy
+    from petitionkit.petitions.services import petition_already_loaded
 
     if request.headers.get("Sec-Fetch-Dest") != "iframe" and not request.path.startswith("/embed/"):
         return
-    slug = (request.view_args or {}).get("slug")
-    # Only the petition this request already read: the error may be the database's own.
-    petition = g.get("petitions_by_slug", {}).get(slug)
+    petition = petition_already_loaded((request.view_args or {}).get("slug"))
     if petition is not None and petition.status != "draft":
         g.embed_policy = petition_policy(petition)
 

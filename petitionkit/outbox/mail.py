@@ -13,12 +13,12 @@ import os
 import smtplib
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 STARTTLS_CHOICES = ("auto", "require", "never")
@@ -175,3 +175,13 @@ def open_transport(
         except (smtplib.SMTPException, OSError):
             # The server is already gone; there is nothing left to say goodbye to.
             connection.close()
+
+
+def demo_mail_folder(config: Mapping[str, Any]) -> str | None:
+    """Where the "check your email" page says the demo's mail is; only in demo mode.
+
+    An instance that merely forgot MAIL_URL must not show signers a path on the server.
+    """
+    if config.get("DEMO_MODE") and not config.get("MAIL_URL"):
+        return str(config["DEV_MAIL_DIR"])
+    return None

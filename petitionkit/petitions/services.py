@@ -28,6 +28,15 @@ def find_petition(slug: str) -> Petition | None:
     return cache[slug]
 
 
+def petition_already_loaded(slug: str | None) -> Petition | None:
+    """The petition this request has read, without asking the database again.
+
+    For after-request and error paths, where the error may be the database's own.
+    """
+    cache: dict[str, Petition | None] = g.get("petitions_by_slug") or {}
+    return cache.get(slug) if slug is not None else None
+
+
 def petition_or_404(slug: str) -> Petition:
     petition = find_petition(slug)
     if petition is None or petition.status == "draft":

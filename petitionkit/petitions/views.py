@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template, request
 
 from petitionkit.i18n import current_locale_name
+from petitionkit.outbox.mail import demo_mail_folder
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import SummaryCache, petition_or_404, public_summary
@@ -41,9 +42,7 @@ def check_email(slug: str) -> str:
     return render_template(
         "signatures/check_email.html",
         petition=petition,
-        demo_mail_dir=(
-            None if current_app.config["MAIL_URL"] else current_app.config["DEV_MAIL_DIR"]
-        ),
+        demo_mail_dir=demo_mail_folder(current_app.config),
     )
 
 

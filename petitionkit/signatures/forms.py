@@ -17,7 +17,7 @@ from petitionkit.petitions.models import Petition
 
 # Cc and Cs cover NUL and friends (which PostgreSQL refuses to store) and lone surrogates;
 # U+FFFD is what the form parser leaves where the body was not valid UTF-8.
-_FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Co"}
+_FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Co", "Zl", "Zp"}
 _REPLACEMENT_CHARACTER = "\ufffd"
 
 

@@ -28,7 +28,11 @@ from petitionkit.embed.views import render_embed_page
 from petitionkit.extensions import db, limiter
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
-from petitionkit.petitions.services import find_petition, petition_or_404
+from petitionkit.petitions.services import (
+    find_petition,
+    petition_already_loaded,
+    petition_or_404,
+)
 from petitionkit.petitions.views import render_petition_page
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
@@ -106,9 +110,11 @@ def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
     policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
-    outcome = services.sign(db.session(), petition, _signature_input(form), policy)
+    services.sign(db.session(), petition, _signature_input(form), policy)
     metrics.SIGNINGS.labels(channel=channel).inc()
-    log.info("signing petition=%s channel=%s outcome=%s", petition.slug, channel, outcome.value)
+    # The outcome (new, repeat, capped…) stays out of the log: joined with an access log by
+    # time it would tell who had signed before.
+    log.info("signing petition=%s channel=%s", petition.slug, channel)
 
 
 @bp.post("/p/<slug>/sign")
@@ -153,7 +159,9 @@ def _widget_answers_may_be_framed(response: BaseResponse) -> BaseResponse:
     """Whatever the widget's post gets back ("closed", "too many attempts", "too large") shows
     inside its iframe, so it takes the petition's framing policy like the iframe's own pages."""
     if request.endpoint == "signatures.sign_form" and g.get("embed_policy") is None:
-        petition = find_petition((request.view_args or {}).get("slug", ""))
+        # The limiter has read the petition already; asking again could raise the very
+        # database error this answer reports.
+        petition = petition_already_loaded((request.view_args or {}).get("slug"))
         if petition is not None and _posted_from_the_widget():
             g.embed_policy = petition_policy(petition)
     return response
