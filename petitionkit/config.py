@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "COUNT_CACHE_SECONDS": 1.0,
     "API_MAX_AGE": 5,
     "WIDGET_POLL_SECONDS": 20,  # how often an open widget refreshes its count; 0: never
+    # make demo: the "check your email" pages say where the mail files are (never otherwise).
+    "DEMO_MODE": False,
     "DEV_MAIL_DIR": None,  # None: instance/mail
     "LOG_LEVEL": "INFO",
     "BABEL_DEFAULT_LOCALE": "en",
