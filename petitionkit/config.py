@@ -12,6 +12,10 @@ from typing import Any
 from flask import Flask
 
 DEFAULT_SECRET_KEY = "change-me"
+# Every placeholder in the example files (instance/config.example.py,
+# deploy/petitionkit.env.example) starts with this: a copy left unedited must not start an
+# instance whose keys are published.
+PLACEHOLDER_PREFIX = "replace-with"
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": DEFAULT_SECRET_KEY,
@@ -24,7 +28,6 @@ DEFAULTS: dict[str, Any] = {
     # Per client (a keyed hash of its IPv4 address or IPv6 /64): a burst and a sustained limit.
     # A petition's own ``rate_limit`` replaces it on that petition.
     "RATELIMIT_SIGN": "10/minute;60/hour",
-    "RATELIMIT_API_READ": None,
     "TRUSTED_PROXIES": 0,
     "MAIL_URL": None,  # None: files under instance/mail/
     "MAIL_FROM": "petitionkit <no-reply@localhost>",
@@ -52,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "COUNT_CACHE_SECONDS": 1.0,
     "API_MAX_AGE": 5,
     "WIDGET_POLL_SECONDS": 20,  # how often an open widget refreshes its count; 0: never
+    # make demo: the "check your email" pages say where the mail files are (never otherwise).
     "DEMO_MODE": False,
     "DEV_MAIL_DIR": None,  # None: instance/mail
     "LOG_LEVEL": "INFO",
@@ -123,3 +127,9 @@ def _refuse_default_secret(app: Flask) -> None:
             "`python -c 'import secrets; print(secrets.token_hex(32))'`) "
             "or SECRET_KEY in instance/config.py."
         )
+    for name in ("SECRET_KEY", "BLIND_INDEX_KEY"):
+        if str(app.config.get(name) or "").startswith(PLACEHOLDER_PREFIX):
+            raise ConfigurationError(
+                f"{name} is still the placeholder of the example configuration; replace it with "
+                "the output of `python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )

@@ -157,8 +157,11 @@ def test_documented_settings_exist() -> None:
 
 
 def test_the_example_instance_config_is_valid(
-    instance: Path, created: list[Flask]
+    instance: Path, monkeypatch: pytest.MonkeyPatch, created: list[Flask]
 ) -> None:
+    # Its placeholders are refused (tests/test_docs_config.py); real keys replace them here.
+    monkeypatch.setenv("PETITIONKIT_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("PETITIONKIT_BLIND_INDEX_KEY", TEST_SECRET[::-1])
     example = Path(__file__).parent.parent / "instance" / "config.example.py"
     (instance / "config.py").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
     app = build(created)
