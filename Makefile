@@ -23,23 +23,12 @@ instance/config.py: | $(STAMP)
 	mkdir -p instance
 	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = \"{secrets.token_hex(32)}\"\nBLIND_INDEX_KEY = \"{secrets.token_hex(32)}\"\nPUBLIC_URL = \"http://127.0.0.1:5000\"')" > $@
 
-# The example organization site embeds the petitions. Until examples/site exists, the demo
-# serves a plain page that links to the hosted petition pages instead.
-EXAMPLE_SLUGS := $(notdir $(basename $(wildcard examples/petitions/*.md)))
-SITE_DIR := $(if $(wildcard examples/site/index.html),examples/site,instance/demo-site)
-
-instance/demo-site/index.html: $(wildcard examples/petitions/*.md)
-	mkdir -p $(@D)
-	{ printf '<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>Example organization</title>\n'; \
-	  printf '<h1>Example organization</h1>\n<p>Our petitions, hosted by petitionkit:</p>\n<ul>\n'; \
-	  for slug in $(EXAMPLE_SLUGS); do \
-	    printf '<li><a href="http://127.0.0.1:5000/p/%s">%s</a></li>\n' "$$slug" "$$slug"; \
-	  done; \
-	  printf '</ul>\n</html>\n'; } > $@
+# The example organization site (examples/site) embeds the petitions' widgets.
+SITE_DIR := examples/site
 
 # The engine on :5000 (SQLite, mail written to instance/mail/ by the in-process loop) and an
 # example organization site on :8000 that embeds the petitions. Ctrl-C stops both.
-demo: $(STAMP) instance/config.py $(SITE_DIR)/index.html
+demo: $(STAMP) instance/config.py
 	$(BIN)/petitionkit db upgrade
 	$(BIN)/petitionkit petition load examples/petitions/*.md
 	@echo
