@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_BACKOFF_BASE": 5.0,
     "OUTBOX_BACKOFF_MAX": 300.0,
     "READY_MAX_OUTBOX_AGE": 900,
+    # When set, /metrics and the outbox figures of /readyz need "Authorization: Bearer <token>".
+    "OPS_TOKEN": None,
     "COUNT_CACHE_SECONDS": 1.0,
     "API_MAX_AGE": 5,
     "WIDGET_POLL_SECONDS": 20,  # how often an open widget refreshes its count; 0: never

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -23,6 +24,19 @@ def healthz() -> Response:
     return jsonify(status="ok")
 
 
+def _operator_allowed() -> bool:
+    """True without OPS_TOKEN; with it, only for a request that carries it.
+
+    The outbox figures move with each signing, so where the instance's ops routes are reachable
+    from outside they would hint at who signed; the token keeps them for the operator.
+    """
+    token = current_app.config.get("OPS_TOKEN")
+    if not token:
+        return True
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(offered.encode(), str(token).encode())
+
+
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     try:
@@ -33,13 +47,13 @@ def readyz() -> tuple[Response, int]:
         return jsonify(status="unavailable", database="unreachable"), 503
     limit = current_app.config["READY_MAX_OUTBOX_AGE"]
     ready = stats.oldest_pending_age <= limit
-    body = {
-        "status": "ok" if ready else "degraded",
-        "database": "ok",
-        "outbox_pending": stats.pending,
-        "outbox_oldest_age_seconds": round(stats.oldest_pending_age, 1),
-        "outbox_dead": stats.dead,
-    }
+    body: dict[str, object] = {"status": "ok" if ready else "degraded", "database": "ok"}
+    if _operator_allowed():
+        body.update(
+            outbox_pending=stats.pending,
+            outbox_oldest_age_seconds=round(stats.oldest_pending_age, 1),
+            outbox_dead=stats.dead,
+        )
     return jsonify(body), 200 if ready else 503
 
 
@@ -81,6 +95,9 @@ def process_counters() -> bytes:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    if not _operator_allowed():
+        return Response("Unauthorized: send the OPS_TOKEN as a bearer token.\n", status=401,
+                        headers={"WWW-Authenticate": "Bearer"}, mimetype="text/plain")
     outbox_registry = current_app.extensions["petitionkit.metrics_registry"]
     output = process_counters() + generate_latest(outbox_registry)
     return Response(output, mimetype=CONTENT_TYPE_LATEST)
