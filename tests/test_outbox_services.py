@@ -84,18 +84,21 @@ def test_a_failing_outbox_write_keeps_the_signature_out_too(app: Flask, petition
     """The other direction: no signature is ever stored without the e-mail that confirms it."""
     policy = app.extensions["petitionkit.signing_policy"]
 
-    def refuse_outbox_rows(session: Session, _context: Any, _instances: Any) -> None:
-        if any(isinstance(instance, OutboxJob) for instance in session.new):
+    def refuse_outbox_rows(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().startswith("INSERT INTO outbox_jobs"):
             raise RuntimeError("outbox insert refused")
 
     with app.app_context():
         target = db.session.scalars(select(Petition).where(Petition.slug == petition)).one()
         session = db.session()
-        event.listen(session, "before_flush", refuse_outbox_rows)
-        with pytest.raises(RuntimeError):
-            sign(session, target, SignatureInput(name="Ona Vale", email="ona@example.org"), policy)
+        event.listen(db.engine, "before_cursor_execute", refuse_outbox_rows)
+        try:
+            with pytest.raises(RuntimeError):
+                sign(session, target, SignatureInput(name="Ona Vale", email="ona@example.org"),
+                     policy)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", refuse_outbox_rows)
         session.rollback()
-        event.remove(session, "before_flush", refuse_outbox_rows)
         assert count(Signature) == 0
         assert count(OutboxJob) == 0
 
@@ -191,3 +194,21 @@ def test_stats_count_depth_and_age_with_naive_sqlite_datetimes(app: Flask) -> No
         assert stats.dead == 1
         # The oldest pending job is one of the fresh ones now.
         assert 0 <= stats.oldest_pending_age < 60
+
+
+def test_the_signing_path_writes_the_same_job_as_enqueue(app: Flask) -> None:
+    now = utcnow()
+    with app.app_context():
+        services.enqueue(db.session(), "email.confirm", {"signature_id": 7}, now=now,
+                         message_domain="example.org")
+        services.enqueue_now(db.session(), "email.confirm", {"signature_id": 7}, now=now,
+                             message_domain="example.org")
+        db.session.commit()
+        first, second = db.session.scalars(select(OutboxJob).order_by(OutboxJob.id)).all()
+    columns = [column.key for column in OutboxJob.__table__.columns
+               if column.key not in ("id", "message_id", "created_at")]
+    assert [getattr(second, key) for key in columns] == [getattr(first, key) for key in columns]
+    assert second.payload == {"signature_id": 7} and second.status == PENDING
+    assert first.message_id and second.message_id and first.message_id != second.message_id
+    assert second.message_id.endswith("@example.org>")
+    assert second.created_at is not None

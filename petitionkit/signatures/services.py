@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session, scoped_session
 
-from petitionkit.outbox.services import enqueue
+from petitionkit.outbox.services import enqueue_now
 from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.signatures.models import CANCELLED, CONFIRMED, PENDING, Signature
 from petitionkit.signatures.normalize import NormalizationRules, blind_index, normalize_email
@@ -116,7 +116,7 @@ def sign(
         _new_signature_statement(connection.dialect.name), values
     ).scalar_one_or_none()
     if inserted is not None:
-        enqueue(session, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
+        enqueue_now(session, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
                 message_domain=policy.message_domain)
         _commit_keeping_loaded(session)
         return SignOutcome.NEW
@@ -175,10 +175,10 @@ def _repeat_signing(
     if not _rowcount(allowed):
         return SignOutcome.MAIL_CAPPED
     if existing.status == CONFIRMED:
-        enqueue(session, ALREADY_SIGNED_EMAIL, {"signature_id": existing.id}, now=now,
+        enqueue_now(session, ALREADY_SIGNED_EMAIL, {"signature_id": existing.id}, now=now,
                 message_domain=policy.message_domain)
         return SignOutcome.ALREADY_SIGNED_NOTICE
-    enqueue(session, CONFIRM_EMAIL, {"signature_id": existing.id}, now=now,
+    enqueue_now(session, CONFIRM_EMAIL, {"signature_id": existing.id}, now=now,
             message_domain=policy.message_domain)
     return SignOutcome.RESENT_CONFIRMATION
 
