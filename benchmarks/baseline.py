@@ -23,6 +23,8 @@ from flask import Flask, Response, jsonify, redirect, request
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
+from petitionkit.app import sqlite_pragmas
+
 INSERT_SIGNATURE = text(
     "INSERT INTO signatures (petition_id, email_hash, email, name, country, postal_code,"
     " consent_updates, consent_version, show_name, locale, source, status, token_nonce,"
@@ -33,20 +35,11 @@ INSERT_SIGNATURE = text(
 )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The engine's own SQLite settings, so both sides pay the same price per commit.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def make_engine(url: str) -> Engine:
     engine = create_engine(url)
     if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_pragmas)
+        # The engine's own SQLite settings, so both sides pay the same price per commit.
+        event.listen(engine, "connect", sqlite_pragmas)
     return engine
 
 
