@@ -20,7 +20,7 @@ from petitionkit.keys import Keys
 from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
-from petitionkit.petitions.services import SummaryCache
+from petitionkit.petitions.services import PetitionCache, SummaryCache
 from petitionkit.security import PetitionkitRequest, init_rate_limits
 from petitionkit.signatures.emails import SIGNER_EMAIL_KINDS, deliver_signer_email, sender_domain
 from petitionkit.signatures.normalize import NormalizationRules
@@ -64,6 +64,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         message_domain=sender_domain(app.config["MAIL_FROM"]),
     )
     app.extensions["petitionkit.summary_cache"] = SummaryCache()
+    app.extensions["petitionkit.petition_cache"] = PetitionCache()
     app.extensions["petitionkit.job_handlers"] = dict.fromkeys(
         SIGNER_EMAIL_KINDS, deliver_signer_email
     )

@@ -55,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     # When set, /metrics and the outbox figures of /readyz need "Authorization: Bearer <token>".
     "OPS_TOKEN": None,
     "COUNT_CACHE_SECONDS": 1.0,
+    "PETITION_CACHE_SECONDS": 2.0,
     "API_MAX_AGE": 5,
     "WIDGET_POLL_SECONDS": 20,  # how often an open widget refreshes its count; 0: never
     # make demo: the "check your email" pages say where the mail files are (never otherwise).

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import abort, g
-from sqlalchemy import select
+from flask import abort, current_app, g
+from sqlalchemy import event, select
 
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition, aware, utcnow
@@ -26,6 +26,32 @@ def find_petition(slug: str) -> Petition | None:
     if slug not in cache:
         cache[slug] = db.session.scalar(select(Petition).where(Petition.slug == slug))
     return cache[slug]
+
+
+def signing_petition(slug: str) -> Petition | None:
+    """Once per request, for the signing endpoints: the petition as this process read it at most
+    ``PETITION_CACHE_SECONDS`` ago (see ``PetitionCache``)."""
+    if "\x00" in slug:
+        return None
+    cache: dict[str, Petition | None] = g.setdefault("petitions_by_slug", {})
+    if slug not in cache:
+        recent: PetitionCache = current_app.extensions["petitionkit.petition_cache"]
+        petition = recent.get(slug)
+        if petition is None:
+            petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+            if petition is not None:
+                # Detached, so no request's commit expires what other threads are reading.
+                db.session.expunge(petition)
+                recent.put(petition, current_app.config["PETITION_CACHE_SECONDS"])
+        cache[slug] = petition
+    return cache[slug]
+
+
+def signing_petition_or_404(slug: str) -> Petition:
+    petition = signing_petition(slug)
+    if petition is None or petition.status == "draft":
+        abort(404)
+    return petition
 
 
 def petition_already_loaded(slug: str | None) -> Petition | None:
@@ -74,6 +100,55 @@ def _iso(moment: Any) -> str | None:
         return None
     text: str = moment.isoformat()
     return text if moment.tzinfo else text + "+00:00"
+
+
+@dataclass(frozen=True)
+class _RecentPetition:
+    petition: Petition
+    expires: float
+    generation: int
+
+
+# Bumped whenever this process writes a petition through the ORM (`petition load`, tests), so a
+# change made here is seen at once; changes made by other processes are seen within the TTL.
+_petition_writes = 0
+
+
+@event.listens_for(Petition, "after_insert")
+@event.listens_for(Petition, "after_update")
+@event.listens_for(Petition, "after_delete")
+def _petition_written(*_args: Any) -> None:
+    global _petition_writes
+    _petition_writes += 1
+
+
+class PetitionCache:
+    """Per-process copies of petitions for the signing endpoints, each for at most ``ttl`` seconds.
+
+    Signing reads the petition on every request (is it open, which limit, which origins, which
+    fields); at the rates of a petition that has gone viral that lookup was the largest single
+    cost of a signing. The copies are detached ORM objects that nobody writes to. What a stale
+    copy can do is bounded: a deadline (``closes_at``) is checked against the clock on every
+    request, and a signature taken in the seconds after an operator closed a petition by hand is
+    never counted, because confirming reads the petition from the database and refuses when it
+    is closed. Pages and the read API keep reading the database (the read API has its own cache).
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, _RecentPetition] = {}
+
+    def get(self, slug: str) -> Petition | None:
+        item = self._items.get(slug)
+        if (item is None or item.expires < time.monotonic()
+                or item.generation != _petition_writes):
+            return None
+        return item.petition
+
+    def put(self, petition: Petition, ttl: float) -> None:
+        if ttl > 0:
+            self._items[petition.slug] = _RecentPetition(
+                petition, time.monotonic() + ttl, _petition_writes
+            )
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ from petitionkit.extensions import db, limiter
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
-    find_petition,
     petition_already_loaded,
-    petition_or_404,
+    signing_petition,
+    signing_petition_or_404,
 )
 from petitionkit.petitions.views import render_petition_page
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
@@ -52,7 +52,7 @@ log = logging.getLogger("petitionkit.signatures")
 
 def _petition_with_own_limit() -> Petition | None:
     slug = (request.view_args or {}).get("slug", "")
-    petition = find_petition(slug) if slug else None
+    petition = signing_petition(slug) if slug else None
     if petition is None or not petition.rate_limit:
         return None
     try:
@@ -122,7 +122,7 @@ def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
                       error_message=too_many_attempts)
 def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     _refuse_cross_site()
-    petition = petition_or_404(slug)
+    petition = signing_petition_or_404(slug)
     _accepting(petition)
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise UnsupportedMediaType(gettext("Please send the form as a web form."))
@@ -182,7 +182,7 @@ def _cors_headers(response: BaseResponse) -> BaseResponse:
     response.vary.add("Origin")
     origin = request_origin()
     slug = (request.view_args or {}).get("slug", "")
-    if origin is not None and origin in _allowed_origins(find_petition(slug)):
+    if origin is not None and origin in _allowed_origins(signing_petition(slug)):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
@@ -200,7 +200,7 @@ def api_preflight(slug: str) -> Response:
 @limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
                       error_message=too_many_attempts)
 def sign_api(slug: str) -> Response:
-    petition = find_petition(slug)
+    petition = signing_petition(slug)
     if petition is None or petition.status == "draft":
         return _json_errors(404, gettext("There is no petition at this address."))
     if is_cross_site_post(allowed=petition.allowed_origins or ()):

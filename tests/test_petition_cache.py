@@ -1,0 +1,124 @@
+"""The signing endpoints reuse a petition for PETITION_CACHE_SECONDS: what that may and may not
+change. Other processes are stood in for by writes through a connection of their own."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import create_engine, func, select, text
+
+from petitionkit.extensions import db
+from petitionkit.signatures.models import Signature
+
+from .conftest import add_petition, make_app
+from .smtp import RecordingSMTPServer, link_from
+
+FORM = {"name": "Lin Example", "email": "lin@example.org"}
+
+
+def _close_from_another_process(app: Flask, slug: str) -> None:
+    engine = create_engine(app.config["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE petitions SET status = 'closed' WHERE slug = :slug"),
+                           {"slug": slug})
+    engine.dispose()
+
+
+def _signatures(app: Flask) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(Signature)) or 0)
+
+
+def test_a_change_made_in_this_process_is_seen_at_once(tmp_path: Path,
+                                                        migrated_sqlite: Path) -> None:
+    app = make_app(tmp_path, migrated_sqlite, PETITION_CACHE_SECONDS=3600)
+    slug = add_petition(app)
+    client = app.test_client()
+    assert client.post(f"/p/{slug}/sign", data=FORM).status_code == 303
+
+    add_petition(app, status="closed")  # `petition load` in this process
+
+    refused = client.post(f"/p/{slug}/sign", data={**FORM, "email": "two@example.org"})
+    assert refused.status_code == 409
+    assert _signatures(app) == 1
+
+
+def test_a_change_made_elsewhere_is_seen_within_the_cache_time(tmp_path: Path,
+                                                               migrated_sqlite: Path) -> None:
+    app = make_app(tmp_path, migrated_sqlite, PETITION_CACHE_SECONDS=0.5)
+    slug = add_petition(app)
+    client = app.test_client()
+    assert client.post(f"/p/{slug}/sign", data=FORM).status_code == 303
+
+    _close_from_another_process(app, slug)
+    time.sleep(0.6)
+
+    refused = client.post(f"/api/v1/petitions/{slug}/signatures",
+                          json={**FORM, "email": "late@example.org"})
+    assert refused.status_code == 409
+    assert _signatures(app) == 1
+
+
+def test_without_a_cache_time_every_signing_reads_the_petition(tmp_path: Path,
+                                                               migrated_sqlite: Path) -> None:
+    app = make_app(tmp_path, migrated_sqlite, PETITION_CACHE_SECONDS=0)
+    slug = add_petition(app)
+    client = app.test_client()
+    assert client.post(f"/p/{slug}/sign", data=FORM).status_code == 303
+
+    _close_from_another_process(app, slug)
+
+    refused = client.post(f"/p/{slug}/sign", data={**FORM, "email": "late@example.org"})
+    assert refused.status_code == 409
+
+
+def test_a_signature_taken_from_a_stale_copy_is_never_counted(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    from petitionkit.outbox.worker import run_once
+
+    app = make_app(tmp_path, migrated_sqlite, PETITION_CACHE_SECONDS=3600,
+                   MAIL_URL=smtp_server.url)
+    slug = add_petition(app)
+    client = app.test_client()
+    assert client.post(f"/p/{slug}/sign", data=FORM).status_code == 303  # the copy is read
+    _close_from_another_process(app, slug)
+
+    # Within the cache time the closed petition still looks open to this process...
+    late = client.post(f"/p/{slug}/sign", data={**FORM, "email": "late@example.org"})
+    assert late.status_code == 303
+    with app.app_context():
+        assert run_once(app) == 2
+    messages = smtp_server.wait_for(2)
+    [late_mail] = [m for m in messages if "late@example.org" in m["To"]]
+    confirm_path = link_from(late_mail, "http://localhost/confirm/").removeprefix(
+        "http://localhost"
+    )
+
+    # ...but confirming reads the petition afresh, so the late signature never counts.
+    confirmed = client.post(confirm_path)
+    assert confirmed.status_code == 409
+    with app.app_context():
+        count = db.session.scalar(text("SELECT signature_count FROM petitions"))
+    assert count == 0
+
+
+def test_the_copy_is_shared_by_requests_but_not_by_sessions(tmp_path: Path,
+                                                            migrated_sqlite: Path) -> None:
+    """A request's commit must not expire the copy other threads are reading."""
+    app = make_app(tmp_path, migrated_sqlite, PETITION_CACHE_SECONDS=3600)
+    slug = add_petition(app)
+    client = app.test_client()
+    for number in range(3):
+        response = client.post(f"/p/{slug}/sign",
+                               data={**FORM, "email": f"signer{number}@example.org"})
+        assert response.status_code == 303
+    cache = app.extensions["petitionkit.petition_cache"]
+    copy = cache.get(slug)
+    assert copy is not None
+    with app.app_context():
+        assert copy not in db.session
+        assert copy.title == "Free the poet"  # readable outside any session
+    assert _signatures(app) == 3
