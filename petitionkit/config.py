@@ -109,7 +109,6 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    app.config["RATELIMIT_HEADERS_ENABLED"] = True
     if app.config["DEV_MAIL_DIR"] is None:
         app.config["DEV_MAIL_DIR"] = os.path.join(app.instance_path, "mail")
     _refuse_default_secret(app)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import IO, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Flask, Request, Response, current_app, request
+from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -133,28 +133,7 @@ def init_rate_limits(app: Flask) -> None:
     limiter._key_prefix = ""
     limiter._strategy = None
     limiter.enabled = True
-    # Registered before the limiter's own hook so that it runs after it (Flask runs them in
-    # reverse): the limiter has added its headers by then.
-    app.after_request(_rate_limit_headers_only_when_limited)
     limiter.init_app(app)
-
-
-# Answers that must be the same byte for byte whoever signs (see signatures/services.py).
-IDENTICAL_ANSWER_ENDPOINTS = frozenset(
-    {"signatures.sign_form", "signatures.sign_api", "signatures.resend"}
-)
-_COUNTER_HEADERS = (
-    "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
-)
-
-
-def _rate_limit_headers_only_when_limited(response: Response) -> Response:
-    """A signing answer carries no running counters: it would differ from one attempt to the
-    next, and a first signing must look exactly like a repeat. A 429 keeps them all."""
-    if response.status_code != 429 and request.endpoint in IDENTICAL_ANSWER_ENDPOINTS:
-        for header in _COUNTER_HEADERS:
-            response.headers.pop(header, None)
-    return response
 
 
 class _ReadableFormDataParser(FormDataParser):

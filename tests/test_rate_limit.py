@@ -367,3 +367,39 @@ def test_an_unreadable_petition_limit_falls_back_to_the_site_limit(
     client = app.test_client()
     assert [sign(client, n, slug="typo") for n in range(3)] == [303, 303, 429]
     assert "unreadable rate_limit on petition=typo" in caplog.text
+
+
+def test_an_unreachable_limit_storage_lets_signers_through_and_says_so(
+    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis down: signing goes on without limits (nothing a signer sent is refused for want of a
+    counter), the log and /metrics say why, and the log names no client."""
+    from prometheus_client import REGISTRY
+
+    counter = "petitionkit_rate_limit_storage_errors_total"
+    before = REGISTRY.get_sample_value(counter) or 0.0
+    closed_port = free_port()
+    app = limited_app(tmp_path, migrated_sqlite, "1/minute",
+                      RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port}/0")
+    client = app.test_client()
+    with caplog.at_level(logging.ERROR, logger="petitionkit"):
+        assert [sign(client, n) for n in range(3)] == [303, 303, 303]
+    assert signatures(app) == 3
+    assert "rate limit storage failed" in caplog.text
+    assert CLIENT_IP not in caplog.text
+    assert (REGISTRY.get_sample_value(counter) or 0.0) - before == 3
+
+
+def test_the_429_keeps_the_retry_after_on_the_json_answer_too(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    app = limited_app(tmp_path, migrated_sqlite, "1/minute")
+    client = app.test_client()
+    body = {"name": "Ines", "email": "ines@example.org"}
+    assert client.post(API, json=body, environ_base={"REMOTE_ADDR": CLIENT_IP}).status_code == 202
+    refused = client.post(API, json=body, environ_base={"REMOTE_ADDR": CLIENT_IP})
+    assert refused.status_code == 429
+    assert refused.json == {
+        "error": "Too many attempts from your connection. Please wait a moment and try again."
+    }
+    assert 0 < int(refused.headers["Retry-After"]) <= 60

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -34,7 +34,7 @@ def friendly_message(error: HTTPException) -> str:
                      "please try again later."),
     }
     if code == 429:
-        # Flask-Limiter describes a 429 by its limit ("10 per 1 minute"): no sentence for a signer.
+        # The same sentence for every 429, whatever limit was met.
         return defaults[429]
     generic = error.description == type(error).description
     if error.description and not generic:
@@ -42,15 +42,23 @@ def friendly_message(error: HTTPException) -> str:
     return defaults.get(code, str(error.description or error.name))
 
 
-def handle_http_error(error: HTTPException) -> tuple[Response | str, int]:
+def handle_http_error(error: HTTPException) -> Response:
     code = error.code or 500
     if code == 429:
         metrics.RATE_LIMITED.inc()
     message = friendly_message(error)
     if wants_json():
-        return jsonify(error=message), code
-    _allow_widget_frame()
-    return render_template("error.html", code=code, message=message), code
+        response = jsonify(error=message)
+    else:
+        _allow_widget_frame()
+        response = make_response(render_template("error.html", code=code, message=message))
+    response.status_code = code
+    # What the error itself says about retrying (Retry-After of a 429) or what is allowed
+    # (Allow of a 405) belongs on the page that replaces it.
+    for name, value in error.get_headers():
+        if name.lower() in ("retry-after", "allow"):
+            response.headers[name] = value
+    return response
 
 
 def _allow_widget_frame() -> None:
@@ -67,7 +75,7 @@ def _allow_widget_frame() -> None:
         g.embed_policy = petition_policy(petition)
 
 
-def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+def handle_unexpected(error: Exception) -> Response:
     # The route's pattern, not the path: a path can hold the token of an e-mailed link.
     route = request.url_rule.rule if request.url_rule is not None else "?"
     log.exception("unhandled error method=%s route=%s", request.method, route)

@@ -8,6 +8,10 @@ SIGNINGS = Counter("petitionkit_signings_total", "Signing requests accepted", ["
 CONFIRMATIONS = Counter("petitionkit_confirmations_total", "Signatures confirmed")
 CANCELLATIONS = Counter("petitionkit_cancellations_total", "Signatures withdrawn")
 RATE_LIMITED = Counter("petitionkit_rate_limited_total", "Requests refused with 429")
+RATE_LIMIT_STORAGE_ERRORS = Counter(
+    "petitionkit_rate_limit_storage_errors_total",
+    "Signing attempts let through because the rate-limit storage failed",
+)
 REJECTED = Counter("petitionkit_rejected_total", "Signing requests refused as invalid", ["reason"])
 JOBS_DONE = Counter("petitionkit_outbox_jobs_done_total", "Outbox jobs delivered", ["kind"])
 DELIVERY_FAILURES = Counter(

@@ -19,13 +19,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
-from limits import parse_many
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import render_embed_page
-from petitionkit.extensions import db, limiter
+from petitionkit.extensions import db
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
@@ -37,6 +36,7 @@ from petitionkit.petitions.views import render_petition_page
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm
+from petitionkit.signatures.limits import check_signing_limit
 from petitionkit.signatures.models import CANCELLED, CONFIRMED, Signature
 from petitionkit.signatures.tokens import (
     Purpose,
@@ -48,40 +48,6 @@ from petitionkit.signatures.tokens import (
 
 bp = Blueprint("signatures", __name__)
 log = logging.getLogger("petitionkit.signatures")
-
-
-def _petition_with_own_limit() -> Petition | None:
-    slug = (request.view_args or {}).get("slug", "")
-    petition = signing_petition(slug) if slug else None
-    if petition is None or not petition.rate_limit:
-        return None
-    try:
-        parse_many(petition.rate_limit)
-    except ValueError:
-        # Flask-Limiter would drop a limit it cannot parse and leave signing unlimited.
-        log.error("unreadable rate_limit on petition=%s; using RATELIMIT_SIGN", petition.slug)
-        return None
-    return petition
-
-
-def signing_limit() -> str:
-    """The petition's own limit where it sets one, else the site-wide limit."""
-    petition = _petition_with_own_limit()
-    if petition is not None:
-        return str(petition.rate_limit)
-    return str(current_app.config["RATELIMIT_SIGN"])
-
-
-def signing_scope(_endpoint: str) -> str:
-    """One budget per client for all signing, except on petitions with a limit of their own,
-    which count separately so that neither limit eats into the other."""
-    petition = _petition_with_own_limit()
-    return f"sign:{petition.id}" if petition is not None else "sign"
-
-
-def too_many_attempts() -> str:
-    # Flask-Limiter would otherwise say "3 per 1 minute".
-    return gettext("Too many attempts from your connection. Please wait a moment and try again.")
 
 
 def _refuse_cross_site() -> None:
@@ -118,9 +84,9 @@ def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
 
 
 @bp.post("/p/<slug>/sign")
-@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
-                      error_message=too_many_attempts)
 def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
+    # Every attempt counts, refused ones too, before anything else is looked at.
+    check_signing_limit(signing_petition(slug))
     _refuse_cross_site()
     petition = signing_petition_or_404(slug)
     _accepting(petition)
@@ -197,10 +163,9 @@ def api_preflight(slug: str) -> Response:
 
 
 @bp.post("/api/v1/petitions/<slug>/signatures")
-@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
-                      error_message=too_many_attempts)
 def sign_api(slug: str) -> Response:
     petition = signing_petition(slug)
+    check_signing_limit(petition)
     if petition is None or petition.status == "draft":
         return _json_errors(404, gettext("There is no petition at this address."))
     if is_cross_site_post(allowed=petition.allowed_origins or ()):
@@ -331,9 +296,8 @@ def confirm(token: str) -> tuple[str, int]:
 
 
 @bp.post("/confirm/<token>/resend")
-@limiter.shared_limit(signing_limit, scope=signing_scope, methods=["POST"],
-                      error_message=too_many_attempts)
 def resend(token: str) -> tuple[str, int]:
+    check_signing_limit(None)
     _refuse_cross_site()
     _state, claims = _read(Purpose.CONFIRM, token, None)
     if claims is None:
