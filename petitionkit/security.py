@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache, partial
 from typing import IO, cast
 from urllib.parse import parse_qsl, urlsplit
 
@@ -83,6 +84,12 @@ def origin_of(url: str) -> str | None:
 
 def canonical_origins(origins: Iterable[str]) -> frozenset[str]:
     """Configured origins in the form ``origin_of`` gives; ``null`` and non-URLs never match."""
+    return _canonical_origins(tuple(origins))
+
+
+@lru_cache(maxsize=256)
+def _canonical_origins(origins: tuple[str, ...]) -> frozenset[str]:
+    # The same few lists (our own address, each petition's allowed origins) on every signing.
     found = (origin_of(origin) for origin in origins)
     return frozenset(origin for origin in found if origin is not None)
 
@@ -118,7 +125,10 @@ def is_cross_site_post(allowed: Iterable[str] = ()) -> bool:
 
 
 def own_origins() -> frozenset[str]:
-    return canonical_origins((current_app.config["PUBLIC_URL"], request.host_url))
+    # scheme://host, what ``request.host_url`` would give without building a whole URL.
+    return canonical_origins(
+        (current_app.config["PUBLIC_URL"], f"{request.scheme}://{request.host}")
+    )
 
 
 def init_rate_limits(app: Flask) -> None:
@@ -134,6 +144,30 @@ def init_rate_limits(app: Flask) -> None:
     limiter._strategy = None
     limiter.enabled = True
     limiter.init_app(app)
+    _drop_request_hooks(app, limiter)
+
+
+def _drop_request_hooks(app: Flask, owner: object) -> None:
+    """Unhook ``owner``'s before/after/teardown request functions from ``app``.
+
+    The signing views count their attempts through the limiter's strategy themselves
+    (signatures/limits.py), so no route carries a Flask-Limiter limit. Its hooks would only
+    resolve empty limits, look for headers to add and reset a context on every request: a few
+    percent of each signing. Fails loudly if the limiter no longer installs the hook to drop.
+    """
+
+    def owned(function: object) -> bool:
+        if isinstance(function, partial):
+            return bool(function.args) and function.args[0] is owner
+        return getattr(function, "__self__", None) is owner
+
+    for registry in (app.before_request_funcs, app.after_request_funcs,
+                     app.teardown_request_funcs):
+        hooks = registry.get(None, [])
+        kept = [function for function in hooks if not owned(function)]
+        if len(kept) == len(hooks):
+            raise RuntimeError("Flask-Limiter's request hooks were not found; see security.py")
+        registry[None] = kept
 
 
 class _ReadableFormDataParser(FormDataParser):
