@@ -26,12 +26,13 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,6 +71,7 @@ class Settings:
     wrk_threads: int
     ratelimit_storage: str
     cases: tuple[str, ...]
+    rounds: int
 
     def gunicorn_arguments(self) -> list[str]:
         arguments = ["--workers", str(self.workers), "--worker-class", self.worker_class]
@@ -101,19 +103,48 @@ class LoadResult:
 
 @dataclass
 class Row:
-    """One line of the results table: the engine beside its baseline."""
+    """One line of the results table: the engine beside its baseline, round by round.
+
+    In each round the two are measured back to back, so whatever else the machine is doing in
+    that minute weighs on both; the row reports the medians over the rounds.
+    """
 
     database: str
     what: str
-    engine: LoadResult
-    baseline: LoadResult
+    engine_rounds: list[LoadResult]
+    baseline_rounds: list[LoadResult]
     goal_ratio: float
     goal_rate: float | None
     stored_note: str = ""
 
     @property
+    def ratios(self) -> list[float]:
+        return [engine.per_second / baseline.per_second
+                for engine, baseline in zip(self.engine_rounds, self.baseline_rounds, strict=True)]
+
+    @property
     def ratio(self) -> float:
-        return self.engine.per_second / self.baseline.per_second
+        return statistics.median(self.ratios)
+
+    @property
+    def engine_rate(self) -> float:
+        return statistics.median(result.per_second for result in self.engine_rounds)
+
+    @property
+    def baseline_rate(self) -> float:
+        return statistics.median(result.per_second for result in self.baseline_rounds)
+
+    @property
+    def engine_p99(self) -> float:
+        return statistics.median(result.latency_p99_ms for result in self.engine_rounds)
+
+    @property
+    def baseline_p99(self) -> float:
+        return statistics.median(result.latency_p99_ms for result in self.baseline_rounds)
+
+    @property
+    def failed(self) -> int:
+        return sum(result.failed for result in self.engine_rounds + self.baseline_rounds)
 
 
 def missing_tools() -> list[str]:
@@ -322,7 +353,7 @@ def warm_up(url: str, mode: str, origin: str, settings: Settings) -> None:
 
 def measure(url: str, mode: str, origin: str, settings: Settings, label: str) -> LoadResult:
     result = run_wrk(url, mode, origin, settings, settings.duration, uuid.uuid4().hex[:8])
-    print(f"  {label:<44} {result.per_second:8.0f}/s  p99 {result.latency_p99_ms:7.1f} ms"
+    print(f"  {label:<62} {result.per_second:8.0f}/s  p99 {result.latency_p99_ms:7.1f} ms"
           + (f"  FAILED {result.failed}" if result.failed else ""), flush=True)
     return result
 
@@ -342,6 +373,28 @@ def stored_check(before: tuple[int, int], after: tuple[int, int], answered: int,
     return f"{signatures} rows"
 
 
+def measurer(url: str, mode: str, origin: str, settings: Settings,
+             label: str) -> Callable[[str], LoadResult]:
+    """One side of a round: ``measure`` of ``url``, labelled with the round's name."""
+    return lambda round_name: measure(url, mode, origin, settings, f"{label} {round_name}")
+
+
+def alternate(settings: Settings, label: str, engine: Callable[[str], LoadResult],
+              baseline: Callable[[str], LoadResult]) -> tuple[list[LoadResult], list[LoadResult]]:
+    """``settings.rounds`` rounds of engine and baseline back to back, the order swapped from one
+    round to the next so that neither always runs on a machine the other has just warmed."""
+    engine_results: list[LoadResult] = []
+    baseline_results: list[LoadResult] = []
+    for number in range(settings.rounds):
+        first, second = (engine, baseline) if number % 2 == 0 else (baseline, engine)
+        for side in (first, second):
+            result = side(f"round {number + 1}")
+            (engine_results if side is engine else baseline_results).append(result)
+        ratio = engine_results[-1].per_second / baseline_results[-1].per_second
+        print(f"  {label:<52} round {number + 1}: ratio {ratio:.2f}", flush=True)
+    return engine_results, baseline_results
+
+
 def signing_rows(kind: str, engine_server: Server, baseline_server: Server, engine_url: str,
                  baseline_url: str, settings: Settings) -> list[Row]:
     rows = []
@@ -357,17 +410,22 @@ def signing_rows(kind: str, engine_server: Server, baseline_server: Server, engi
         # organisation's site that the petition lists in allowed_origins.
         engine_origin = engine_server.url if mode == "form" else ORGANISATION_ORIGIN
         warm_up(engine_server.url + path, mode, engine_origin, settings)
-        before = count_rows(engine_url)
-        engine = measure(engine_server.url + path, mode, engine_origin, settings,
-                         f"{kind} engine   {label}")
-        engine_note = stored_check(before, count_rows(engine_url), engine.answered, True)
         warm_up(baseline_server.url + path, mode, baseline_server.url, settings)
-        before = count_rows(baseline_url)
-        baseline = measure(baseline_server.url + path, mode, baseline_server.url, settings,
-                           f"{kind} baseline {label}")
-        baseline_note = stored_check(before, count_rows(baseline_url), baseline.answered, False)
-        rows.append(Row(kind, label, engine, baseline, SIGNING_RATIO_GOAL, SIGNING_GOAL,
-                        f"engine {engine_note}; baseline {baseline_note}"))
+        engine_before = count_rows(engine_url)
+        baseline_before = count_rows(baseline_url)
+        engine_results, baseline_results = alternate(
+            settings, f"{kind} {label}",
+            measurer(engine_server.url + path, mode, engine_origin, settings,
+                     f"{kind} engine   {label}"),
+            measurer(baseline_server.url + path, mode, baseline_server.url, settings,
+                     f"{kind} baseline {label}"),
+        )
+        engine_note = stored_check(engine_before, count_rows(engine_url),
+                                   sum(result.answered for result in engine_results), True)
+        baseline_note = stored_check(baseline_before, count_rows(baseline_url),
+                                     sum(result.answered for result in baseline_results), False)
+        rows.append(Row(kind, label, engine_results, baseline_results, SIGNING_RATIO_GOAL,
+                        SIGNING_GOAL, f"engine {engine_note}; baseline {baseline_note}"))
     return rows
 
 
@@ -377,10 +435,12 @@ def read_row(kind: str, engine_server: Server, baseline_server: Server,
     label = "GET /api/v1/petitions/SLUG"
     warm_up(engine_server.url + path, "get", "", settings)
     warm_up(baseline_server.url + path, "get", "", settings)
-    engine = measure(engine_server.url + path, "get", "", settings, f"{kind} engine   {label}")
-    baseline = measure(baseline_server.url + path, "get", "", settings,
-                       f"{kind} baseline {label}")
-    return Row(kind, "count read GET /api/v1/petitions/SLUG", engine, baseline,
+    engine_results, baseline_results = alternate(
+        settings, f"{kind} {label}",
+        measurer(engine_server.url + path, "get", "", settings, f"{kind} engine   {label}"),
+        measurer(baseline_server.url + path, "get", "", settings, f"{kind} baseline {label}"),
+    )
+    return Row(kind, "count read GET /api/v1/petitions/SLUG", engine_results, baseline_results,
                READ_RATIO_GOAL, None)
 
 
@@ -469,10 +529,14 @@ def versions() -> str:
             f"wrk {wrk[1] if len(wrk) > 1 else '?'}")
 
 
+def ratio_range(row: Row) -> str:
+    return f"{min(row.ratios):.2f}–{max(row.ratios):.2f}"
+
+
 def verdict(row: Row) -> str:
-    parts = [f"ratio {row.ratio:.2f} (goal >= {row.goal_ratio})"]
+    parts = [f"median ratio {row.ratio:.2f} (rounds {ratio_range(row)}; goal >= {row.goal_ratio})"]
     if row.goal_rate is not None:
-        met = row.engine.per_second >= row.goal_rate
+        met = row.engine_rate >= row.goal_rate
         parts.append(f"{'meets' if met else 'below'} {row.goal_rate:.0f}/s")
     return ", ".join(parts)
 
@@ -487,24 +551,26 @@ def markdown(rows: list[Row], settings: Settings, command: str, widget: list[str
         f"- load average (1/5/15 min) before the run: {load_before}; after: {load_average()}",
         f"- {versions()}",
         f"- gunicorn: {settings.describe()}; wrk: {settings.wrk_threads} threads, "
-        f"{settings.connections} connections, {settings.duration:g} s per measurement after "
-        f"{settings.warmup:g} s of warm-up",
+        f"{settings.connections} connections; per row {settings.rounds} rounds of engine and "
+        f"baseline back to back, {settings.duration:g} s each, after {settings.warmup:g} s of "
+        "warm-up; figures are medians over the rounds",
         f"- engine configuration for the benchmark: RATELIMIT_SIGN = \"{BENCH_RATELIMIT_SIGN}\", "
         f"RATELIMIT_STORAGE_URI = \"{settings.ratelimit_storage}\", "
         "OUTBOX_INPROCESS_WORKER = False",
         "",
         "| database | endpoint | engine /s | engine p99 ms | baseline /s | baseline p99 ms "
-        "| ratio | goal | stored |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| ratio | ratio by round | goal | stored |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for row in rows:
         goal = f">= {row.goal_ratio} of baseline"
         if row.goal_rate is not None:
             goal += f", >= {row.goal_rate:.0f}/s"
+        by_round = " ".join(f"{ratio:.2f}" for ratio in row.ratios)
         lines.append(
-            f"| {row.database} | {row.what} | {row.engine.per_second:.0f} "
-            f"| {row.engine.latency_p99_ms:.1f} | {row.baseline.per_second:.0f} "
-            f"| {row.baseline.latency_p99_ms:.1f} | {row.ratio:.2f} | {goal} "
+            f"| {row.database} | {row.what} | {row.engine_rate:.0f} "
+            f"| {row.engine_p99:.1f} | {row.baseline_rate:.0f} "
+            f"| {row.baseline_p99:.1f} | {row.ratio:.2f} | {by_round} | {goal} "
             f"| {row.stored_note or '-'} |"
         )
     lines.append("")
@@ -515,11 +581,16 @@ def markdown(rows: list[Row], settings: Settings, command: str, widget: list[str
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    # gunicorn's own advice for sync workers: two per core, plus one.
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="engine/baseline pairs per row; the row reports their medians")
+    parser.add_argument("--duration", type=float, default=4.0,
+                        help="seconds per measurement (each side of each round)")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of warm-up for each side before the rounds")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--databases", default="sqlite,postgresql",
@@ -547,6 +618,7 @@ def main(argv: list[str]) -> int:
         connections=arguments.connections, wrk_threads=arguments.wrk_threads,
         ratelimit_storage=arguments.ratelimit_storage,
         cases=tuple(case.strip() for case in arguments.cases.split(",") if case.strip()),
+        rounds=max(1, arguments.rounds),
     )
     command = " ".join(["python", "benchmarks/run.py", *argv])
     OUT.mkdir(exist_ok=True)
@@ -586,8 +658,8 @@ def main(argv: list[str]) -> int:
 
     print()
     for row in rows:
-        print(f"{row.database:<10} {row.what:<46} engine {row.engine.per_second:7.0f}/s "
-              f"baseline {row.baseline.per_second:7.0f}/s  {verdict(row)}")
+        print(f"{row.database:<10} {row.what:<46} engine {row.engine_rate:7.0f}/s "
+              f"baseline {row.baseline_rate:7.0f}/s  {verdict(row)}")
         if row.stored_note:
             print(f"{'':<10} {'':<46} {row.stored_note}")
     print("\nWidget budgets:")
@@ -601,7 +673,7 @@ def main(argv: list[str]) -> int:
     arguments.markdown.write_text(report)
     print(f"\nMarkdown written to {arguments.markdown}")
     lost = [row for row in rows if "LOST" in row.stored_note]
-    failed = [row for row in rows if row.engine.failed or row.baseline.failed]
+    failed = [row for row in rows if row.failed]
     if lost or failed:
         print("Some requests failed or signatures were not stored; the figures above are not "
               "valid.", file=sys.stderr)
