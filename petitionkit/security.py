@@ -19,7 +19,7 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache, partial
-from typing import IO, cast
+from typing import IO, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Request, current_app, request
@@ -161,13 +161,15 @@ def _drop_request_hooks(app: Flask, owner: object) -> None:
             return bool(function.args) and function.args[0] is owner
         return getattr(function, "__self__", None) is owner
 
-    for registry in (app.before_request_funcs, app.after_request_funcs,
-                     app.teardown_request_funcs):
+    registries: tuple[dict[Any, list[Any]], ...] = (
+        app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
+    )
+    for registry in registries:
         hooks = registry.get(None, [])
         kept = [function for function in hooks if not owned(function)]
         if len(kept) == len(hooks):
             raise RuntimeError("Flask-Limiter's request hooks were not found; see security.py")
-        registry[None] = kept
+        hooks[:] = kept
 
 
 class _ReadableFormDataParser(FormDataParser):

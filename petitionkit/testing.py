@@ -85,8 +85,8 @@ def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any
         policy = app.extensions["petitionkit.signing_policy"]
         mine = Signature.petition_id == petition.id
         before = set(session.scalars(select(Signature.id).where(mine)))
-        services.sign(session, petition, services.SignatureInput(name=name, email=email, **fields),
-                      policy)
+        services.sign(db.engine, petition,
+                      services.SignatureInput(name=name, email=email, **fields), policy)
         [signature_id] = set(session.scalars(
             select(Signature.id).where(Signature.petition_id == petition.id)
         )) - before

@@ -30,7 +30,7 @@ def confirmed_signatures(app: Flask, slug: str, count: int) -> None:
         policy = app.extensions["petitionkit.signing_policy"]
         for number in range(count):
             signer = SignatureInput(name=f"Signer {number}", email=f"signer{number}@example.org")
-            services.sign(db.session(), petition, signer, policy)
+            services.sign(db.engine, petition, signer, policy)
         from petitionkit.signatures.models import Signature
 
         for signature in db.session.scalars(select(Signature)).all():

@@ -62,7 +62,7 @@ def test_jsonl_export_only_confirmed_unless_all(app: Flask, petition: str) -> No
         from petitionkit.signatures import services
 
         target = db.session.scalar(select(Petition).where(Petition.slug == petition))
-        services.sign(db.session(), target, services.SignatureInput(
+        services.sign(db.engine, target, services.SignatureInput(
             name="Pending", email="p@example.org"), app.extensions["petitionkit.signing_policy"])
     status, out, _ = export(app, petition, "--format", "jsonl")
     assert status == 0

@@ -94,7 +94,7 @@ def _pending_signatures(app: Flask, slug: str, how_many: int) -> tuple[list[tupl
         petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
         policy = app.extensions["petitionkit.signing_policy"]
         for number in range(how_many):
-            services.sign(db.session(), petition, services.SignatureInput(
+            services.sign(db.engine, petition, services.SignatureInput(
                 name=f"Signer {number}", email=f"signer{number}@example.org"), policy)
         rows = db.session.execute(select(Signature.id, Signature.token_nonce)).all()
         return [(row[0], row[1]) for row in rows], petition.id

@@ -23,7 +23,7 @@ def pending_signatures(app: Flask, slug: str, count: int) -> list[tuple[int, str
         assert petition is not None
         policy = app.extensions["petitionkit.signing_policy"]
         for number in range(count):
-            services.sign(db.session(), petition,
+            services.sign(db.engine, petition,
                           SignatureInput(name=f"Signer {number}", email=f"s{number}@example.org"),
                           policy)
         return [(s.id, s.token_nonce) for s in db.session.scalars(select(Signature))]

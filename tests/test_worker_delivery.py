@@ -29,7 +29,7 @@ def sign_many(app: Flask, slug: str, number: int) -> None:
         petition = db.session.scalars(select(Petition).where(Petition.slug == slug)).one()
         for n in range(number):
             data = SignatureInput(name=f"Signer {n}", email=f"signer{n}@example.org")
-            sign(db.session(), petition, data, policy)
+            sign(db.engine, petition, data, policy)
         db.session.remove()
 
 

@@ -16,6 +16,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
@@ -71,20 +72,20 @@ _NEW_JOB = insert(OutboxJob.__table__)
 
 
 def enqueue_now(
-    session: Session,
+    connection: Connection,
     kind: str,
     payload: dict[str, Any],
     *,
     now: datetime | None = None,
     message_domain: str = "petitionkit.invalid",
 ) -> None:
-    """``enqueue`` for the signing hot path: the same row, inserted at once on the session's
-    connection (same transaction) by a prebuilt Core statement.
+    """``enqueue`` for the signing hot path: the same row, inserted at once in the transaction
+    of ``connection`` by a prebuilt Core statement.
 
     The ORM object, its flush at commit and the unit of work's bookkeeping cost more than the
     INSERT itself; a signing never looks at the job again, so it gets no object back.
     """
-    session.connection().execute(
+    connection.execute(
         _NEW_JOB, _new_job_values(kind, payload, None, now, message_domain)
     )
 

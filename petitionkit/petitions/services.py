@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import abort, current_app, g
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition, aware, utcnow
@@ -38,10 +39,14 @@ def signing_petition(slug: str) -> Petition | None:
         recent: PetitionCache = current_app.extensions["petitionkit.petition_cache"]
         petition = recent.get(slug)
         if petition is None:
-            petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+            # A session of its own, closed at once: the copy is detached, so no request's commit
+            # expires what other threads are reading, and the request holds no connection while
+            # the signing takes one of its own (services.sign).
+            with Session(db.engine) as loader:
+                petition = loader.scalar(select(Petition).where(Petition.slug == slug))
+                if petition is not None:
+                    loader.expunge(petition)
             if petition is not None:
-                # Detached, so no request's commit expires what other threads are reading.
-                db.session.expunge(petition)
                 recent.put(petition, current_app.config["PETITION_CACHE_SECONDS"])
         cache[slug] = petition
     return cache[slug]

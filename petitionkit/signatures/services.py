@@ -16,8 +16,8 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Insert, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
+from sqlalchemy.orm import Session
 
 from petitionkit.outbox.services import enqueue_now
 from petitionkit.petitions.models import Petition, utcnow
@@ -82,13 +82,18 @@ def _new_signature_statement(dialect_name: str) -> Insert:
 
 
 def sign(
-    session: Session,
+    engine: Engine,
     petition: Petition,
     data: SignatureInput,
     policy: SigningPolicy,
     now: datetime | None = None,
 ) -> SignOutcome:
-    """Record a signature (pending confirmation) and queue its e-mail, in one transaction."""
+    """Record a signature (pending confirmation) and queue its e-mail, in one transaction.
+
+    The transaction is its own, on a connection of ``engine``, and uses Core statements only:
+    a signing loads no object and changes none the caller holds, so the ORM session's unit of
+    work and its commit bookkeeping would only add to the busiest path.
+    """
     now = now or utcnow()
     email_hash = blind_index(normalize_email(data.email, policy.rules), policy.index_key)
     values = {
@@ -111,46 +116,26 @@ def sign(
         "mails_sent_today": 1,
         "created_at": now,
     }
-    connection = session.connection()
-    inserted = connection.execute(
-        _new_signature_statement(connection.dialect.name), values
-    ).scalar_one_or_none()
-    if inserted is not None:
-        enqueue_now(session, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
-                message_domain=policy.message_domain)
-        _commit_keeping_loaded(session)
-        return SignOutcome.NEW
-
-    outcome = _repeat_signing(session, petition.id, email_hash, policy, now)
-    _commit_keeping_loaded(session)
-    return outcome
-
-
-def _commit_keeping_loaded(session: Session) -> None:
-    """Commit without expiring the objects the request has loaded.
-
-    Signing changes none of them (its rows go in as new rows), so expiring them would only make
-    the view's next look at the petition (its slug for the log line, its origins for CORS) cost
-    another SELECT on the busiest path. What the request read stays what it read.
-    """
-    target = session() if isinstance(session, scoped_session) else session
-    previous = target.expire_on_commit
-    target.expire_on_commit = False
-    try:
-        target.commit()
-    finally:
-        target.expire_on_commit = previous
+    with engine.begin() as connection:
+        inserted = connection.execute(
+            _new_signature_statement(connection.dialect.name), values
+        ).scalar_one_or_none()
+        if inserted is not None:
+            enqueue_now(connection, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
+                        message_domain=policy.message_domain)
+            return SignOutcome.NEW
+        return _repeat_signing(connection, petition.id, email_hash, policy, now)
 
 
 def _repeat_signing(
-    session: Session,
+    connection: Connection,
     petition_id: int,
     email_hash: bytes,
     policy: SigningPolicy,
     now: datetime,
 ) -> SignOutcome:
     today = now.date()
-    existing = session.execute(
+    existing = connection.execute(
         select(Signature.id, Signature.status, Signature.mail_suppressed).where(
             Signature.petition_id == petition_id, Signature.email_hash == email_hash
         )
@@ -158,7 +143,7 @@ def _repeat_signing(
     if existing.mail_suppressed or existing.status == CANCELLED:
         return SignOutcome.SUPPRESSED
     # One atomic statement both checks and spends the daily e-mail allowance.
-    allowed = session.execute(
+    allowed = connection.execute(
         update(Signature)
         .where(
             Signature.id == existing.id,
@@ -175,11 +160,11 @@ def _repeat_signing(
     if not _rowcount(allowed):
         return SignOutcome.MAIL_CAPPED
     if existing.status == CONFIRMED:
-        enqueue_now(session, ALREADY_SIGNED_EMAIL, {"signature_id": existing.id}, now=now,
-                message_domain=policy.message_domain)
+        enqueue_now(connection, ALREADY_SIGNED_EMAIL, {"signature_id": existing.id}, now=now,
+                    message_domain=policy.message_domain)
         return SignOutcome.ALREADY_SIGNED_NOTICE
-    enqueue_now(session, CONFIRM_EMAIL, {"signature_id": existing.id}, now=now,
-            message_domain=policy.message_domain)
+    enqueue_now(connection, CONFIRM_EMAIL, {"signature_id": existing.id}, now=now,
+                message_domain=policy.message_domain)
     return SignOutcome.RESENT_CONFIRMATION
 
 
@@ -309,6 +294,7 @@ def resend_confirmation(
         return False, None
     petition = session.get(Petition, signature.petition_id)
     if signature.status == PENDING and petition is not None and petition.is_open(now):
-        _repeat_signing(session, signature.petition_id, signature.email_hash, policy, now)
+        _repeat_signing(session.connection(), signature.petition_id, signature.email_hash, policy,
+                        now)
         session.commit()
     return True, petition

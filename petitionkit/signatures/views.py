@@ -76,7 +76,7 @@ def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
     policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
-    services.sign(db.session(), petition, _signature_input(form), policy)
+    services.sign(db.engine, petition, _signature_input(form), policy)
     metrics.SIGNINGS.labels(channel=channel).inc()
     # The outcome (new, repeat, capped…) stays out of the log: joined with an access log by
     # time it would tell who had signed before.
