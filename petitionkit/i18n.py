@@ -31,10 +31,11 @@ def supported_locale(tag: str | None) -> str | None:
 def select_locale() -> str:
     if not has_request_context():
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
-    chosen = supported_locale(request.args.get("lang"))
+    # ``in`` before reading: a missing key costs Werkzeug an exception, on every signing.
+    chosen = supported_locale(request.args["lang"]) if "lang" in request.args else None
     if chosen is None and request.method == "POST":
         chosen = supported_locale(_body_lang())
-    if chosen is None:
+    if chosen is None and "HTTP_ACCEPT_LANGUAGE" in request.environ:
         for tag, _quality in request.accept_languages:
             chosen = supported_locale(tag)
             if chosen:
@@ -51,7 +52,7 @@ def _body_lang() -> str | None:
     """The ``lang`` field of a posted form or JSON object (the widget sends its language)."""
     try:
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            return request.form.get("lang")
+            return request.form["lang"] if "lang" in request.form else None
         if request.is_json:
             body = request.get_json(silent=True)
             lang = body.get("lang") if isinstance(body, dict) else None

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import request
+from flask import g, request
 from flask_babel import gettext
 
 from petitionkit.petitions.models import Petition
@@ -45,6 +45,14 @@ class FormField:
 
 
 def plugin_form_fields(petition: Petition) -> list[FormField]:
+    """The extra fields for ``petition``, asked of the plugins once per request."""
+    asked: dict[int, list[FormField]] = g.setdefault("plugin_form_fields", {})
+    if petition.id not in asked:
+        asked[petition.id] = _ask_plugins_for_fields(petition)
+    return asked[petition.id]
+
+
+def _ask_plugins_for_fields(petition: Petition) -> list[FormField]:
     answers: list[list[FormField]] = call_request_hook(
         "petitionkit_form_fields", list, petition=petition
     )

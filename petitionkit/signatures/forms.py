@@ -94,6 +94,7 @@ class SignatureForm(FlaskForm):
         self.petition = petition
         self.extra_values: dict[str, Any] = {}
         self.extra_errors: dict[str, list[str]] = {}
+        self._signature_input: Any = None
 
     def validate(self, extra_validators: Any = None) -> bool:
         """The core's checks, then the plugins' fields and validation hooks."""
@@ -103,6 +104,7 @@ class SignatureForm(FlaskForm):
             submitted_values,
         )
 
+        self._signature_input = None
         valid = super().validate(extra_validators)
         self.extra_values, self.extra_errors = read_extra_fields(self.petition, submitted_values())
         if not valid or self.extra_errors:
@@ -125,6 +127,12 @@ class SignatureForm(FlaskForm):
         return merged
 
     def signature_input(self) -> Any:
+        """What was signed, once the form has validated; built once per form."""
+        if self._signature_input is None:
+            self._signature_input = self._build_signature_input()
+        return self._signature_input
+
+    def _build_signature_input(self) -> Any:
         from petitionkit.i18n import current_locale_name
         from petitionkit.signatures.services import SignatureInput
 
