@@ -144,7 +144,8 @@ def init_rate_limits(app: Flask) -> None:
     limiter._strategy = None
     limiter.enabled = True
     limiter.init_app(app)
-    _drop_request_hooks(app, limiter)
+    if limiter.enabled:  # RATELIMIT_ENABLED = False: Flask-Limiter installs no hooks at all
+        _drop_request_hooks(app, limiter)
 
 
 def _drop_request_hooks(app: Flask, owner: object) -> None:

@@ -403,3 +403,12 @@ def test_the_429_keeps_the_retry_after_on_the_json_answer_too(
         "error": "Too many attempts from your connection. Please wait a moment and try again."
     }
     assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
+def test_rate_limits_can_be_switched_off(tmp_path: Path, migrated_sqlite: Path) -> None:
+    """RATELIMIT_ENABLED = False (Flask-Limiter's own setting): the app starts and signing is
+    not counted at all."""
+    app = limited_app(tmp_path, migrated_sqlite, "1/minute", RATELIMIT_ENABLED=False)
+    client = app.test_client()
+    assert [sign(client, n) for n in range(3)] == [303, 303, 303]
+    assert signatures(app) == 3
