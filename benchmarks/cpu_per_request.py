@@ -1,0 +1,123 @@
+"""CPU time per signing inside one process, engine beside baseline: a quick, quiet measure.
+
+    python benchmarks/cpu_per_request.py [--requests 300] [--rounds 8]
+
+The load test (``run.py``) measures what a client sees, and on a shared machine it swings with
+whatever else runs. This calls each app's WSGI entry point directly, with the same requests wrk
+sends (a new address each time), and reports the CPU time (``time.process_time``) per request,
+best of several rounds: the cost of the Python code alone, without a server, sockets or the
+load generator. It is what to look at when changing the signing path; ``run.py`` is what the
+goals are judged by. SQLite only, in a folder of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from run import ORGANISATION_ORIGIN, SLUG, engine_config, prepare_database
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def environ(mode: str, number: int) -> dict[str, Any]:
+    """The request ``load.lua`` sends for ``mode`` (form or json), as a WSGI environ."""
+    if mode == "form":
+        body = f"name=Test+Signer+{number}&email=signer-{number}%40example.org".encode()
+        path, content_type, origin = f"/p/{SLUG}/sign", "application/x-www-form-urlencoded", \
+            PUBLIC_URL
+    else:
+        body = (f'{{"name":"Test Signer {number}","email":"signer-{number}@example.org"}}'
+                .encode())
+        path, content_type, origin = (f"/api/v1/petitions/{SLUG}/signatures",
+                                      "application/json", ORGANISATION_ORIGIN)
+    return {
+        "REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000", "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:5000", "HTTP_ORIGIN": origin,
+        "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def cpu_per_request(app: WsgiApp, mode: str, requests: int, rounds: int) -> float:
+    """Seconds of CPU per request, best of ``rounds``; every request is a new signer."""
+    statuses: list[str] = []
+
+    def start_response(status: str, _headers: Any, _exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    counter = 0
+
+    def one() -> None:
+        nonlocal counter
+        counter += 1
+        body = app(environ(mode, counter), start_response)
+        b"".join(body)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+
+    for _ in range(requests):  # warm-up: imports, caches, the first connections
+        one()
+    accepted = {"303 SEE OTHER", "202 ACCEPTED"}
+    if statuses[-1] not in accepted:
+        raise RuntimeError(f"{mode}: the app answered {statuses[-1]}, not a signing")
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(requests):
+            one()
+        best = min(best, (time.process_time() - started) / requests)
+    if any(status not in accepted for status in statuses):
+        raise RuntimeError(f"{mode}: some requests were refused: {set(statuses)}")
+    return best
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="per round")
+    parser.add_argument("--rounds", type=int, default=8)
+    arguments = parser.parse_args(argv)
+    # Both apps log nothing here: each request's one log line would go to this terminal.
+    logging.disable(logging.CRITICAL)
+
+    folder = Path(tempfile.mkdtemp(prefix="petitionkit-cpu-"))
+    engine_url = f"sqlite:///{folder / 'engine.db'}"
+    baseline_url = f"sqlite:///{folder / 'baseline.db'}"
+    prepare_database(engine_url, folder)
+    petition_id = prepare_database(baseline_url, folder)
+    summary = folder / "summary.json"
+    summary.write_bytes(b"{}")
+    os.environ.update(BASELINE_DATABASE_URL=baseline_url,
+                      BASELINE_PETITION_ID=str(petition_id), BASELINE_SUMMARY_FILE=str(summary))
+
+    from baseline import create_app as create_baseline
+
+    from petitionkit import create_app
+
+    engine = create_app(engine_config(engine_url, folder, PUBLIC_URL))
+    baseline = create_baseline()
+    print(f"CPU per request, best of {arguments.rounds} rounds of {arguments.requests} "
+          "(SQLite, in-process):")
+    for mode in ("form", "json"):
+        engine_cpu = cpu_per_request(engine, mode, arguments.requests, arguments.rounds)
+        baseline_cpu = cpu_per_request(baseline, mode, arguments.requests, arguments.rounds)
+        print(f"  {mode:<4}  engine {engine_cpu * 1000:.3f} ms  baseline "
+              f"{baseline_cpu * 1000:.3f} ms  ({engine_cpu / baseline_cpu:.1f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
