@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import logging
 import os
 import sys
@@ -27,6 +28,8 @@ from run import ORGANISATION_ORIGIN, SLUG, engine_config, prepare_database
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PUBLIC_URL = "http://127.0.0.1:5000"
+# Numbers the signers across every measurement, so that no request repeats an earlier address.
+_SIGNERS = itertools.count(1)
 
 
 def environ(mode: str, number: int) -> dict[str, Any]:
@@ -58,12 +61,8 @@ def cpu_per_request(app: WsgiApp, mode: str, requests: int, rounds: int) -> floa
     def start_response(status: str, _headers: Any, _exc_info: Any = None) -> None:
         statuses.append(status)
 
-    counter = 0
-
     def one() -> None:
-        nonlocal counter
-        counter += 1
-        body = app(environ(mode, counter), start_response)
+        body = app(environ(mode, next(_SIGNERS)), start_response)
         b"".join(body)
         close = getattr(body, "close", None)
         if close is not None:
