@@ -121,3 +121,21 @@ def test_the_copy_is_shared_by_requests_but_not_by_sessions(tmp_path: Path,
         assert copy not in db.session
         assert copy.title == "Free the poet"  # readable outside any session
     assert _signatures(app) == 3
+
+
+def test_a_signing_needs_one_pooled_connection_at_a_time(tmp_path: Path,
+                                                         migrated_sqlite: Path) -> None:
+    """With a pool of one, a signing that reads the petition and then writes still goes through:
+    the petition's session is closed before the signing's own transaction starts. (Holding both
+    once exhausted the pool under concurrent signings.)"""
+    app = make_app(tmp_path, migrated_sqlite, PETITION_CACHE_SECONDS=0,
+                   SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0,
+                                              "pool_timeout": 1})
+    slug = add_petition(app)
+    client = app.test_client()
+    for number in range(3):
+        form = {**FORM, "email": f"pool{number}@example.org"}
+        assert client.post(f"/p/{slug}/sign", data=form).status_code == 303
+    assert client.post(f"/api/v1/petitions/{slug}/signatures",
+                       json={**FORM, "email": "pool-api@example.org"}).status_code == 202
+    assert _signatures(app) == 4
