@@ -6,8 +6,9 @@ The load test (``run.py``) measures what a client sees, and on a shared machine 
 whatever else runs. This calls each app's WSGI entry point directly, with the same requests wrk
 sends (a new address each time), and reports the CPU time (``time.process_time``) per request,
 best of several rounds: the cost of the Python code alone, without a server, sockets or the
-load generator. It is what to look at when changing the signing path; ``run.py`` is what the
-goals are judged by. SQLite only, in a folder of its own.
+load generator. It is what to look at when changing the signing path (compare runs made one
+after the other: a busy host still moves it by up to a tenth); ``run.py`` is what the goals are
+judged by. SQLite only, in a folder of its own.
 """
 
 from __future__ import annotations

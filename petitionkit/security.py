@@ -82,6 +82,15 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
+@lru_cache(maxsize=1024)
+def _origin_header(value: str) -> str:
+    # An Origin header is only ever an origin (no path, nothing personal), and the same few come
+    # with every post, so their canonical forms are kept. Referers are not: they carry paths.
+    if value.strip().lower() == "null":
+        return "null"
+    return origin_of(value) or "null"
+
+
 def canonical_origins(origins: Iterable[str]) -> frozenset[str]:
     """Configured origins in the form ``origin_of`` gives; ``null`` and non-URLs never match."""
     return _canonical_origins(tuple(origins))
@@ -102,9 +111,7 @@ def request_origin() -> str | None:
     """
     origin = request.headers.get("Origin")
     if origin is not None:
-        if origin.strip().lower() == "null":
-            return "null"
-        return origin_of(origin) or "null"
+        return _origin_header(origin)
     referer = request.headers.get("Referer")
     if referer:
         return origin_of(referer) or "null"

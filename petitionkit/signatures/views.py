@@ -145,16 +145,23 @@ def _cors_headers(response: BaseResponse) -> BaseResponse:
     allowed origin can read why it was refused; other origins get no CORS headers at all."""
     if request.endpoint not in ("signatures.sign_api", "signatures.api_preflight"):
         return response
-    response.vary.add("Origin")
+    # A field line of its own: a list-valued header may come in several lines (RFC 9110 5.3).
+    response.headers.add("Vary", "Origin")
     origin = request_origin()
     slug = (request.view_args or {}).get("slug", "")
     if origin is not None and origin in _allowed_origins(signing_petition(slug)):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
-        response.headers["Access-Control-Max-Age"] = "600"
+        response.headers.add("Access-Control-Allow-Origin", origin)
+        response.headers.extend(_CORS_GRANT)
     return response
+
+
+# What an allowed origin may do besides reading the answer.
+_CORS_GRANT = (
+    ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Content-Type"),
+    ("Access-Control-Expose-Headers", "Retry-After"),
+    ("Access-Control-Max-Age", "600"),
+)
 
 
 @bp.route("/api/v1/petitions/<slug>/signatures", methods=["OPTIONS"])
