@@ -277,3 +277,15 @@ def test_garbage_tokens_get_the_broken_link_page(storing_app: Flask) -> None:
             assert client.get(path).status_code == 400, path
             assert client.post(path).status_code == 400, path
         assert client.post(f"/confirm/{token}/resend").status_code == 400, token
+
+
+def test_the_wrong_method_is_a_405_that_says_what_is_allowed(client: FlaskClient,
+                                                             petition: str) -> None:
+    page = client.get(FORM)
+    assert page.status_code == 405
+    assert "POST" in page.headers["Allow"]
+    assert b"This address does not accept that kind of request." in page.data
+    api = client.get(API)
+    assert api.status_code == 405
+    assert "POST" in api.headers["Allow"]
+    assert api.json == {"error": "This address does not accept that kind of request."}
