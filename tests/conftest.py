@@ -15,9 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from petitionkit import create_app
+from petitionkit import create_app, testing
 from petitionkit.extensions import db
-from petitionkit.petitions.loader import upsert_petition
 
 from .smtp import RecordingSMTPServer
 
@@ -100,10 +99,7 @@ def add_petition(app: Flask, **values: Any) -> str:
         "goal": 1000,
         "allowed_origins": ["http://127.0.0.1:8000"],
     }
-    defaults.update(values)
-    with app.app_context():
-        upsert_petition(db.session, defaults)
-    return str(defaults["slug"])
+    return testing.add_petition(app, **{**defaults, **values})
 
 
 @pytest.fixture

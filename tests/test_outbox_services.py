@@ -3,6 +3,7 @@ given up and replayed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -59,44 +60,42 @@ def test_enqueue_costs_one_insert_and_nothing_else(app: Flask) -> None:
     assert statements[0].startswith("INSERT INTO outbox_jobs")
 
 
-def test_a_signing_rolled_back_at_commit_leaves_neither_signature_nor_job(
-    app: Flask, petition: str
-) -> None:
+def _sign_while_failing(app: Flask, petition: str, event_name: str,
+                        listener: Callable[..., None]) -> None:
+    """One signing with ``listener`` on the engine's ``event_name``; the signing must raise."""
     policy = app.extensions["petitionkit.signing_policy"]
-
-    def commit_fails(_connection: Any) -> None:
-        raise RuntimeError("the database went away at commit")
-
     with app.app_context():
         target = db.session.scalars(select(Petition).where(Petition.slug == petition)).one()
-        event.listen(db.engine, "commit", commit_fails)
+        event.listen(db.engine, event_name, listener)
         try:
             with pytest.raises(RuntimeError):
                 sign(db.engine, target, SignatureInput(name="Ona Vale", email="ona@example.org"),
                      policy)
         finally:
-            event.remove(db.engine, "commit", commit_fails)
+            event.remove(db.engine, event_name, listener)
+
+
+def test_a_signing_rolled_back_at_commit_leaves_neither_signature_nor_job(
+    app: Flask, petition: str
+) -> None:
+    def commit_fails(_connection: Any) -> None:
+        raise RuntimeError("the database went away at commit")
+
+    _sign_while_failing(app, petition, "commit", commit_fails)
+    with app.app_context():
         assert count(OutboxJob) == 0
         assert count(Signature) == 0
 
 
 def test_a_failing_outbox_write_keeps_the_signature_out_too(app: Flask, petition: str) -> None:
     """The other direction: no signature is ever stored without the e-mail that confirms it."""
-    policy = app.extensions["petitionkit.signing_policy"]
 
     def refuse_outbox_rows(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().startswith("INSERT INTO outbox_jobs"):
             raise RuntimeError("outbox insert refused")
 
+    _sign_while_failing(app, petition, "before_cursor_execute", refuse_outbox_rows)
     with app.app_context():
-        target = db.session.scalars(select(Petition).where(Petition.slug == petition)).one()
-        event.listen(db.engine, "before_cursor_execute", refuse_outbox_rows)
-        try:
-            with pytest.raises(RuntimeError):
-                sign(db.engine, target, SignatureInput(name="Ona Vale", email="ona@example.org"),
-                     policy)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", refuse_outbox_rows)
         assert count(Signature) == 0
         assert count(OutboxJob) == 0
 
