@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from babel import Locale
@@ -84,10 +86,12 @@ class SignatureForm(FlaskForm):
     source = HiddenField(validators=[
         Length(max=100, message=_l("The source has at most 100 characters.")), plain_text,
     ])
-    lang = HiddenField()
-    embed = HiddenField()
-    # Honeypot: hidden from people by CSS and aria-hidden; bots fill every field they find.
-    website = StringField(_l("Leave this field empty"))
+    # Three more inputs come with every post, none of them the signer's data: ``lang`` (the
+    # language the page spoke), ``embed`` (sent from the widget's iframe) and the honeypot
+    # ``website`` (hidden from people by CSS and aria-hidden; bots fill every field they find).
+    # They are read as sent (``page_lang``, ``embedded``, ``is_bot``) rather than declared as
+    # fields: nothing about them is validated, stored or shown back, and every WTForms field is
+    # bound, processed and validated again on each signing.
 
     def __init__(self, petition: Petition, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,15 +102,11 @@ class SignatureForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         """The core's checks, then the plugins' fields and validation hooks."""
-        from petitionkit.plugin_forms import (
-            plugin_validation_errors,
-            read_extra_fields,
-            submitted_values,
-        )
+        from petitionkit.plugin_forms import plugin_validation_errors, read_extra_fields
 
         self._signature_input = None
         valid = super().validate(extra_validators)
-        self.extra_values, self.extra_errors = read_extra_fields(self.petition, submitted_values())
+        self.extra_values, self.extra_errors = read_extra_fields(self.petition, self._submitted)
         if not valid or self.extra_errors:
             return False
         if self.is_bot():
@@ -179,8 +179,26 @@ class SignatureForm(FlaskForm):
         if self.petition.asks_postal_code and not field.data:
             raise ValidationError(_l("Please enter your postal code."))
 
+    @cached_property
+    def _submitted(self) -> Mapping[str, Any]:
+        from petitionkit.plugin_forms import submitted_values
+
+        return submitted_values()
+
+    def _sent(self, key: str) -> str:
+        value = self._submitted.get(key)
+        return value if isinstance(value, str) else ""
+
+    @property
+    def page_lang(self) -> str | None:
+        return self._sent("lang") or None
+
+    @property
+    def embedded(self) -> bool:
+        return self._sent("embed") == "1"
+
     def is_bot(self) -> bool:
-        return bool(self.website.data)
+        return bool(self._sent("website"))
 
 
 def country_choices(locale: str) -> list[tuple[str, str]]:

@@ -93,7 +93,7 @@ def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise UnsupportedMediaType(gettext("Please send the form as a web form."))
     form = SignatureForm(petition)
-    embedded = form.embed.data == "1"
+    embedded = form.embedded
     if not form.validate():
         metrics.REJECTED.labels(reason="invalid").inc()
         if embedded:
@@ -101,8 +101,7 @@ def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
         return render_petition_page(petition, form, status=422)
     _record(petition, form, "embed" if embedded else "form")
     target = "embed.check_email" if embedded else "petitions.check_email"
-    lang = form.lang.data or None
-    return redirect(url_for(target, slug=slug, lang=lang), code=303)
+    return redirect(url_for(target, slug=slug, lang=form.page_lang), code=303)
 
 
 def _json_errors(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
