@@ -11,16 +11,25 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from petitionkit.extensions import db
+from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.worker import run_once
 from petitionkit.signatures.models import Signature
 
-from .conftest import add_petition, make_app
+from .conftest import add_petition, make_app, migrate
 from .smtp import RecordingSMTPServer, link_from
 
 
-def test_sign_confirm_and_count(tmp_path: Path, migrated_sqlite: Path,
-                                smtp_server: RecordingSMTPServer) -> None:
-    app: Flask = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url)
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_sign_confirm_and_count(request: pytest.FixtureRequest, tmp_path: Path,
+                                migrated_sqlite: Path, smtp_server: RecordingSMTPServer,
+                                database: str) -> None:
+    overrides = {"MAIL_URL": smtp_server.url}
+    if database == "postgresql":
+        # Signing writes the signature and its job in one statement there.
+        overrides["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    app: Flask = make_app(tmp_path, migrated_sqlite, **overrides)
+    if database == "postgresql":
+        migrate(app)
     slug = add_petition(app)
     client = app.test_client()
 
@@ -31,11 +40,19 @@ def test_sign_confirm_and_count(tmp_path: Path, migrated_sqlite: Path,
     assert client.get(f"/api/v1/petitions/{slug}").json["count"] == 0
 
     with app.app_context():
+        [signature] = db.session.scalars(select(Signature)).all()
+        [job] = db.session.scalars(select(OutboxJob)).all()
+        assert (job.kind, job.payload, job.status, job.attempts) == (
+            "email.confirm", {"signature_id": signature.id}, "pending", 0)
+        assert job.message_id and job.message_id.startswith("<")
+        assert job.available_at is not None and job.created_at is not None
+        message_id = job.message_id
+        db.session.remove()
         assert run_once(app) == 1
     [message] = smtp_server.wait_for(1)
     assert message["To"] == "Ayşe Yılmaz <ayse@example.org>"
     assert "Free the poet" in message["Subject"]
-    assert message["Message-ID"]
+    assert message["Message-ID"] == message_id
     confirm_path = link_from(message, "http://localhost/confirm/").removeprefix("http://localhost")
 
     page = client.get(confirm_path)
@@ -52,6 +69,10 @@ def test_sign_confirm_and_count(tmp_path: Path, migrated_sqlite: Path,
     assert replay.status_code == 200
     app.extensions["petitionkit.summary_cache"].clear()
     assert client.get(f"/api/v1/petitions/{slug}").json["count"] == 1, "replay counts once"
+    if database == "postgresql":
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_json_signing_stores_every_field_and_mails_the_signer(

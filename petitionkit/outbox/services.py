@@ -30,6 +30,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def new_message_id(message_domain: str) -> str:
+    """The Message-ID an e-mail job keeps for all its attempts."""
+    return make_msgid(domain=message_domain)
+
+
 def _new_job_values(
     kind: str,
     payload: dict[str, Any],
@@ -42,7 +47,7 @@ def _new_job_values(
         "kind": kind,
         "payload": payload,
         "idempotency_key": idempotency_key,
-        "message_id": make_msgid(domain=message_domain) if kind.startswith("email.") else None,
+        "message_id": new_message_id(message_domain) if kind.startswith("email.") else None,
         "status": PENDING,
         "attempts": 0,
         "available_at": now or utcnow(),

@@ -14,12 +14,14 @@ from enum import Enum
 from functools import cache
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Insert, case, select, update
+from sqlalchemy import Insert, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import Session
 
-from petitionkit.outbox.services import enqueue_now
+from petitionkit.outbox.models import PENDING as OUTBOX_PENDING
+from petitionkit.outbox.models import OutboxJob
+from petitionkit.outbox.services import enqueue_now, new_message_id
 from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.signatures.models import CANCELLED, CONFIRMED, PENDING, Signature
 from petitionkit.signatures.normalize import NormalizationRules, blind_index, normalize_email
@@ -68,9 +70,8 @@ def _new_signature_statement(dialect_name: str) -> Insert:
     """The INSERT of a new signature, built once per dialect.
 
     ON CONFLICT DO NOTHING: concurrent identical submissions create exactly one row. It is a Core
-    statement on the table, executed on the session's connection (same transaction), because on
-    the busiest path the ORM's statement building and bulk-insert bookkeeping cost more than the
-    INSERT itself; the row is never used as an object here.
+    statement on the table, because on the busiest path the ORM's statement building and
+    bulk-insert bookkeeping cost more than the INSERT itself; the row is never used as an object.
     """
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     table = Signature.__table__
@@ -78,6 +79,51 @@ def _new_signature_statement(dialect_name: str) -> Insert:
         insert(table)
         .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
         .returning(table.c.id)
+    )
+
+
+# The columns of a new signature, as the statements' parameters.
+_SIGNATURE_COLUMNS = (
+    "petition_id", "email_hash", "email", "name", "country", "postal_code", "consent_updates",
+    "consent_version", "show_name", "locale", "source", "extra", "status", "token_nonce",
+    "mail_suppressed", "mails_day", "mails_sent_today", "created_at",
+)
+
+
+@cache
+def _new_signature_and_job_statement() -> Insert:
+    """PostgreSQL: the new signature and its confirmation job in one statement.
+
+    The signature's INSERT is a data-modifying CTE; the job is inserted from the row it returns,
+    so a repeat (a conflict, no row) queues nothing here. One round trip to the server instead
+    of two, in the same transaction as before.
+    """
+    signatures = Signature.__table__
+    jobs = OutboxJob.__table__
+    new_signature = (
+        postgresql.insert(signatures)
+        .values({name: bindparam(name, type_=signatures.c[name].type)
+                 for name in _SIGNATURE_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
+        .returning(signatures.c.id)
+        .cte("new_signature")
+    )
+    job = select(
+        literal(CONFIRM_EMAIL, jobs.c.kind.type),
+        func.json_build_object("signature_id", new_signature.c.id),
+        bindparam("message_id", type_=jobs.c.message_id.type),
+        literal(OUTBOX_PENDING, jobs.c.status.type),
+        literal(0, jobs.c.attempts.type),
+        bindparam("job_available_at", type_=jobs.c.available_at.type),
+        bindparam("job_created_at", type_=jobs.c.created_at.type),
+    ).select_from(new_signature)
+    return (
+        insert(jobs)
+        .from_select(
+            ["kind", "payload", "message_id", "status", "attempts", "available_at", "created_at"],
+            job, include_defaults=False,
+        )
+        .returning(jobs.c.id)
     )
 
 
@@ -117,6 +163,16 @@ def sign(
         "created_at": now,
     }
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            queued = connection.execute(_new_signature_and_job_statement(), {
+                **values,
+                "message_id": new_message_id(policy.message_domain),
+                "job_available_at": now,
+                "job_created_at": now,
+            }).scalar_one_or_none()
+            if queued is not None:
+                return SignOutcome.NEW
+            return _repeat_signing(connection, petition.id, email_hash, policy, now)
         inserted = connection.execute(
             _new_signature_statement(connection.dialect.name), values
         ).scalar_one_or_none()
