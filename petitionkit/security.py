@@ -17,12 +17,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import threading
+import time
+import weakref
 from collections.abc import Iterable
 from functools import lru_cache, partial
 from typing import IO, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Request, current_app, request
+from limits.storage import MemoryStorage
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -153,6 +157,45 @@ def init_rate_limits(app: Flask) -> None:
     limiter.init_app(app)
     if limiter.enabled:  # RATELIMIT_ENABLED = False: Flask-Limiter installs no hooks at all
         _drop_request_hooks(app, limiter)
+        sweep_in_one_thread(limiter.storage)
+
+
+# How often the in-memory counters are swept of expired entries.
+MEMORY_SWEEP_SECONDS = 1.0
+
+
+def sweep_in_one_thread(storage: object) -> bool:
+    """Give ``memory://`` one long-lived thread that sweeps expired counters every second.
+
+    The ``limits`` library's memory storage starts a new timer thread, 10 ms long, whenever one
+    is not running, so under steady load each signing process starts about a hundred threads a
+    second, and every start waits for the new thread to be scheduled. Counting does not depend on
+    the sweep: an expired counter is dropped when it is next read. The sweep only frees the
+    memory of clients that never come back, which once a second does as well.
+
+    The storage starts a timer only while ``storage.timer`` is not alive; this puts a thread
+    that stays alive there. Returns False, changing nothing, for other storages (Redis) or a
+    version of the library without these parts. After a fork the thread is gone from the child
+    and the library's own timers take over again.
+    """
+    expire = getattr(MemoryStorage, "_MemoryStorage__expire_events", None)
+    if not isinstance(storage, MemoryStorage) or expire is None:
+        return False
+    reference = weakref.ref(storage)
+
+    def sweep() -> None:
+        while True:
+            time.sleep(MEMORY_SWEEP_SECONDS)
+            live = reference()
+            if live is None:  # the app and its limiter are gone
+                return
+            expire(live)
+            del live
+
+    sweeper = threading.Thread(target=sweep, name="petitionkit-ratelimit-sweep", daemon=True)
+    sweeper.start()
+    storage.timer = sweeper  # type: ignore[assignment]
+    return True
 
 
 def _drop_request_hooks(app: Flask, owner: object) -> None:

@@ -412,3 +412,26 @@ def test_rate_limits_can_be_switched_off(tmp_path: Path, migrated_sqlite: Path) 
     client = app.test_client()
     assert [sign(client, n) for n in range(3)] == [303, 303, 303]
     assert signatures(app) == 3
+
+
+def test_memory_counters_are_swept_by_one_thread_not_a_timer_per_burst(
+    tmp_path: Path, migrated_sqlite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from petitionkit import security
+
+    monkeypatch.setattr(security, "MEMORY_SWEEP_SECONDS", 0.1)
+    app = limited_app(tmp_path, migrated_sqlite, "100/second")
+    storage = limiter.storage
+    sweeper = storage.timer
+    assert sweeper.name == "petitionkit-ratelimit-sweep" and sweeper.is_alive()
+    client = app.test_client()
+    assert {sign(client, n, ip=f"192.0.2.{n + 1}") for n in range(30)} == {303}
+    # The library starts its own 10 ms timer whenever storage.timer is not alive.
+    assert storage.timer is sweeper
+    assert len(storage.storage) == 30, "one counter per client"
+    deadline = time.monotonic() + 5
+    while storage.storage and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not storage.storage, "expired counters are swept without being read again"
