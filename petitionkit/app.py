@@ -51,7 +51,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     init_rate_limits(app)
     babel.init_app(
         app,
-        locale_selector=i18n.select_locale,
+        locale_selector=i18n.select_babel_locale,
         default_translation_directories=os.path.join(PACKAGE_DIR, "translations"),
     )
 
@@ -164,14 +164,16 @@ def _register_template_helpers(app: Flask) -> None:
         # exception per absent header, on every answer including the count read).
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
-        if response.mimetype == "text/html":
-            # The embed views set a policy of their own (frame-ancestors of the petition).
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-            )
+        # The embed views set a policy of their own (frame-ancestors of the petition).
+        if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = _PAGE_POLICY
         return response
+
+
+_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
 
 
 def _register_commands(app: Flask) -> None:

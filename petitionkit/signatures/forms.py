@@ -186,7 +186,9 @@ class SignatureForm(FlaskForm):
         return submitted_values()
 
     def _sent(self, key: str) -> str:
-        value = self._submitted.get(key)
+        submitted = self._submitted
+        # ``in`` first: Werkzeug's ``get`` of an absent key raises and catches an exception.
+        value = submitted[key] if key in submitted else None
         return value if isinstance(value, str) else ""
 
     @property
