@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale
 from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
@@ -32,7 +35,8 @@ def select_locale() -> str:
     if not has_request_context():
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     # ``in`` before reading: a missing key costs Werkzeug an exception, on every signing.
-    chosen = supported_locale(request.args["lang"]) if "lang" in request.args else None
+    asked = request.query_string and "lang" in request.args
+    chosen = supported_locale(request.args["lang"]) if asked else None
     if chosen is None and request.method == "POST":
         chosen = supported_locale(_body_lang())
     if chosen is None and "HTTP_ACCEPT_LANGUAGE" in request.environ:
@@ -46,6 +50,16 @@ def select_locale() -> str:
             if petition is not None:
                 chosen = supported_locale(petition.locale)
     return chosen or str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def select_babel_locale() -> Locale:
+    """``select_locale`` for Flask-Babel, as a parsed locale: each is parsed once per process."""
+    return _parsed_locale(select_locale())
+
+
+@lru_cache(maxsize=64)
+def _parsed_locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 def _body_lang() -> str | None:
