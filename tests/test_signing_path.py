@@ -168,12 +168,22 @@ def test_the_signers_language_is_kept_from_form_and_json(app: Flask, client: Fla
                                                          petition: str) -> None:
     client.post(f"/p/{petition}/sign",
                 data={"name": "Lio Brannock", "email": "lio@example.org", "lang": "es"})
-    client.post(f"/api/v1/petitions/{petition}/signatures",
-                json={"name": "Maëlle Orrin", "email": "maelle@example.org", "lang": "fr"})
-    client.post(f"/api/v1/petitions/{petition}/signatures",
-                json={"name": "Wen Jiahui", "email": "wen@example.org"},
-                headers={"Accept-Language": "zh-TW,zh;q=0.8"})
+    french = client.post(f"/api/v1/petitions/{petition}/signatures",
+                         json={"name": "Maëlle Orrin", "email": "maelle@example.org", "lang": "fr"})
+    chinese = client.post(f"/api/v1/petitions/{petition}/signatures",
+                          json={"name": "Wen Jiahui", "email": "wen@example.org"},
+                          headers={"Accept-Language": "zh-TW,zh;q=0.8"})
+    english = client.post(f"/api/v1/petitions/{petition}/signatures",
+                          json={"name": "Ola Brisk", "email": "ola@example.org"})
+    # The answer is made once per language and then reused: each still in its own language.
+    again = client.post(f"/api/v1/petitions/{petition}/signatures",
+                        json={"name": "Maëlle Orrin", "email": "maelle2@example.org",
+                              "lang": "fr"})
+    messages = [answer.json["message"] for answer in (french, chinese, english)]
+    assert len(set(messages)) == 3 and messages[2].startswith("Thank you!")
+    assert again.get_data() == french.get_data()
     with app.app_context():
         locales = dict(db.session.execute(select(Signature.email, Signature.locale)).all())
     assert locales == {"lio@example.org": "es", "maelle@example.org": "fr",
-                       "wen@example.org": "zh_Hant"}
+                       "wen@example.org": "zh_Hant", "ola@example.org": "en",
+                       "maelle2@example.org": "fr"}

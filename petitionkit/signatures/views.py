@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import render_embed_page
 from petitionkit.extensions import db
+from petitionkit.i18n import current_locale_name
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
@@ -199,14 +200,24 @@ def sign_api(slug: str) -> Response:
             {name: [str(m) for m in messages] for name, messages in form.errors.items()},
         )
     _record(petition, form, "api")
-    response = jsonify({
-        "status": "pending_confirmation",
-        "message": gettext(
-            "Thank you! Please check your email and confirm your signature to make it count."
-        ),
-    })
-    response.status_code = 202
-    return response
+    return _accepted()
+
+
+def _accepted() -> Response:
+    """The answer to every signing, repeats included: the same bytes for everyone who signs in
+    a language, so they are made once per language and process."""
+    bodies: dict[str, bytes] = current_app.extensions.setdefault(
+        "petitionkit.accepted_answers", {}
+    )
+    locale = current_locale_name()
+    if locale not in bodies:
+        bodies[locale] = jsonify({
+            "status": "pending_confirmation",
+            "message": gettext(
+                "Thank you! Please check your email and confirm your signature to make it count."
+            ),
+        }).get_data()
+    return Response(bodies[locale], status=202, mimetype="application/json")
 
 
 _BOOLEAN_FIELDS = {"consent_updates", "show_name"}
