@@ -55,45 +55,8 @@ def environ(mode: str, number: int) -> dict[str, Any]:
     }
 
 
-def cpu_per_request(app: WsgiApp, mode: str, requests: int, rounds: int) -> float:
-    """Seconds of CPU per request, best of ``rounds``; every request is a new signer."""
-    statuses: list[str] = []
-
-    def start_response(status: str, _headers: Any, _exc_info: Any = None) -> None:
-        statuses.append(status)
-
-    def one() -> None:
-        body = app(environ(mode, next(_SIGNERS)), start_response)
-        b"".join(body)
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-
-    for _ in range(requests):  # warm-up: imports, caches, the first connections
-        one()
-    accepted = {"303 SEE OTHER", "202 ACCEPTED"}
-    if statuses[-1] not in accepted:
-        raise RuntimeError(f"{mode}: the app answered {statuses[-1]}, not a signing")
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.process_time()
-        for _ in range(requests):
-            one()
-        best = min(best, (time.process_time() - started) / requests)
-    if any(status not in accepted for status in statuses):
-        raise RuntimeError(f"{mode}: some requests were refused: {set(statuses)}")
-    return best
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=300, help="per round")
-    parser.add_argument("--rounds", type=int, default=8)
-    arguments = parser.parse_args(argv)
-    # Both apps log nothing here: each request's one log line would go to this terminal.
-    logging.disable(logging.CRITICAL)
-
-    folder = Path(tempfile.mkdtemp(prefix="petitionkit-cpu-"))
+def build_apps(folder: Path) -> tuple[WsgiApp, WsgiApp]:
+    """The engine and the baseline, each on a fresh SQLite database of its own in ``folder``."""
     engine_url = f"sqlite:///{folder / 'engine.db'}"
     baseline_url = f"sqlite:///{folder / 'baseline.db'}"
     prepare_database(engine_url, folder)
@@ -107,8 +70,52 @@ def main(argv: list[str]) -> int:
 
     from petitionkit import create_app
 
-    engine = create_app(engine_config(engine_url, folder, PUBLIC_URL))
-    baseline = create_baseline()
+    return create_app(engine_config(engine_url, folder, PUBLIC_URL)), create_baseline()
+
+
+def sign_once(app: WsgiApp, mode: str) -> str:
+    """One signing by a signer never seen before; returns the status line."""
+    statuses: list[str] = []
+
+    def start_response(status: str, _headers: Any, _exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    body = app(environ(mode, next(_SIGNERS)), start_response)
+    b"".join(body)
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+    return statuses[0]
+
+
+ACCEPTED = frozenset({"303 SEE OTHER", "202 ACCEPTED"})
+
+
+def cpu_per_request(app: WsgiApp, mode: str, requests: int, rounds: int) -> float:
+    """Seconds of CPU per request, best of ``rounds``; every request is a new signer."""
+    statuses = [sign_once(app, mode) for _ in range(requests)]  # warm-up: imports, caches
+    if statuses[-1] not in ACCEPTED:
+        raise RuntimeError(f"{mode}: the app answered {statuses[-1]}, not a signing")
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(requests):
+            statuses.append(sign_once(app, mode))
+        best = min(best, (time.process_time() - started) / requests)
+    if any(status not in ACCEPTED for status in statuses):
+        raise RuntimeError(f"{mode}: some requests were refused: {set(statuses)}")
+    return best
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="per round")
+    parser.add_argument("--rounds", type=int, default=8)
+    arguments = parser.parse_args(argv)
+    # Both apps log nothing here: each request's one log line would go to this terminal.
+    logging.disable(logging.CRITICAL)
+
+    engine, baseline = build_apps(Path(tempfile.mkdtemp(prefix="petitionkit-cpu-")))
     print(f"CPU per request, best of {arguments.rounds} rounds of {arguments.requests} "
           "(SQLite, in-process):")
     for mode in ("form", "json"):
