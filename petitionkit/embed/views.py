@@ -129,7 +129,7 @@ def show(slug: str) -> tuple[str, int]:
         g.embed_policy = embed_policy("*")
         return render_template("embed/not_allowed.html", stage="blocked",
                                **embed_context(petition)), 403
-    form = SignatureForm(petition, formdata=None)
+    form = SignatureForm(petition)
     form.source.data = request.args.get("source", "")[:100] or None
     return render_embed_page(petition, form)
 

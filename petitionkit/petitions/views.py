@@ -17,7 +17,7 @@ bp = Blueprint("petitions", __name__)
 @bp.get("/p/<slug>")
 def show(slug: str) -> tuple[str, int]:
     petition = petition_or_404(slug)
-    form = SignatureForm(petition, formdata=None)
+    form = SignatureForm(petition)
     return render_petition_page(petition, form)
 
 

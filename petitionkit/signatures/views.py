@@ -36,7 +36,7 @@ from petitionkit.petitions.services import (
 from petitionkit.petitions.views import render_petition_page
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
-from petitionkit.signatures.forms import SignatureForm
+from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
 from petitionkit.signatures.limits import check_signing_limit
 from petitionkit.signatures.models import CANCELLED, CONFIRMED, Signature
 from petitionkit.signatures.tokens import (
@@ -66,18 +66,13 @@ def _accepting(petition: Petition) -> None:
         abort(409, description=gettext("This petition is closed and no longer takes signatures."))
 
 
-def _signature_input(form: SignatureForm) -> services.SignatureInput:
-    signature_input: services.SignatureInput = form.signature_input()
-    return signature_input
-
-
-def _record(petition: Petition, form: SignatureForm, channel: str) -> None:
-    if form.is_bot():
+def _record(petition: Petition, post: SigningPost, channel: str) -> None:
+    if post.is_bot:
         # Answer exactly as for a person, so the bot learns nothing; store nothing.
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
     policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
-    services.sign(db.engine, petition, _signature_input(form), policy)
+    services.sign(db.engine, petition, post.signed(), policy)
     metrics.SIGNINGS.labels(channel=channel).inc()
     # The outcome (new, repeat, capped…) stays out of the log: joined with an access log by
     # time it would tell who had signed before.
@@ -93,16 +88,16 @@ def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     _accepting(petition)
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise UnsupportedMediaType(gettext("Please send the form as a web form."))
-    form = SignatureForm(petition)
-    embedded = form.embedded
-    if not form.validate():
+    post = read_signing_post(petition)
+    if post.errors:
         metrics.REJECTED.labels(reason="invalid").inc()
-        if embedded:
+        form = SignatureForm(petition, post)
+        if post.embedded:
             return render_embed_page(petition, form, status=422)
         return render_petition_page(petition, form, status=422)
-    _record(petition, form, "embed" if embedded else "form")
-    target = "embed.check_email" if embedded else "petitions.check_email"
-    return redirect(url_for(target, slug=slug, lang=form.page_lang), code=303)
+    _record(petition, post, "embed" if post.embedded else "form")
+    target = "embed.check_email" if post.embedded else "petitions.check_email"
+    return redirect(url_for(target, slug=slug, lang=post.page_lang), code=303)
 
 
 def _json_errors(status: int, message: str, errors: dict[str, list[str]] | None = None) -> Response:
@@ -192,14 +187,11 @@ def sign_api(slug: str) -> Response:
     problems = _json_shape_problems(payload, _plugin_field_names(petition))
     if problems:
         return _json_errors(400, gettext("Some fields have the wrong type."), problems)
-    form = SignatureForm(petition)
-    if not form.validate():
+    post = read_signing_post(petition)
+    if post.errors:
         metrics.REJECTED.labels(reason="invalid").inc()
-        return _json_errors(
-            422, gettext("Please correct the highlighted fields."),
-            {name: [str(m) for m in messages] for name, messages in form.errors.items()},
-        )
-    _record(petition, form, "api")
+        return _json_errors(422, gettext("Please correct the highlighted fields."), post.errors)
+    _record(petition, post, "api")
     return _accepted()
 
 
