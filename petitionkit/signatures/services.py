@@ -66,17 +66,17 @@ class SignOutcome(Enum):
 
 
 @cache
-def _new_signature_statement(dialect_name: str) -> Insert:
-    """The INSERT of a new signature, built once per dialect.
+def _new_signature_statement() -> Insert:
+    """SQLite: the INSERT of a new signature, built once (PostgreSQL writes the signature and its
+    job in one statement, below).
 
     ON CONFLICT DO NOTHING: concurrent identical submissions create exactly one row. It is a Core
     statement on the table, because on the busiest path the ORM's statement building and
     bulk-insert bookkeeping cost more than the INSERT itself; the row is never used as an object.
     """
-    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     table = Signature.__table__
     return (
-        insert(table)
+        sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
         .returning(table.c.id)
     )
@@ -173,9 +173,7 @@ def sign(
             if queued is not None:
                 return SignOutcome.NEW
             return _repeat_signing(connection, petition.id, email_hash, policy, now)
-        inserted = connection.execute(
-            _new_signature_statement(connection.dialect.name), values
-        ).scalar_one_or_none()
+        inserted = connection.execute(_new_signature_statement(), values).scalar_one_or_none()
         if inserted is not None:
             enqueue_now(connection, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
                         message_domain=policy.message_domain)
