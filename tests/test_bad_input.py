@@ -84,6 +84,22 @@ def test_form_field_errors(storing_app: Flask) -> None:
     assert stored(storing_app) == (0, 0)
 
 
+def test_a_refused_form_shows_back_what_was_typed(storing_app: Flask) -> None:
+    client = storing_app.test_client()
+    response = client.post(FORM, data=form(name="  Mirela Vashti ", email="not-an-address",
+                                           country="de", consent_updates="y"))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'value="Mirela Vashti"' in page
+    assert 'value="not-an-address"' in page
+    assert '<option value="DE" selected>' in page
+    assert 'value="10115"' in page
+    assert 'name="consent_updates" type="checkbox" value="y" checked' in page
+    assert 'name="show_name" type="checkbox" value="y">' in page
+    assert 'id="email-error"' in page and 'id="name-error"' not in page
+    assert stored(storing_app) == (0, 0)
+
+
 JSON_FIELD_ERRORS: list[tuple[dict[str, Any], str, str]] = [
     ({"source": "s" * 101}, "source", "The source has at most 100 characters."),
     ({"name": None}, "name", "Please enter your name."),
