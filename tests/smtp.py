@@ -16,6 +16,15 @@ class _Handler:
     def __init__(self, server: RecordingSMTPServer) -> None:
         self.server = server
 
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+    ) -> str:
+        refusal = self.server.refuse_recipients.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         if self.server.refuse_with:
@@ -35,6 +44,8 @@ class RecordingSMTPServer:
         self.refused: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.refuse_with: str | None = None
+        # Replies to RCPT TO by address, as a server answers for a mailbox it does not have.
+        self.refuse_recipients: dict[str, str] = {}
         self._controller: Controller | None = None
 
     @property

@@ -132,6 +132,36 @@ def test_temporary_refusals_are_retried_with_the_same_message_id(
     )
 
 
+def test_a_recipient_refused_for_good_is_dead_at_once_and_the_rest_go_out(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url, OUTBOX_BACKOFF_BASE=60.0)
+    slug = add_petition(app)
+    sign_many(app, slug, 4)
+    smtp_server.refuse_recipients = {
+        "signer0@example.org": "550 5.1.1 No such user here",
+        "signer1@example.org": "452 4.2.2 Mailbox over quota, try later",
+        "signer2@example.org": "552 5.2.2 Mailbox full",
+    }
+
+    assert drain(app) == 1, "the session goes on past a refused recipient"
+    assert [str(message["To"]) for message in smtp_server.wait_for(1)] == [
+        "Signer 3 <signer3@example.org>"
+    ]
+    outcome = [(row.status, row.attempts, row.last_error) for row in jobs(app)]
+    assert outcome == [
+        (DEAD, 1, "SMTPRecipientsRefused 550"),
+        (PENDING, 1, "SMTPRecipientsRefused 452"),
+        (PENDING, 1, "SMTPRecipientsRefused 552"),
+        (DONE, 0, None),
+    ], "a 5xx for the mailbox is final, except 552, which RFC 5321 treats as temporary"
+
+    smtp_server.refuse_recipients = {}
+    make_all_due(app)
+    assert drain(app) == 2, "the temporary refusals are retried; the dead job is not"
+    assert [row.status for row in jobs(app)] == [DEAD, DONE, DONE, DONE]
+
+
 def test_dead_jobs_are_listed_and_replayed_through_the_cli(
     tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
 ) -> None:

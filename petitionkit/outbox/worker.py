@@ -78,7 +78,25 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, TransportUnavailable):
         return f"{type(error).__name__} ({error})"
     code = getattr(error, "smtp_code", None) or getattr(error, "status_code", None)
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+        code = min(code for code, _reply in error.recipients.values())
     return f"{type(error).__name__}" + (f" {code}" if code else "")
+
+
+def _refused_for_good(error: BaseException) -> bool:
+    """True when retrying cannot help: a plugin said so, or the server refused the recipient.
+
+    A 5xx reply to RCPT means the mailbox does not exist or will never take mail from us; waiting
+    days on it only delays the report. 552 is the exception RFC 5321 makes (a full mailbox may
+    empty). Refusals of the sender, the login or the message body stay temporary: they come from
+    the operator's setup or the server's mood, and the mail must go out once that is fixed.
+    """
+    if isinstance(error, PermanentJobError):
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+        codes = [code for code, _reply in error.recipients.values()]
+        return all(500 <= code < 600 and code != 552 for code in codes)
+    return False
 
 
 def _transport_down(error: BaseException) -> bool:
@@ -175,7 +193,7 @@ def _record_failure(
     if kind is None:
         kind = session.scalar(select(OutboxJob.kind).where(OutboxJob.id == job_id)) or "?"
     reason = describe_error(error)
-    if isinstance(error, PermanentJobError):
+    if _refused_for_good(error):
         policy = services.RetryPolicy(policy.backoff_base, policy.backoff_max, give_up_after=-1)
     status = services.fail(session, job_id, lease, reason, policy)
     metrics.DELIVERY_FAILURES.labels(kind=metrics.job_kind_label(kind)).inc()
