@@ -32,7 +32,7 @@ demo: $(STAMP) instance/config.py
 	$(BIN)/petitionkit db upgrade
 	$(BIN)/petitionkit petition load examples/petitions/*.md
 	@echo
-	@echo "Engine:       http://127.0.0.1:5000/p/bring-daniel-home  (petitionkit petition list shows all)"
+	@echo "Engine:       http://127.0.0.1:5000/  (the open petitions)"
 	@echo "Example site: http://127.0.0.1:8000"
 	@echo "Confirmation emails land in instance/mail/ (open the .html files in a browser)."
 	@echo

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -33,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "petitionkit <no-reply@localhost>",
     "MAIL_TIMEOUT": 15,
     "PUBLIC_URL": "http://127.0.0.1:5000",
+    # None: GET / lists the open petitions; a URL: GET / redirects there (the organization's site).
+    "HOME_URL": None,
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "MAX_EMAILS_PER_ADDRESS_PER_DAY": 3,
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -112,6 +115,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if app.config["DEV_MAIL_DIR"] is None:
         app.config["DEV_MAIL_DIR"] = os.path.join(app.instance_path, "mail")
     _refuse_default_secret(app)
+    _check_home_url(app.config.get("HOME_URL"))
 
 
 class ConfigurationError(RuntimeError):
@@ -135,3 +139,14 @@ def _refuse_default_secret(app: Flask) -> None:
                 f"{name} is still the placeholder of the example configuration; replace it with "
                 "the output of `python -c 'import secrets; print(secrets.token_hex(32))'`."
             )
+
+
+def _check_home_url(home_url: object) -> None:
+    """GET / redirects visitors there, so it must be a web address and nothing else."""
+    if home_url is None or home_url == "":
+        return
+    parts = urlsplit(str(home_url))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"HOME_URL must be a web address such as https://www.example.org/, not {home_url!r}"
+        )

@@ -130,6 +130,7 @@ def test_front_matter_is_normalised(tmp_path: Path) -> None:
     assert values["allowed_origins"] == ["https://example.org"]
     assert values["asks_country"] and values["asks_postal_code"]
     assert values["status"] == "draft"
+    assert values["listed"] is True, "a petition is listed unless its file says otherwise"
 
 
 BAD_FILES = {
@@ -161,6 +162,7 @@ BAD_FILES = {
     "bad share": ("---\ntitle: T\nshare:\n  tweets: [hi]\n---\n", "share is a mapping"),
     "bad asks": ("---\ntitle: T\nasks: [phone]\n---\n", "asks may list"),
     "bad rate limit": ("---\ntitle: T\nrate_limit: lots per day\n---\n", "rate_limit must"),
+    "listed as text": ("---\ntitle: T\nlisted: 'no'\n---\n", "listed must be true or false"),
     "count in file": ("---\ntitle: T\nsignature_count: 5000\n---\n", "unknown keys"),
 }
 

@@ -50,7 +50,7 @@ _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
 }
 KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
-    "asks", "letter", "targets", "extra",
+    "asks", "letter", "targets", "extra", "listed",
 }
 # Never set from a file: the count belongs to confirm/cancel and `petitionkit recount`.
 _PROTECTED = frozenset({"id", "signature_count", "created_at", "updated_at"})
@@ -139,6 +139,11 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
         raise PetitionFileError(where, f"asks may list {' and '.join(ASKS)}")
     values["asks_country"] = "country" in asks or "postal_code" in asks
     values["asks_postal_code"] = "postal_code" in asks
+
+    listed = meta.get("listed", True)
+    if not isinstance(listed, bool):
+        raise PetitionFileError(where, "listed must be true or false")
+    values["listed"] = listed
 
     values["allowed_origins"] = _origins(where, meta.get("allowed_origins", []))
     values["share"] = _share(where, meta.get("share", {}))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.extensions import db
@@ -34,6 +34,8 @@ class Petition(db.Model):  # type: ignore[name-defined]
     goal_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     share: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Whether the front page (GET /) lists it while it is open; its own pages work either way.
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     asks_country: Mapped[bool] = mapped_column(Boolean, default=False)
     asks_postal_code: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_text: Mapped[str] = mapped_column(Text, default="")

@@ -75,6 +75,29 @@ def petition_or_404(slug: str) -> Petition:
     return petition
 
 
+def listed_open_petitions(
+    session: Session, limit: int, now: datetime | None = None
+) -> list[Petition]:
+    """The petitions the front page lists: open for signing now and not unlisted, newest first.
+
+    The open window is checked here rather than in SQL: SQLite keeps naive datetimes, and an
+    instance has a handful of open petitions, not thousands.
+    """
+    now = now or utcnow()
+    candidates = session.scalars(
+        select(Petition)
+        .where(Petition.status == "open", Petition.listed.is_(True))
+        .order_by(Petition.created_at.desc(), Petition.id.desc())
+    )
+    found: list[Petition] = []
+    for petition in candidates:
+        if petition.is_open(now):
+            found.append(petition)
+            if len(found) == limit:
+                break
+    return found
+
+
 def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
     return {
         "slug": petition.slug,

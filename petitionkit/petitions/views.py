@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 
+from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
 from petitionkit.outbox.mail import demo_mail_folder
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
-from petitionkit.petitions.services import SummaryCache, petition_or_404, public_summary
+from petitionkit.petitions.services import (
+    SummaryCache,
+    listed_open_petitions,
+    petition_or_404,
+    public_summary,
+)
 from petitionkit.signatures.forms import SignatureForm, country_choices
 
 bp = Blueprint("petitions", __name__)
+
+# The front page lists at most this many open petitions, newest first.
+FRONT_PAGE_LIMIT = 100
+
+
+@bp.get("/")
+def index() -> Response | str:
+    """The open petitions, or the organization's own site when ``HOME_URL`` says so."""
+    home_url = current_app.config["HOME_URL"]
+    if home_url:
+        return redirect(home_url, code=302)
+    petitions = listed_open_petitions(db.session(), FRONT_PAGE_LIMIT)
+    return render_template(
+        "petitions/index.html",
+        petitions=[(petition, current_goal(petition, petition.signature_count))
+                   for petition in petitions],
+    )
 
 
 @bp.get("/p/<slug>")
