@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
@@ -24,7 +25,7 @@ FRONT_PAGE_LIMIT = 100
 
 
 @bp.get("/")
-def index() -> Response | str:
+def index() -> BaseResponse | str:
     """The open petitions, or the organization's own site when ``HOME_URL`` says so."""
     home_url = current_app.config["HOME_URL"]
     if home_url:
