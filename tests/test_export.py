@@ -127,7 +127,8 @@ def test_a_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     assert pipe.getvalue() == ""
 
 
-def _bulk_confirmed(app: Flask, slug: str, how_many: int) -> None:
+def _bulk_confirmed(app: Flask, slug: str, how_many: int, same_moment: int = 1) -> None:
+    """``how_many`` confirmed signatures, ``same_moment`` of them confirmed at each moment."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with app.app_context():
         petition_id = db.session.scalar(select(Petition.id).where(Petition.slug == slug))
@@ -136,7 +137,7 @@ def _bulk_confirmed(app: Flask, slug: str, how_many: int) -> None:
             "email": f"bulk{i}@example.org", "name": f"Bulk Signer {i}", "status": "confirmed",
             "token_nonce": "n", "consent_updates": i % 2 == 0, "show_name": False,
             "locale": "en", "mail_suppressed": False, "mails_sent_today": 0, "extra": {},
-            "created_at": start, "confirmed_at": start + timedelta(seconds=i),
+            "created_at": start, "confirmed_at": start + timedelta(seconds=i // same_moment),
         } for i in range(how_many)]
         db.session.execute(insert(Signature), rows)
         db.session.commit()
@@ -172,3 +173,57 @@ def test_export_memory_stays_flat_as_the_petition_grows(app: Flask) -> None:
     assert (small_lines, large_lines) == (501, 5_001)
     # Ten times the signatures, nowhere near ten times the memory: only one page is held.
     assert large_peak < small_peak * 1.5, (small_peak, large_peak)
+
+
+def _exported_ids_and_steps(app: Flask, slug: str, page_size: int) -> tuple[list[int], list[int]]:
+    """Every exported id, and the SQLite VM steps each page's query took."""
+    with app.app_context():
+        session = db.session()
+        petition = session.scalar(select(Petition).where(Petition.slug == slug))
+        raw = session.connection().connection.driver_connection
+        steps = [0]
+
+        def count_step() -> int:
+            steps[-1] += 1
+            return 0
+
+        raw.set_progress_handler(count_step, 1)
+        ids: list[int] = []
+        try:
+            for record in SignatureStream(session, petition, page_size=page_size):
+                if len(ids) % page_size == 0:
+                    steps.append(0)  # this record's page has just been read
+                ids.append(int(record["signature_id"]))
+        finally:
+            raw.set_progress_handler(None, 1)
+        # steps[0] is the petition lookup; steps[n] is page n and the records that followed it.
+        return ids, steps[1:]
+
+
+def test_pages_continue_in_the_index_across_ties_without_rescanning(app: Flask) -> None:
+    add_petition(app, slug="viral")
+    # Signatures confirmed in the same instant straddle page boundaries.
+    _bulk_confirmed(app, "viral", 3_000, same_moment=250)
+    ids, steps = _exported_ids_and_steps(app, "viral", page_size=100)
+    with app.app_context():
+        expected = list(db.session.scalars(
+            select(Signature.id).order_by(Signature.confirmed_at, Signature.id)
+        ))
+    assert ids == expected and len(ids) == 3_000, "every signature once, in order"
+    assert len(steps) == 30
+    # Each page starts where the last one stopped: the thirtieth costs what the first did, not
+    # thirty times as much, so a million signatures export in linear time.
+    assert max(steps[1:]) < 2 * steps[0], steps
+
+
+def test_export_pages_across_ties_on_postgresql(pg_app: Flask) -> None:
+    add_petition(pg_app, slug="viral")
+    _bulk_confirmed(pg_app, "viral", 1_000, same_moment=150)
+    with pg_app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == "viral"))
+        ids = [int(record["signature_id"])
+               for record in SignatureStream(db.session(), petition, page_size=70)]
+        expected = list(db.session.scalars(
+            select(Signature.id).order_by(Signature.confirmed_at, Signature.id)
+        ))
+    assert ids == expected and len(ids) == 1_000
