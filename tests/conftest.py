@@ -8,6 +8,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +129,10 @@ def _server_missing(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A database of its own for this test, created and dropped on the local server."""
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A database of its own, created and dropped on the local server; skips (or fails, in CI)
+    when the server is not there."""
     try:
         import psycopg
     except ImportError as error:  # pragma: no cover - psycopg is a test dependency
@@ -143,9 +145,18 @@ def postgres_url() -> Iterator[str]:
     except psycopg.OperationalError as error:
         _server_missing("PostgreSQL at 127.0.0.1:5432", error)
     base = POSTGRES_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ log = logging.getLogger("petitionkit.errors")
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    # The read/signing API and oEmbed speak only JSON, whatever the client accepts.
+    if request.path.startswith(("/api/", "/oembed")):
         return True
     return request.accept_mimetypes.best == "application/json"
 
