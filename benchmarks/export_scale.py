@@ -36,6 +36,7 @@ from run import (
     ROOT,
     SLUG,
     engine_config,
+    exit_cleanly_on_sigterm,
     postgres_databases,
     postgres_unavailable,
     prepare_database,
@@ -182,6 +183,7 @@ def main(argv: list[str]) -> int:
                         help="comma-separated signature counts, rising")
     parser.add_argument("--databases", default="sqlite,postgresql")
     arguments = parser.parse_args(argv)
+    exit_cleanly_on_sigterm()
     sizes = [int(size) for size in arguments.sizes.split(",")]
     if sizes != sorted(set(sizes)):
         parser.error("--sizes must rise")

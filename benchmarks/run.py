@@ -261,6 +261,12 @@ def postgres_databases() -> Iterator[tuple[str, str]]:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """A SIGTERM (``kill``, a CI timeout) unwinds like Ctrl-C, so the ``finally`` blocks stop
+    the servers and drop the run's PostgreSQL databases instead of leaving them behind."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+
+
 def postgres_unavailable() -> str | None:
     try:
         import psycopg
@@ -606,6 +612,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     arguments = parse_arguments(argv)
+    exit_cleanly_on_sigterm()
     missing = missing_tools()
     if missing:
         print("Cannot benchmark; missing:", file=sys.stderr)
