@@ -141,7 +141,7 @@ class SignatureStream:
         )
         cursor = self.since
         while True:
-            rows = self.session.execute(
+            rows = self.session.connection().execute(
                 select(*_COLUMNS)
                 .where(self._base_filter(), self._after(cursor))
                 .order_by(*order)
@@ -149,8 +149,9 @@ class SignatureStream:
             ).all()
             if not rows:
                 return
+            slug = self.petition.slug
             for row in rows:
-                record = self._record(row)
+                record = _record(row, slug)
                 cursor = Cursor(
                     None if self.include_unconfirmed else record["confirmed_at"], row.id
                 )
@@ -159,21 +160,25 @@ class SignatureStream:
             if len(rows) < self.page_size:
                 return
 
-    def _record(self, row: Any) -> ExportRecord:
-        return {
-            "signature_id": row.id,
-            "petition": self.petition.slug,
-            "status": row.status,
-            "name": row.name,
-            "email": row.email,
-            "country": row.country,
-            "postal_code": row.postal_code,
-            "locale": row.locale,
-            "source": row.source,
-            "consent_updates": bool(row.consent_updates),
-            "consent_version": row.consent_version,
-            "show_name": bool(row.show_name),
-            "signed_at": _utc(row.created_at),
-            "confirmed_at": _utc(row.confirmed_at),
-            "extra": dict(row.extra or {}),
-        }
+
+def _record(row: Any, slug: str) -> ExportRecord:
+    # Unpacked by position, in the order of _COLUMNS: a million rows each read a dozen fields.
+    (signature_id, status, name, email, country, postal_code, locale, source, consent_updates,
+     consent_version, show_name, created_at, confirmed_at, extra) = row
+    return {
+        "signature_id": signature_id,
+        "petition": slug,
+        "status": status,
+        "name": name,
+        "email": email,
+        "country": country,
+        "postal_code": postal_code,
+        "locale": locale,
+        "source": source,
+        "consent_updates": bool(consent_updates),
+        "consent_version": consent_version,
+        "show_name": bool(show_name),
+        "signed_at": _utc(created_at),
+        "confirmed_at": _utc(confirmed_at),
+        "extra": dict(extra or {}),
+    }
