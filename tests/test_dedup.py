@@ -237,3 +237,73 @@ def test_unique_constraint_holds_below_the_service(app: Flask, petition: str) ->
             db.session.commit()
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_first_signings_and_repeats_cost_the_same_statements(
+    request: pytest.FixtureRequest, database: str
+) -> None:
+    """What the response time could show: the statements each case runs. A first signing and a
+    repeat run the same ones, so timing a signing does not tell whether the address had signed.
+    """
+    from sqlalchemy import event
+
+    from petitionkit.petitions.models import Petition
+    from petitionkit.signatures import services
+    from petitionkit.signatures.services import SignatureInput, SignOutcome
+
+    app: Flask = request.getfixturevalue("app" if database == "sqlite" else "pg_app")
+    add_petition(app)
+    policy = app.extensions["petitionkit.signing_policy"]
+    with app.app_context():
+        petition = db.session.scalars(select(Petition).where(Petition.slug == SLUG)).one()
+        db.session.expunge(petition)
+        db.session.remove()
+        statements: list[str] = []
+
+        def record(*args: object) -> None:
+            statements.append(str(args[2]).split()[0])
+
+        def sign(email: str) -> tuple[SignOutcome, list[str]]:
+            statements.clear()
+            outcome = services.sign(db.engine, petition, SignatureInput("Odile", email), policy)
+            return outcome, list(statements)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            first = sign("odile@example.org")
+            cases = [first, sign("odile@example.org")]
+            for _ in range(policy.max_mails_per_day):
+                cases.append(sign("odile@example.org"))
+            confirmed = sign("confirmed@example.org")
+            with db.engine.begin() as connection:
+                connection.execute(update(Signature).where(
+                    Signature.email == "confirmed@example.org").values(status="confirmed"))
+            cases.append(sign("confirmed@example.org"))
+            with db.engine.begin() as connection:
+                connection.execute(update(Signature).where(
+                    Signature.email == "confirmed@example.org"
+                ).values(status="cancelled", mail_suppressed=True))
+            cases.append(sign("confirmed@example.org"))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    cap = policy.max_mails_per_day
+    assert [outcome for outcome, _ in cases] == [
+        SignOutcome.NEW,
+        *[SignOutcome.RESENT_CONFIRMATION] * (cap - 1),
+        SignOutcome.NOT_MAILED, SignOutcome.NOT_MAILED,  # the day's allowance spent
+        SignOutcome.ALREADY_SIGNED_NOTICE,
+        SignOutcome.NOT_MAILED,  # "it wasn't me"
+    ]
+    assert confirmed[0] is SignOutcome.NEW
+    mailed = [statements for outcome, statements in cases if outcome is not SignOutcome.NOT_MAILED]
+    if database == "postgresql":
+        # One statement, whatever the case: the upsert with its e-mail job.
+        assert {tuple(statements) for _, statements in cases} == {("WITH",)}
+    else:
+        # The upsert, then the job when there is mail to send.
+        assert {tuple(statements) for statements in mailed} == {("INSERT", "INSERT")}
+    with app.app_context():
+        kinds = list(db.session.scalars(select(OutboxJob.kind).order_by(OutboxJob.id)))
+    assert kinds == [CONFIRM_EMAIL] * cap + [CONFIRM_EMAIL, ALREADY_SIGNED_EMAIL]

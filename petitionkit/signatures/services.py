@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cache
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Insert, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import Integer, Table, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import Session
@@ -63,23 +64,9 @@ class SignOutcome(Enum):
     ALREADY_SIGNED_NOTICE = "already_signed_notice"
     MAIL_CAPPED = "mail_capped"
     SUPPRESSED = "suppressed"
-
-
-@cache
-def _new_signature_statement() -> Insert:
-    """SQLite: the INSERT of a new signature, built once (PostgreSQL writes the signature and its
-    job in one statement, below).
-
-    ON CONFLICT DO NOTHING: concurrent identical submissions create exactly one row. It is a Core
-    statement on the table, because on the busiest path the ORM's statement building and
-    bulk-insert bookkeeping cost more than the INSERT itself; the row is never used as an object.
-    """
-    table = Signature.__table__
-    return (
-        sqlite.insert(table)
-        .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
-        .returning(table.c.id)
-    )
+    # What ``sign`` answers for either of the two above: telling them apart would take a
+    # statement more, on just these paths, and so show in the response time.
+    NOT_MAILED = "not_mailed"
 
 
 # The columns of a new signature, as the statements' parameters.
@@ -90,41 +77,75 @@ _SIGNATURE_COLUMNS = (
 )
 
 
-@cache
-def _new_signature_and_job_statement() -> Insert:
-    """PostgreSQL: the new signature and its confirmation job in one statement.
+def _signature_upsert(insert_for_dialect: Callable[[Table], Any]) -> Any:
+    """A new signature, or a repeat's claim on the day's e-mail allowance, in one statement.
 
-    The signature's INSERT is a data-modifying CTE; the job is inserted from the row it returns,
-    so a repeat (a conflict, no row) queues nothing here. One round trip to the server instead
-    of two, in the same transaction as before.
+    New: the row is inserted. Repeat: the existing row spends one e-mail of its daily allowance,
+    unless the address asked for no more mail ("it wasn't me") or has used the allowance up; then
+    nothing changes and no row comes back. Either way the row returned carries its id and status,
+    and its token nonce tells which happened: only a new row has the nonce this request made.
+
+    First signings and repeats thus cost the same statements, so the response time does not tell
+    whether an address had signed. Concurrent identical submissions create exactly one row.
     """
-    signatures = Signature.__table__
+    table = Signature.__table__
+    statement = insert_for_dialect(table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in _SIGNATURE_COLUMNS}
+    )
+    today = statement.excluded.mails_day
+    return statement.on_conflict_do_update(
+        index_elements=["petition_id", "email_hash"],
+        set_={
+            "mails_sent_today": case(
+                (table.c.mails_day == today, table.c.mails_sent_today + 1), else_=1
+            ),
+            "mails_day": today,
+        },
+        where=(
+            ~table.c.mail_suppressed
+            & (table.c.status != CANCELLED)
+            & (
+                table.c.mails_day.is_(None)
+                | (table.c.mails_day != today)
+                | (table.c.mails_sent_today < bindparam("max_mails", type_=Integer()))
+            )
+        ),
+    ).returning(table.c.id, table.c.status, table.c.token_nonce)
+
+
+@cache
+def _sqlite_signing_statement() -> Any:
+    """SQLite: the upsert alone; the e-mail job follows it in the same transaction."""
+    return _signature_upsert(sqlite.insert)
+
+
+@cache
+def _postgresql_signing_statement() -> Any:
+    """PostgreSQL: the upsert and its e-mail job in one statement, one round trip.
+
+    The upsert is a data-modifying CTE; the job is inserted from the row it returns, which is
+    also what the statement answers. No row: no e-mail, and nothing queued.
+    """
     jobs = OutboxJob.__table__
-    new_signature = (
-        postgresql.insert(signatures)
-        .values({name: bindparam(name, type_=signatures.c[name].type)
-                 for name in _SIGNATURE_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["petition_id", "email_hash"])
-        .returning(signatures.c.id)
-        .cte("new_signature")
+    signing = _signature_upsert(postgresql.insert).cte("signing")
+    kind = case(
+        (signing.c.status == CONFIRMED, literal(ALREADY_SIGNED_EMAIL, jobs.c.kind.type)),
+        else_=literal(CONFIRM_EMAIL, jobs.c.kind.type),
     )
-    job = select(
-        literal(CONFIRM_EMAIL, jobs.c.kind.type),
-        func.json_build_object("signature_id", new_signature.c.id),
-        bindparam("message_id", type_=jobs.c.message_id.type),
-        literal(OUTBOX_PENDING, jobs.c.status.type),
-        literal(0, jobs.c.attempts.type),
-        bindparam("job_available_at", type_=jobs.c.available_at.type),
-        bindparam("job_created_at", type_=jobs.c.created_at.type),
-    ).select_from(new_signature)
-    return (
-        insert(jobs)
-        .from_select(
-            ["kind", "payload", "message_id", "status", "attempts", "available_at", "created_at"],
-            job, include_defaults=False,
-        )
-        .returning(jobs.c.id)
-    )
+    job = insert(jobs).from_select(
+        ["kind", "payload", "message_id", "status", "attempts", "available_at", "created_at"],
+        select(
+            kind,
+            func.json_build_object("signature_id", signing.c.id),
+            bindparam("message_id", type_=jobs.c.message_id.type),
+            literal(OUTBOX_PENDING, jobs.c.status.type),
+            literal(0, jobs.c.attempts.type),
+            bindparam("job_available_at", type_=jobs.c.available_at.type),
+            bindparam("job_created_at", type_=jobs.c.created_at.type),
+        ).select_from(signing),
+        include_defaults=False,
+    ).cte("job")
+    return select(signing.c.id, signing.c.status, signing.c.token_nonce).add_cte(job)
 
 
 def sign(
@@ -142,6 +163,7 @@ def sign(
     """
     now = now or utcnow()
     email_hash = blind_index(normalize_email(data.email, policy.rules), policy.index_key)
+    nonce = secrets.token_urlsafe(12)
     values = {
         "petition_id": petition.id,
         "email_hash": email_hash,
@@ -156,29 +178,34 @@ def sign(
         "source": data.source,
         "extra": data.extra,
         "status": PENDING,
-        "token_nonce": secrets.token_urlsafe(12),
+        "token_nonce": nonce,
         "mail_suppressed": False,
         "mails_day": now.date(),
         "mails_sent_today": 1,
         "created_at": now,
+        "max_mails": policy.max_mails_per_day,
     }
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            queued = connection.execute(_new_signature_and_job_statement(), {
+            row = connection.execute(_postgresql_signing_statement(), {
                 **values,
                 "message_id": new_message_id(policy.message_domain),
                 "job_available_at": now,
                 "job_created_at": now,
-            }).scalar_one_or_none()
-            if queued is not None:
-                return SignOutcome.NEW
-            return _repeat_signing(connection, petition.id, email_hash, policy, now)
-        inserted = connection.execute(_new_signature_statement(), values).scalar_one_or_none()
-        if inserted is not None:
-            enqueue_now(connection, CONFIRM_EMAIL, {"signature_id": inserted}, now=now,
-                        message_domain=policy.message_domain)
-            return SignOutcome.NEW
-        return _repeat_signing(connection, petition.id, email_hash, policy, now)
+            }).one_or_none()
+        else:
+            row = connection.execute(_sqlite_signing_statement(), values).one_or_none()
+            if row is not None:
+                kind = ALREADY_SIGNED_EMAIL if row.status == CONFIRMED else CONFIRM_EMAIL
+                enqueue_now(connection, kind, {"signature_id": row.id}, now=now,
+                            message_domain=policy.message_domain)
+    if row is None:
+        return SignOutcome.NOT_MAILED
+    if hmac.compare_digest(row.token_nonce, nonce):
+        return SignOutcome.NEW
+    if row.status == CONFIRMED:
+        return SignOutcome.ALREADY_SIGNED_NOTICE
+    return SignOutcome.RESENT_CONFIRMATION
 
 
 def _repeat_signing(
