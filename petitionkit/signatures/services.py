@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cache
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Table, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import Integer, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import Session
@@ -77,7 +76,7 @@ _SIGNATURE_COLUMNS = (
 )
 
 
-def _signature_upsert(insert_for_dialect: Callable[[Table], Any]) -> Any:
+def _signature_upsert(statement: Any) -> Any:
     """A new signature, or a repeat's claim on the day's e-mail allowance, in one statement.
 
     New: the row is inserted. Repeat: the existing row spends one e-mail of its daily allowance,
@@ -89,9 +88,6 @@ def _signature_upsert(insert_for_dialect: Callable[[Table], Any]) -> Any:
     whether an address had signed. Concurrent identical submissions create exactly one row.
     """
     table = Signature.__table__
-    statement = insert_for_dialect(table).values(
-        {name: bindparam(name, type_=table.c[name].type) for name in _SIGNATURE_COLUMNS}
-    )
     today = statement.excluded.mails_day
     return statement.on_conflict_do_update(
         index_elements=["petition_id", "email_hash"],
@@ -116,7 +112,8 @@ def _signature_upsert(insert_for_dialect: Callable[[Table], Any]) -> Any:
 @cache
 def _sqlite_signing_statement() -> Any:
     """SQLite: the upsert alone; the e-mail job follows it in the same transaction."""
-    return _signature_upsert(sqlite.insert)
+    # The values come with each execution: fewer bound expressions to process per signing.
+    return _signature_upsert(sqlite.insert(Signature.__table__))
 
 
 @cache
@@ -127,7 +124,10 @@ def _postgresql_signing_statement() -> Any:
     also what the statement answers. No row: no e-mail, and nothing queued.
     """
     jobs = OutboxJob.__table__
-    signing = _signature_upsert(postgresql.insert).cte("signing")
+    signatures = Signature.__table__
+    # Inside a WITH the INSERT needs its values in the statement itself.
+    values = {name: bindparam(name, type_=signatures.c[name].type) for name in _SIGNATURE_COLUMNS}
+    signing = _signature_upsert(postgresql.insert(signatures).values(values)).cte("signing")
     kind = case(
         (signing.c.status == CONFIRMED, literal(ALREADY_SIGNED_EMAIL, jobs.c.kind.type)),
         else_=literal(CONFIRM_EMAIL, jobs.c.kind.type),
