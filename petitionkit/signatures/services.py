@@ -76,6 +76,25 @@ _SIGNATURE_COLUMNS = (
 )
 
 
+def _allowance_left(today: Any, max_mails: Any) -> Any:
+    """The condition under which a signature may be sent one more e-mail today."""
+    return (
+        Signature.mails_day.is_(None)
+        | (Signature.mails_day != today)
+        | (Signature.mails_sent_today < max_mails)
+    )
+
+
+def _allowance_spent(today: Any) -> dict[str, Any]:
+    """The columns that spend one e-mail of the day's allowance."""
+    return {
+        "mails_sent_today": case(
+            (Signature.mails_day == today, Signature.mails_sent_today + 1), else_=1
+        ),
+        "mails_day": today,
+    }
+
+
 def _signature_upsert(statement: Any) -> Any:
     """A new signature, or a repeat's claim on the day's e-mail allowance, in one statement.
 
@@ -87,26 +106,16 @@ def _signature_upsert(statement: Any) -> Any:
     First signings and repeats thus cost the same statements, so the response time does not tell
     whether an address had signed. Concurrent identical submissions create exactly one row.
     """
-    table = Signature.__table__
     today = statement.excluded.mails_day
     return statement.on_conflict_do_update(
         index_elements=["petition_id", "email_hash"],
-        set_={
-            "mails_sent_today": case(
-                (table.c.mails_day == today, table.c.mails_sent_today + 1), else_=1
-            ),
-            "mails_day": today,
-        },
+        set_=_allowance_spent(today),
         where=(
-            ~table.c.mail_suppressed
-            & (table.c.status != CANCELLED)
-            & (
-                table.c.mails_day.is_(None)
-                | (table.c.mails_day != today)
-                | (table.c.mails_sent_today < bindparam("max_mails", type_=Integer()))
-            )
+            ~Signature.mail_suppressed
+            & (Signature.status != CANCELLED)
+            & _allowance_left(today, bindparam("max_mails", type_=Integer()))
         ),
-    ).returning(table.c.id, table.c.status, table.c.token_nonce)
+    ).returning(Signature.id, Signature.status, Signature.token_nonce)
 
 
 @cache
@@ -226,17 +235,8 @@ def _repeat_signing(
     # One atomic statement both checks and spends the daily e-mail allowance.
     allowed = connection.execute(
         update(Signature)
-        .where(
-            Signature.id == existing.id,
-            (Signature.mails_day != today)
-            | (Signature.mails_day.is_(None))
-            | (Signature.mails_sent_today < policy.max_mails_per_day),
-        )
-        .values(
-            mails_sent_today=case((Signature.mails_day == today, Signature.mails_sent_today + 1),
-                                  else_=1),
-            mails_day=today,
-        )
+        .where(Signature.id == existing.id, _allowance_left(today, policy.max_mails_per_day))
+        .values(_allowance_spent(today))
     )
     if not _rowcount(allowed):
         return SignOutcome.MAIL_CAPPED
