@@ -284,8 +284,9 @@ def confirm(token: str) -> tuple[str, int]:
         return render_template("signatures/token_expired.html", token=token), 410
     if petition is None or not petition.is_open():
         return render_template("signatures/closed.html", petition=petition), 409
-    if request.method == "GET":
-        # Mail scanners follow links; only a person pressing the button confirms.
+    if request.method != "POST":
+        # Mail scanners and link previews follow links, with GET or HEAD: only a person
+        # pressing the button confirms.
         return render_template("signatures/confirm.html", petition=petition, token=token), 200
     outcome, _ = services.confirm(
         db.session(), claims.signature_id, claims.nonce,
@@ -335,7 +336,8 @@ def cancel(token: str) -> tuple[str, int]:
     petition = db.session.get(Petition, signature.petition_id)
     if signature.status == CANCELLED:
         return render_template("signatures/cancelled.html", petition=petition), 200
-    if request.method == "GET":
+    if request.method != "POST":
+        # HEAD included: only the button's POST (or a mail program's one-click POST) withdraws.
         return render_template("signatures/cancel.html", petition=petition, token=token), 200
     outcome = services.cancel(db.session(), claims.signature_id, claims.nonce)
     if outcome is services.CancelOutcome.INVALID:
