@@ -26,9 +26,10 @@ from typing import IO, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask, Request, current_app, request
+from flask_babel import gettext
 from limits.storage import MemoryStorage
 from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
@@ -257,6 +258,38 @@ class _RefusingLimitedStream(LimitedStream):
 
 class PetitionkitRequest(Request):
     form_data_parser_class = _ReadableFormDataParser
+    # (value, None) or (None, why it could not be read): the outcome of the one parse of a body.
+    _json_outcome: tuple[Any, ValueError | None] | None = None
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """The JSON body, parsed once per request whoever asks (the language lookup, the view,
+        the error page), and refused the same way every time.
+
+        Werkzeug parses again after a failure and lets a ``RecursionError`` through: a body
+        nested thousands of levels deep then broke the view and the error page alike.
+        """
+        if not (force or self.is_json):
+            return super().get_json(force=force, silent=silent, cache=cache)
+        if self._json_outcome is None:
+            data = self.get_data(cache=True)
+            try:
+                self._json_outcome = (self.json_module.loads(data), None)
+            except ValueError as error:
+                self._json_outcome = (None, error)
+            except RecursionError:
+                self._json_outcome = (None, JSONNestedTooDeeply())
+        value, error = self._json_outcome
+        if error is None:
+            return value
+        if silent:
+            return None
+        if isinstance(error, JSONNestedTooDeeply):
+            raise BadRequest(gettext("The request body is nested too deeply to be read."))
+        return self.on_json_loading_failed(error)
+
+
+class JSONNestedTooDeeply(ValueError):
+    """Deeper than the JSON parser can follow (about a thousand levels)."""
 
     @cached_property
     def stream(self) -> IO[bytes]:

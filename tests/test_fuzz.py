@@ -157,3 +157,62 @@ def test_every_address_answers_any_value(
     response = client.open(url, method=method)
     wants_json = url.startswith(("/api/", "/oembed"))
     check(response, "application/json" if wants_json else "text/html")
+
+
+@st.composite
+def deep_documents(draw: st.DrawFn) -> str:
+    """JSON nested from one level to far past what a parser follows, as a body or in a field."""
+    depth = draw(st.integers(min_value=1, max_value=20_000))
+    opener, closer = draw(st.sampled_from([("[", "]"), ('{"a":', "}"), ('{"name":', "}")]))
+    core = draw(st.sampled_from(["0", "null", '"x"', "{}", "[]", "1e999"]))
+    nested = opener * depth + core + closer * depth
+    field = draw(st.sampled_from([None, *FIELDS]))
+    if field is None:
+        return nested
+    return '{"name": "Mirela", "email": "m@example.org", ' + json.dumps(field) + ": " + nested + "}"
+
+
+@st.composite
+def huge_numbers(draw: st.DrawFn) -> str:
+    """Numbers past every limit: thousands of digits, exponents far beyond a double."""
+    digits = "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=1, max_size=20))
+                     ) * draw(st.integers(min_value=1, max_value=1_000))
+    sign = draw(st.sampled_from(["", "-"]))
+    shape = draw(st.sampled_from(["{d}", "{d}.{d}", "1e{d}", "-1e-{d}", "0.{d}e{d}"]))
+    number = sign + shape.format(d=digits.lstrip("0") or "1")
+    field = draw(st.sampled_from(FIELDS))
+    return '{"name": "Mirela", "email": "m@example.org", ' + json.dumps(field) + ": " + number + "}"
+
+
+@st.composite
+def long_keys(draw: st.DrawFn) -> str:
+    """Keys from one character to past the body limit, one or many."""
+    character = draw(st.characters(codec="utf-8", exclude_categories=["Cs"]))
+    length = draw(st.integers(min_value=1, max_value=80_000))
+    count = draw(st.integers(min_value=1, max_value=3))
+    keys = {character * (length // count) + str(index): "x" for index in range(count)}
+    return json.dumps({"name": "Mirela", "email": "m@example.org", **keys})
+
+
+extreme_json = deep_documents() | huge_numbers() | long_keys()
+
+
+@FUZZ
+@given(body=extreme_json)
+def test_json_signing_answers_extreme_documents_with_json(fuzz_app: Flask, body: str) -> None:
+    client = fuzz_app.test_client()
+    check(client.post(API, data=body, content_type="application/json"), "application/json")
+
+
+@FUZZ
+@given(body=extreme_json, template=st.sampled_from([FORM, *PAGES]))
+def test_every_address_answers_extreme_json_bodies(
+    fuzz_app: Flask, body: str, template: str
+) -> None:
+    """Pages do not read JSON, but the language lookup looks at a posted body: whatever it finds
+    there, the page answers in its own format."""
+    client = fuzz_app.test_client()
+    url = template.format(SLUG) if "{}" in template else template
+    response = client.post(url, data=body, content_type="application/json")
+    wants_json = url.startswith(("/api/", "/oembed"))
+    check(response, "application/json" if wants_json else "text/html")

@@ -12,6 +12,10 @@ RATE_LIMIT_STORAGE_ERRORS = Counter(
     "petitionkit_rate_limit_storage_errors_total",
     "Signing attempts let through because the rate-limit storage failed",
 )
+DATABASE_UNAVAILABLE = Counter(
+    "petitionkit_database_unavailable_total",
+    "Requests answered 503 because the database could not be reached",
+)
 REJECTED = Counter("petitionkit_rejected_total", "Signing requests refused as invalid", ["reason"])
 JOBS_DONE = Counter("petitionkit_outbox_jobs_done_total", "Outbox jobs delivered", ["kind"])
 DELIVERY_FAILURES = Counter(

@@ -182,8 +182,10 @@ def sign_api(slug: str) -> Response:
         return _json_errors(415, gettext("Please send the signature as JSON (application/json)."))
     try:
         payload = request.get_json()
-    except BadRequest:
-        return _json_errors(400, gettext("The request body is not valid JSON in UTF-8."))
+    except BadRequest as unreadable:
+        generic = unreadable.description == BadRequest.description
+        return _json_errors(400, gettext("The request body is not valid JSON in UTF-8.")
+                            if generic else str(unreadable.description))
     problems = _json_shape_problems(payload, _plugin_field_names(petition))
     if problems:
         return _json_errors(400, gettext("Some fields have the wrong type."), problems)
