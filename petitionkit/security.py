@@ -256,6 +256,10 @@ class _RefusingLimitedStream(LimitedStream):
         return data
 
 
+class JSONNestedTooDeeply(ValueError):
+    """Deeper than the JSON parser can follow (about a thousand levels)."""
+
+
 class PetitionkitRequest(Request):
     form_data_parser_class = _ReadableFormDataParser
     # (value, None) or (None, why it could not be read): the outcome of the one parse of a body.
@@ -274,22 +278,20 @@ class PetitionkitRequest(Request):
             data = self.get_data(cache=True)
             try:
                 self._json_outcome = (self.json_module.loads(data), None)
-            except ValueError as error:
-                self._json_outcome = (None, error)
+            except ValueError as unreadable:
+                self._json_outcome = (None, unreadable)
             except RecursionError:
                 self._json_outcome = (None, JSONNestedTooDeeply())
-        value, error = self._json_outcome
-        if error is None:
+        value, failure = self._json_outcome
+        if failure is None:
             return value
         if silent:
             return None
-        if isinstance(error, JSONNestedTooDeeply):
+        if isinstance(failure, JSONNestedTooDeeply):
             raise BadRequest(gettext("The request body is nested too deeply to be read."))
-        return self.on_json_loading_failed(error)
+        return self.on_json_loading_failed(failure)
 
 
-class JSONNestedTooDeeply(ValueError):
-    """Deeper than the JSON parser can follow (about a thousand levels)."""
 
     @cached_property
     def stream(self) -> IO[bytes]:

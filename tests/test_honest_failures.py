@@ -133,7 +133,9 @@ def test_nested_json_sent_to_pages_is_refused_as_a_page(
         assert "<h1>" in answer.get_data(as_text=True)
 
 
-def test_a_body_that_cannot_be_read_is_parsed_once(app: Flask, petition: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_body_that_cannot_be_read_is_parsed_once(
+    app: Flask, petition: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     parses: list[str] = []
     real_loads = json.loads
 
