@@ -33,6 +33,7 @@ class _Handler:
             return self.server.refuse_with
         with self.server.lock:
             self.server.messages.append(message)  # type: ignore[arg-type]
+            self.server.raw.append(envelope.original_content or envelope.content)
         return "250 OK"
 
 
@@ -40,6 +41,8 @@ class RecordingSMTPServer:
     def __init__(self, port: int) -> None:
         self.port = port
         self.messages: list[EmailMessage] = []
+        # The bytes of each accepted message as they crossed the wire, for checks of the syntax.
+        self.raw: list[bytes] = []
         # What arrived while ``refuse_with`` was set: the server saw it and said no.
         self.refused: list[EmailMessage] = []
         self.lock = threading.Lock()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from petitionkit.extensions import db
+from petitionkit.outbox.mail import MAIL_POLICY
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.worker import run_once
 from petitionkit.petitions.models import Petition
@@ -146,3 +149,33 @@ def test_a_name_that_looks_like_addresses_stays_one_recipient(
     assert [address for _name, address in getaddresses([str(message["To"])])] == [
         "ann@example.org"
     ]
+
+
+def test_list_unsubscribe_and_date_are_written_as_mail_programs_read_them(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    """Checked on the bytes that crossed the wire: a parser would decode an RFC 2047-encoded
+    List-Unsubscribe back into the URL and hide the defect, but mail programs do not."""
+    app = mail_app(tmp_path, migrated_sqlite, smtp_server)
+    slug = add_petition(app, title="Release the cartographer — now")
+    message = signed_and_delivered(app, smtp_server, slug, "Tomás Brin", "tomas@example.org")
+    cancel = link_from(message, "http://localhost/cancel/")
+    assert len(cancel) > 78, "the link must be longer than a folded line to test the folding"
+    raw = smtp_server.raw[-1]
+    headers = raw.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    assert f"List-Unsubscribe: <{cancel}>" in headers
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in headers
+    assert not any(line.startswith("List-Unsubscribe:") and "=?" in line for line in headers)
+    [date] = [line for line in headers if line.startswith("Date: ")]
+    assert date.endswith(" +0000"), date
+    parsed = parsedate_to_datetime(date.removeprefix("Date: "))
+    assert parsed.tzinfo is not None and parsed.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - parsed) < timedelta(minutes=5)
+
+
+def test_a_url_list_header_too_long_for_a_line_is_refused_not_mangled() -> None:
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["List-Unsubscribe"] = "<https://example.org/" + "x" * 1000 + ">"
+    message.set_content("text")
+    with pytest.raises(ValueError, match="one line of at most 998"):
+        bytes(message)

@@ -65,6 +65,7 @@ def test_test_mode_sends_the_letter_to_the_organizer(
     run_jobs(app)
     [message] = deliveries(smtp_server)
     assert message["To"] == "Organizer <organizer@example.org>"
+    assert str(message["Date"]).endswith(" +0000"), "a letter is dated, in UTC"
     subject = str(message["Subject"]).strip()
     assert subject.startswith("[TEST for Minister Vera Placeholder] Release the poet")
     body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")

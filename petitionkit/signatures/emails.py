@@ -5,12 +5,13 @@ from __future__ import annotations
 import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import parseaddr
 
 from flask import Flask, render_template
 from flask_babel import force_locale, gettext
 
 from petitionkit.extensions import db
+from petitionkit.outbox.mail import new_message
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.worker import DeliveryContext
 from petitionkit.petitions.models import Petition
@@ -65,13 +66,12 @@ def build_message(
             subject = gettext("You have already signed: %(title)s", title=title)
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", subject=subject, **context)
-    message = EmailMessage()
+    message = new_message()
     message["Subject"] = header_safe(subject)
     message["From"] = app.config["MAIL_FROM"]
     # An Address object, not formataddr(): a name that mixes non-ASCII letters with commas or
     # angle brackets would otherwise be refolded into extra, bogus addresses in the To header.
     message["To"] = Address(display_name=header_safe(signature.name), addr_spec=signature.email)
-    message["Date"] = formatdate(localtime=False)
     if message_id:
         # Kept on the outbox row: a retried send carries the same Message-ID.
         message["Message-ID"] = message_id

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from babel import Locale
 from flask import Flask
 
-from petitionkit.outbox.mail import open_transport
+from petitionkit.outbox.mail import new_message, open_transport
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import Signature
 from petitionkit.targets import Delivery, Target
@@ -102,7 +101,7 @@ def email_delivery(
         recipient = formataddr((target.display_name(), target.email))
     else:
         raise ValueError(f"petition {petition.slug}: delivery is {mode}")
-    message = EmailMessage()
+    message = new_message()
     message["From"] = app.config["MAIL_FROM"]
     message["To"] = recipient
     message["Subject"] = subject
