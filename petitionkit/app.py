@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
@@ -158,15 +159,20 @@ def _register_template_helpers(app: Flask) -> None:
             "text_direction": i18n.text_direction(locale),
         }
 
+    always = _always_headers(app.config)
+
     @app.after_request
     def security_headers(response: Response) -> Response:
-        # No view sets these two, so they are set outright (``setdefault`` costs Werkzeug an
-        # exception per absent header, on every answer including the count read).
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        # The embed views set a policy of their own (frame-ancestors of the petition).
-        if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+        # Set outright, not with ``setdefault``: no view sets these, and a miss costs Werkzeug
+        # an exception per absent header, on every answer including the count read.
+        response.headers.extend(always)
+        # The iframe's pages (and errors shown in it) take the petition's policy later, from
+        # the embed blueprint; every other page may not be framed at all.
+        if (response.mimetype == "text/html" and g.get("embed_policy") is None
+                and "Content-Security-Policy" not in response.headers):
             response.headers["Content-Security-Policy"] = _PAGE_POLICY
+            # For browsers that predate frame-ancestors; newer ones let the policy decide.
+            response.headers["X-Frame-Options"] = "DENY"
         return response
 
 
@@ -174,6 +180,26 @@ _PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+# Powerful features no page of the engine uses, refused to its pages and to anything they embed.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "browsing-topics", "camera", "display-capture", "geolocation",
+    "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "serial", "usb",
+))
+
+
+def _always_headers(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", PERMISSIONS_POLICY),
+    ]
+    max_age = int(config["HSTS_MAX_AGE"])
+    if str(config["PUBLIC_URL"]).lower().startswith("https://") and max_age > 0:
+        hsts = f"max-age={max_age}"
+        if config["HSTS_INCLUDE_SUBDOMAINS"]:
+            hsts += "; includeSubDomains"
+        headers.append(("Strict-Transport-Security", hsts))
+    return headers
 
 
 def _register_commands(app: Flask) -> None:

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "http://127.0.0.1:5000",
     # None: GET / lists the open petitions; a URL: GET / redirects there (the organization's site).
     "HOME_URL": None,
+    # Strict-Transport-Security when PUBLIC_URL is https: how long browsers keep to https, in
+    # seconds (0: no header), and whether subdomains are included.
+    "HSTS_MAX_AGE": 365 * 24 * 3600,
+    "HSTS_INCLUDE_SUBDOMAINS": False,
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "MAX_EMAILS_PER_ADDRESS_PER_DAY": 3,
     "MAX_CONTENT_LENGTH": 64 * 1024,
