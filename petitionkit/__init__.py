@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from petitionkit.hookspecs import hookimpl
+from petitionkit.plugins.specs import hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["create_app", "hookimpl", "__version__"]

@@ -22,8 +22,10 @@ from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
 from petitionkit.petitions.services import PetitionCache, SummaryCache
+from petitionkit.plugins import manager as plugin_manager
+from petitionkit.plugins.events import SignatureEvents
 from petitionkit.security import PetitionkitRequest, init_rate_limits
-from petitionkit.signatures.emails import SIGNER_EMAIL_KINDS, deliver_signer_email, sender_domain
+from petitionkit.signatures.emails import sender_domain
 from petitionkit.signatures.normalize import NormalizationRules
 from petitionkit.signatures.services import SigningPolicy
 
@@ -64,31 +66,22 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         max_mails_per_day=int(app.config["MAX_EMAILS_PER_ADDRESS_PER_DAY"]),
         message_domain=sender_domain(app.config["MAIL_FROM"]),
     )
-    app.extensions["petitionkit.summary_cache"] = SummaryCache()
+    summaries = SummaryCache()
+    app.extensions["petitionkit.summary_cache"] = summaries
     app.extensions["petitionkit.petition_cache"] = PetitionCache()
-    app.extensions["petitionkit.job_handlers"] = dict.fromkeys(
-        SIGNER_EMAIL_KINDS, deliver_signer_email
-    )
     registry = CollectorRegistry(auto_describe=True)
     registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
 
-    _init_plugins(app)
+    # The hooks add job handlers (signer mail included), blueprints, commands and form fields.
+    plugin_manager.init_app(app)
+    app.extensions["petitionkit.signature_events"] = SignatureEvents(app, summaries)
     _register_blueprints(app)
     register_error_handlers(app)
     _register_template_helpers(app)
     _register_commands(app)
     _start_inprocess_delivery(app)
     return app
-
-
-def _init_plugins(app: Flask) -> None:
-    """The plugin manager; its hooks add job handlers, blueprints, commands and form fields."""
-    from petitionkit import plugins
-    from petitionkit.plugin_jobs import ConfirmationListener
-
-    plugins.init_app(app)
-    app.extensions["petitionkit.confirmation_listener"] = ConfirmationListener(app)
 
 
 def _check_mail_url(app: Flask) -> None:

@@ -94,7 +94,7 @@ def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any
         assert signature is not None
         outcome, _ = services.confirm(
             session, signature_id, signature.token_nonce,
-            listener=app.extensions["petitionkit.confirmation_listener"],
+            listener=app.extensions["petitionkit.signature_events"],
         )
         assert outcome is services.ConfirmOutcome.CONFIRMED
         return signature_id

@@ -11,11 +11,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from petitionkit import hookimpl
-from petitionkit.default_goals import auto_ladder, next_milestone
 from petitionkit.extensions import db
 from petitionkit.outbox.worker import run_once
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins import get_plugin_manager
+from petitionkit.plugins.calls import manager_of as get_plugin_manager
+from petitionkit.plugins.default_goals import auto_ladder, next_milestone
 from petitionkit.signatures import services
 from petitionkit.signatures.models import Signature
 from petitionkit.testing import run_jobs, sign_and_confirm
@@ -107,7 +107,7 @@ def test_goal_reached_exactly_once_with_concurrent_confirmations_on_postgresql(
     get_plugin_manager(pg_app).register(recorder)
     slug = add_petition(pg_app, goal=None, goal_settings={"ladder": [5, 10, 15, 20]})
     signatures, _ = _pending_signatures(pg_app, slug, 24)
-    listener = pg_app.extensions["petitionkit.confirmation_listener"]
+    listener = pg_app.extensions["petitionkit.signature_events"]
     start = threading.Barrier(8)
     outcomes: list[services.ConfirmOutcome] = []
     errors: list[BaseException] = []

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from petitionkit import hookspecs
+from petitionkit.plugins import specs as hookspecs
 from petitionkit.extensions import db
 from petitionkit.outbox.services import enqueue
 from petitionkit.signatures.models import Signature

@@ -13,12 +13,9 @@ from sqlalchemy import select
 from petitionkit import create_app, hookimpl
 from petitionkit.extensions import db
 from petitionkit.outbox.models import DEAD, PENDING, OutboxJob
-from petitionkit.plugins import (
-    DEFAULT_PLUGINS,
-    PluginConfigError,
-    get_plugin_manager,
-    plugin_settings,
-)
+from petitionkit.plugins import PluginConfigError, plugin_settings
+from petitionkit.plugins.calls import manager_of as get_plugin_manager
+from petitionkit.plugins.manager import DEFAULT_PLUGINS
 from petitionkit.signatures.models import Signature
 from petitionkit.testing import run_jobs, sign_and_confirm
 
@@ -75,10 +72,10 @@ def test_two_apps_in_one_process_keep_their_own_plugins(
 def test_disabled_plugins_are_not_loaded(tmp_path: Path, migrated_sqlite: Path) -> None:
     write_plugin(tmp_path, "lucky", GOAL_777)
     app = make_app(tmp_path, migrated_sqlite,
-                   PLUGINS_DISABLED=["lucky", "petitionkit.default_goals"])
+                   PLUGINS_DISABLED=["lucky", "petitionkit.plugins.default_goals"])
     manager = get_plugin_manager(app)
     assert manager.get_plugin("lucky") is None
-    assert manager.get_plugin("petitionkit.default_goals") is None
+    assert manager.get_plugin("petitionkit.plugins.default_goals") is None
     slug = add_petition(app, goal=1000)
     assert app.test_client().get(f"/api/v1/petitions/{slug}").json["goal"] is None
 
@@ -140,9 +137,9 @@ def test_plugins_command_lists_plugins_versions_and_hooks(
     runner = app.test_cli_runner()
     listed = runner.invoke(args=["plugins"]).output.splitlines()
     assert "lucky\t2.1\tinstance\tpetitionkit_goal" in listed
-    assert not any(line.startswith("petitionkit.default_") for line in listed)
+    assert not any(line.startswith("petitionkit.plugins.default_") for line in listed)
     everything = runner.invoke(args=["plugins", "--all"]).output
-    assert "petitionkit.default_goals\t0.1.0\tbuilt-in\tpetitionkit_goal" in everything
+    assert "petitionkit.plugins.default_goals\t0.1.0\tbuilt-in\tpetitionkit_goal" in everything
 
 
 RAISING_REQUEST_HOOKS = """
@@ -233,7 +230,7 @@ def petitionkit_signature_confirmed(petition, signature):
 def test_every_hookspec_docstring_has_the_same_shape() -> None:
     import inspect
 
-    from petitionkit import hookspecs
+    from petitionkit.plugins import specs as hookspecs
 
     for name in hookspecs.HOOK_NAMES:
         spec = getattr(hookspecs, name)

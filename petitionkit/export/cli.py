@@ -13,17 +13,15 @@ from sqlalchemy import select
 from petitionkit.export import Cursor, CursorError, Exporter, ExportRecord, SignatureStream
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins import get_plugin_manager
+from petitionkit.plugins import calls
+from petitionkit.plugins.errors import PluginConfigError
 
 
 def available_exporters() -> dict[str, Exporter]:
-    exporters: dict[str, Exporter] = {}
-    for contributed in get_plugin_manager().hook.petitionkit_exporters():
-        for exporter in contributed:
-            if exporter.name in exporters:
-                raise click.ClickException(f"two plugins offer the export format {exporter.name!r}")
-            exporters[exporter.name] = exporter
-    return exporters
+    try:
+        return calls.exporters()
+    except PluginConfigError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _with_progress(records: Iterable[ExportRecord], total: int) -> Iterator[ExportRecord]:

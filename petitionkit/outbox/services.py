@@ -16,6 +16,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -93,6 +94,37 @@ def enqueue_now(
     connection.execute(
         _NEW_JOB, _new_job_values(kind, payload, None, now, message_domain)
     )
+
+
+def enqueue_once(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    available_at: datetime | None = None,
+) -> bool:
+    """Add a job unless one with this key exists; True when it was added.
+
+    ON CONFLICT DO NOTHING makes concurrent transactions agree without an error or a retry.
+    """
+    now = utcnow()
+    dialect = session.get_bind().dialect.name
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = session.execute(
+        insert_of(OutboxJob)
+        .values(
+            kind=kind,
+            payload=payload,
+            idempotency_key=idempotency_key,
+            status=PENDING,
+            attempts=0,
+            available_at=available_at or now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxJob.id)
+    ).scalar_one_or_none()
+    return inserted is not None
 
 
 @dataclass(frozen=True)

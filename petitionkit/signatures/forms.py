@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
 
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins import calls
+from petitionkit.plugins.fields import read_extra_fields
 
 if TYPE_CHECKING:
     from petitionkit.signatures.services import SignatureInput
@@ -114,15 +116,17 @@ class _Submitted:
         return key in self.values and self.raw(key) not in _UNTICKED
 
 
+def submitted_values() -> Mapping[str, Any]:
+    """The post's values, from a web form or a JSON object alike."""
+    if request.is_json:
+        payload = request.get_json(silent=True)
+        return payload if isinstance(payload, dict) else {}
+    return request.form
+
+
 def read_signing_post(petition: Petition) -> SigningPost:
     """Read the current request's signing post (form or JSON) and check it: the core's rules,
     then the plugins' fields and, when all is well so far, their validation hooks."""
-    from petitionkit.plugin_forms import (
-        plugin_validation_errors,
-        read_extra_fields,
-        submitted_values,
-    )
-
     submitted = _Submitted(submitted_values())
     values: dict[str, Any] = {
         "name": submitted.stripped("name"),
@@ -134,7 +138,7 @@ def read_signing_post(petition: Petition) -> SigningPost:
         "source": submitted.text("source"),
     }
     errors = _core_errors(petition, values)
-    extra_values, extra_errors = read_extra_fields(petition, submitted.values)
+    extra_values, extra_errors = read_extra_fields(calls.form_fields(petition), submitted.values)
     post = SigningPost(
         values=values,
         extra_values=extra_values,
@@ -149,7 +153,7 @@ def read_signing_post(petition: Petition) -> SigningPost:
     post.signature = _signature_input(post)
     if post.is_bot:
         return post  # answered like a person and then dropped; plugins never see it
-    refused = plugin_validation_errors(petition, post.signature)
+    refused = calls.validation_errors(petition, post.signature)
     if refused:
         # The core fields first, in the form's order, as for the core's own errors.
         post.errors = {name: refused[name] for name in values if name in refused}

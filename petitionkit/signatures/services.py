@@ -260,7 +260,7 @@ class ConfirmOutcome(Enum):
 class ConfirmationListener(Protocol):
     """Enqueues the confirmation's follow-up work (plugin events) in the same transaction."""
 
-    def __call__(
+    def confirming(
         self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime
     ) -> None: ...
 
@@ -304,7 +304,7 @@ def confirm(
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
     count = _add_to_count(session, petition.id, +1)
     if listener is not None:
-        listener(session, petition, signature_id, count, now)
+        listener.confirming(session, petition, signature_id, count, now)
     session.commit()
     return ConfirmOutcome.CONFIRMED, signature
 

@@ -34,6 +34,8 @@ from petitionkit.petitions.services import (
     signing_petition_or_404,
 )
 from petitionkit.petitions.views import render_petition_page
+from petitionkit.plugins import calls
+from petitionkit.plugins.events import SignatureEvents
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
@@ -219,9 +221,7 @@ _STRING_FIELDS = {"name", "email", "country", "postal_code", "source", "lang", "
 
 
 def _plugin_field_names(petition: Petition) -> set[str]:
-    from petitionkit.plugin_forms import plugin_form_fields
-
-    return {field.name for field in plugin_form_fields(petition)}
+    return {field.name for field in calls.form_fields(petition)}
 
 
 def _json_shape_problems(
@@ -290,10 +290,8 @@ def confirm(token: str) -> tuple[str, int]:
         # Mail scanners and link previews follow links, with GET or HEAD: only a person
         # pressing the button confirms.
         return render_template("signatures/confirm.html", petition=petition, token=token), 200
-    outcome, _ = services.confirm(
-        db.session(), claims.signature_id, claims.nonce,
-        listener=current_app.extensions["petitionkit.confirmation_listener"],
-    )
+    events: SignatureEvents = current_app.extensions["petitionkit.signature_events"]
+    outcome, _ = services.confirm(db.session(), claims.signature_id, claims.nonce, listener=events)
     if outcome is services.ConfirmOutcome.INVALID:
         return _token_invalid()
     if outcome is services.ConfirmOutcome.PETITION_CLOSED:
@@ -301,9 +299,7 @@ def confirm(token: str) -> tuple[str, int]:
     if outcome is services.ConfirmOutcome.WITHDRAWN:
         return render_template("signatures/cancelled.html", petition=petition), 410
     if outcome is services.ConfirmOutcome.CONFIRMED:
-        metrics.CONFIRMATIONS.inc()
-        current_app.extensions["petitionkit.summary_cache"].clear()
-        log.info("confirmed petition=%s", petition.slug)
+        events.confirmed(petition)
     return render_template("signatures/confirmed.html", petition=petition), 200
 
 
@@ -345,7 +341,6 @@ def cancel(token: str) -> tuple[str, int]:
     if outcome is services.CancelOutcome.INVALID:
         return _token_invalid()
     if outcome is services.CancelOutcome.CANCELLED:
-        metrics.CANCELLATIONS.inc()
-        current_app.extensions["petitionkit.summary_cache"].clear()
-        log.info("cancelled petition=%s", petition.slug if petition else "?")
+        events: SignatureEvents = current_app.extensions["petitionkit.signature_events"]
+        events.withdrawn(petition)
     return render_template("signatures/cancelled.html", petition=petition), 200

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from petitionkit.extensions import db
 from petitionkit.outbox.models import PENDING, OutboxJob
+from petitionkit.outbox.services import enqueue_once
 from petitionkit.outbox.worker import DeliveryContext
 from petitionkit.petitions.models import Petition, utcnow
-from petitionkit.plugin_jobs import enqueue_once
+from petitionkit.plugins import calls
 from petitionkit.signatures.models import CONFIRMED, Signature
-from petitionkit.targets import Delivery, Target
+from petitionkit.targets import Target
 
 log = logging.getLogger("petitionkit.targets")
 
@@ -55,14 +56,7 @@ def enqueue_routing(session: Session, petition: Petition, signature_id: int) -> 
 
 
 def targets_for(petition: Petition, signature: Signature, app: Flask) -> list[Target]:
-    from petitionkit.plugins import get_plugin_manager
-
-    targets = get_plugin_manager(app).hook.petitionkit_targets(
-        petition=petition, signature=signature
-    )
-    # The built-in answers last with the petition file's list, so an answer always comes.
-    assert targets is not None, "petitionkit_targets: the built-in plugin gave no answer"
-    return list(targets)
+    return calls.targets(app, petition, signature)
 
 
 def _key_prefix(petition: Petition, target: Target) -> str:
@@ -152,8 +146,6 @@ def run_route(job: OutboxJob, context: DeliveryContext) -> None:
 
 
 def run_deliver(job: OutboxJob, context: DeliveryContext) -> None:
-    from petitionkit.plugins import get_plugin_manager
-
     petition = db.session.get(Petition, job.payload["petition_id"])
     if petition is None:
         return
@@ -169,9 +161,6 @@ def run_deliver(job: OutboxJob, context: DeliveryContext) -> None:
     ))
     if not signatures:
         return  # every signer of the batch withdrew meanwhile
-    delivery: Delivery | None = get_plugin_manager(context.app).hook.petitionkit_deliver(
-        petition=petition, target=target, signatures=signatures
-    )
-    assert delivery is not None, "petitionkit_deliver: the built-in plugin gave no answer"
+    delivery = calls.deliver(context.app, petition, target, signatures)
     log.info("delivered petition=%s target=%s signatures=%d channel=%s",
              petition.slug, target.key, len(signatures), delivery.channel)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from petitionkit.export import Exporter
     from petitionkit.outbox.worker import JobHandler
     from petitionkit.petitions.models import Petition
-    from petitionkit.plugin_forms import FormField
+    from petitionkit.plugins.fields import FormField
     from petitionkit.signatures.models import Signature
     from petitionkit.signatures.services import SignatureInput
     from petitionkit.targets import Delivery, Target
@@ -115,7 +115,7 @@ def petitionkit_deliver(
 def petitionkit_form_fields(petition: Petition) -> list[FormField]:
     """Extra fields for the signing form (hosted page, widget and JSON API alike).
 
-    Returns: a list of :class:`petitionkit.plugin_forms.FormField`; an empty list adds none.
+    Returns: a list of :class:`petitionkit.plugins.FormField`; an empty list adds none.
     All implementations are called and their lists joined. Values are stored with the signature
     (``signature.extra``) and reach every later hook.
     Arguments: ``petition``.

@@ -1,17 +1,17 @@
-"""Built-in: the outbox job kinds that run the event hooks in workers."""
+"""Built-in: the outbox job kinds that run the event hooks (confirmed, goal reached) in workers."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from petitionkit.hookspecs import hookimpl
 from petitionkit.outbox.worker import JobHandler
-from petitionkit.plugin_jobs import (
+from petitionkit.plugins.events import (
     GOAL_REACHED_JOB,
     SIGNATURE_CONFIRMED_JOB,
     run_goal_reached,
     run_signature_confirmed,
 )
+from petitionkit.plugins.specs import hookimpl
 
 
 @hookimpl(trylast=True)

@@ -7,7 +7,7 @@ import click
 from petitionkit.export import Exporter
 from petitionkit.export.cli import export_command
 from petitionkit.export.formats import write_csv, write_jsonl
-from petitionkit.hookspecs import hookimpl
+from petitionkit.plugins.specs import hookimpl
 
 
 @hookimpl(trylast=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import count as counting
 
-from petitionkit.hookspecs import hookimpl
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins.specs import hookimpl
 
 AUTO_LADDER_START = 1000
 _AUTO_STEPS = (1, 2.5, 5)

@@ -8,10 +8,10 @@ import click
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from petitionkit.hookspecs import hookimpl
 from petitionkit.outbox.worker import JobHandler
 from petitionkit.petitions.models import Petition
-from petitionkit.plugin_forms import FormField
+from petitionkit.plugins.fields import FormField
+from petitionkit.plugins.specs import hookimpl
 from petitionkit.signatures.models import Signature
 from petitionkit.targets import Delivery, Target
 from petitionkit.targets.delivery import DELIVER_JOB, ROUTE_JOB, run_deliver, run_route

@@ -1,20 +1,16 @@
-"""Plugin form fields and plugin validation for the signing form (page, widget and JSON API)."""
+"""Extra fields a plugin adds to the signing form (page, widget and JSON API), and how their
+submitted values are read."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import g, request
 from flask_babel import gettext
 
-from petitionkit.petitions.models import Petition
-from petitionkit.plugins import PluginConfigError, call_request_hook
-
-if TYPE_CHECKING:
-    from petitionkit.signatures.services import SignatureInput
+from petitionkit.plugins.errors import PluginConfigError
 
 FIELD_KINDS = ("text", "textarea", "checkbox", "select")
 CORE_FIELD_NAMES = frozenset({
@@ -44,39 +40,13 @@ class FormField:
             raise PluginConfigError(f"form field {self.name!r}: a select needs choices")
 
 
-def plugin_form_fields(petition: Petition) -> list[FormField]:
-    """The extra fields for ``petition``, asked of the plugins once per request."""
-    asked: dict[int, list[FormField]] = g.setdefault("plugin_form_fields", {})
-    if petition.id not in asked:
-        asked[petition.id] = _ask_plugins_for_fields(petition)
-    return asked[petition.id]
-
-
-def _ask_plugins_for_fields(petition: Petition) -> list[FormField]:
-    answers: list[list[FormField]] = call_request_hook(
-        "petitionkit_form_fields", list, petition=petition
-    )
-    fields = [field for answer in answers for field in answer]
-    names = [field.name for field in fields]
-    if len(names) != len(set(names)):
-        raise PluginConfigError(f"two plugins add a form field of the same name: {names}")
-    return fields
-
-
-def submitted_values() -> Mapping[str, Any]:
-    if request.is_json:
-        payload = request.get_json(silent=True)
-        return payload if isinstance(payload, dict) else {}
-    return request.form
-
-
 def read_extra_fields(
-    petition: Petition, submitted: Mapping[str, Any]
+    fields: list[FormField], submitted: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The extra fields' clean values and the problems found, by field name."""
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
-    for field in plugin_form_fields(petition):
+    for field in fields:
         raw = submitted.get(field.name)
         if field.kind == "checkbox":
             values[field.name] = raw not in (None, "", False, "false", "0")
@@ -101,14 +71,3 @@ def read_extra_fields(
             errors[field.name] = [gettext("Please choose from the list.")]
         values[field.name] = text or None
     return values, errors
-
-
-def plugin_validation_errors(petition: Petition, signature: SignatureInput) -> dict[str, list[str]]:
-    answers: list[Mapping[str, str] | None] = call_request_hook(
-        "petitionkit_validate_signature", list, petition=petition, signature=signature
-    )
-    errors: dict[str, list[str]] = {}
-    for answer in answers:
-        for field_name, message in (answer or {}).items():
-            errors.setdefault(field_name, []).append(str(message))
-    return errors

@@ -1,0 +1,102 @@
+"""What follows a change of a signature's state, in one place: the fan-out.
+
+A confirmation adds, in the confirming transaction: one ``plugins.signature_confirmed`` job per
+plugin implementing that hook, a ``plugins.goal_reached`` job when the count crossed a goal, and a
+``targets.route`` job when the petition delivers to targets. Each job has an idempotency key, so
+a milestone crossed again after a withdrawal, or a confirmation replayed, adds nothing. Once the
+transaction committed, the counts that readers cache are dropped and the metrics counted. Views
+and commands call these and repeat none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from petitionkit.extensions import db
+from petitionkit.ops import metrics
+from petitionkit.outbox.models import OutboxJob
+from petitionkit.outbox.services import enqueue_once
+from petitionkit.outbox.worker import DeliveryContext
+from petitionkit.petitions.goals import current_goal
+from petitionkit.petitions.models import Petition
+from petitionkit.petitions.services import SummaryCache
+from petitionkit.plugins import calls
+from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.targets.delivery import enqueue_routing
+
+log = logging.getLogger("petitionkit.plugins")
+
+SIGNATURE_CONFIRMED_JOB = "plugins.signature_confirmed"
+GOAL_REACHED_JOB = "plugins.goal_reached"
+
+
+class SignatureEvents:
+    """The app's fan-out; ``signatures.services`` calls it inside the changing transaction and
+    the caller once it committed."""
+
+    def __init__(self, app: Flask, summaries: SummaryCache) -> None:
+        self.app = app
+        self.summaries = summaries
+
+    def confirming(
+        self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime
+    ) -> None:
+        """Inside the confirming transaction: the follow-up jobs, committed with it or not at
+        all."""
+        for plugin_name in calls.event_plugin_names(self.app):
+            enqueue_once(
+                session,
+                SIGNATURE_CONFIRMED_JOB,
+                {"signature_id": signature_id, "plugin": plugin_name},
+                f"signature-confirmed:{signature_id}:{plugin_name}",
+            )
+        self._check_goal(session, petition, count)
+        enqueue_routing(session, petition, signature_id)
+
+    def confirmed(self, petition: Petition) -> None:
+        """After the confirmation committed."""
+        metrics.CONFIRMATIONS.inc()
+        self.summaries.clear()
+        log.info("confirmed petition=%s", petition.slug)
+
+    def withdrawn(self, petition: Petition | None) -> None:
+        """After a withdrawal committed."""
+        metrics.CANCELLATIONS.inc()
+        self.summaries.clear()
+        log.info("cancelled petition=%s", petition.slug if petition else "?")
+
+    def _check_goal(self, session: Session, petition: Petition, count: int) -> None:
+        # The goal shown before this signature: reached when this count is the one that meets it.
+        # Each confirmation sees a count of its own (the UPDATE … RETURNING serialises them), so
+        # only one transaction crosses a given goal; the key covers crossing it again later.
+        goal = current_goal(petition, count - 1)
+        if goal is not None and count - 1 < goal <= count:
+            enqueue_once(
+                session,
+                GOAL_REACHED_JOB,
+                {"petition_id": petition.id, "goal": goal, "count": count},
+                f"goal-reached:{petition.id}:{goal}",
+            )
+
+
+def run_signature_confirmed(job: OutboxJob, context: DeliveryContext) -> None:
+    signature = db.session.get(Signature, job.payload["signature_id"])
+    if signature is None or signature.status != CONFIRMED:
+        # Withdrawn ("it wasn't me") before delivery: nothing about it may leave.
+        return
+    petition = db.session.get(Petition, signature.petition_id)
+    assert petition is not None
+    calls.signature_confirmed(context.app, job.payload["plugin"], petition, signature)
+
+
+def run_goal_reached(job: OutboxJob, context: DeliveryContext) -> None:
+    petition = db.session.get(Petition, job.payload["petition_id"])
+    if petition is None:
+        return
+    calls.goal_reached(context.app, petition, int(job.payload["goal"]),
+                       int(job.payload["count"]))
+    log.info("goal reached petition=%s goal=%s", petition.slug, job.payload["goal"])
