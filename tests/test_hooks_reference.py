@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from petitionkit.plugins import specs as hookspecs
 from petitionkit.extensions import db
 from petitionkit.outbox.services import enqueue
+from petitionkit.plugins import specs as hookspecs
 from petitionkit.signatures.models import Signature
 from petitionkit.testing import recording_http_server, run_jobs, sign_and_confirm
 
