@@ -16,6 +16,7 @@ from petitionkit.outbox import services as outbox
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import public_status
+from petitionkit.signatures.cli import signers_group
 from petitionkit.signatures.models import CONFIRMED, Signature
 
 
@@ -226,5 +227,6 @@ def outbox_replay(job_ids: tuple[int, ...]) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (petition_group, worker_command, recount_command, outbox_group):
+    for command in (petition_group, worker_command, recount_command, outbox_group,
+                    signers_group):
         app.cli.add_command(command)

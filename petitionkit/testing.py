@@ -100,6 +100,21 @@ def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any
         return signature_id
 
 
+def withdraw(app: Flask, signature_id: int, reason: str = "signer") -> None:
+    """Withdraw a signature through the real services, as "it wasn't me" (``reason="signer"``),
+    an organiser (``"operator"``) or an erasure (``"erasure"``) would."""
+    from petitionkit.signatures import services
+    from petitionkit.signatures.models import Signature
+
+    with app.app_context(), app.test_request_context():
+        session = db.session()
+        signature = session.get(Signature, signature_id)
+        assert signature is not None, f"no signature {signature_id}"
+        events = app.extensions["petitionkit.signature_events"]
+        outcome = services.withdraw(session, signature, reason, listener=events)
+        assert outcome is services.CancelOutcome.CANCELLED
+
+
 def run_jobs(app: Flask) -> int:
     """Deliver every job that is due now; returns how many finished."""
     from petitionkit.outbox.worker import run_once
@@ -170,6 +185,7 @@ class RecordingHTTPServer:
                 recorder._answer(self)
 
             do_PUT = do_POST  # noqa: N815
+            do_PATCH = do_POST  # noqa: N815
             do_GET = do_POST  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:

@@ -13,9 +13,12 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select, update
 
 from petitionkit.extensions import db
+from petitionkit.outbox.models import OutboxJob
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures import services
+from petitionkit.signatures.models import Signature
 from petitionkit.signatures.services import SignatureInput
+from petitionkit.testing import sign_and_confirm
 
 from .conftest import TEST_SECRET, add_petition, make_app
 
@@ -128,3 +131,43 @@ def test_commands_on_an_unmigrated_database_say_what_to_do(
         assert result.exception is None or isinstance(result.exception, SystemExit)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_signers_invalidate_withdraws_and_tells_the_plugins(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    plugins = tmp_path / "instance" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "crm.py").write_text(
+        "from petitionkit import hookimpl\n\n"
+        "@hookimpl\n"
+        "def petitionkit_signature_withdrawn(petition, signature, reason):\n"
+        "    pass\n"
+    )
+    app = make_app(tmp_path, migrated_sqlite)
+    slug = add_petition(app)
+    other = add_petition(app, slug="another-petition")
+    first = sign_and_confirm(app, slug, "First Signer", "first@example.org")
+    second = sign_and_confirm(app, slug, "Second Signer", "second@example.org")
+    elsewhere = sign_and_confirm(app, other, "Elsewhere", "elsewhere@example.org")
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["signers", "invalidate", slug, str(first), str(elsewhere)])
+
+    assert result.exit_code == 0, result.output
+    assert f"{first}\twithdrawn" in result.output
+    assert f"{elsewhere}\tnot a signature of {slug}" in result.output
+    assert f"1 signature(s) withdrawn from {slug}" in result.output
+    with app.app_context():
+        counts = dict(db.session.execute(select(Petition.slug, Petition.signature_count)).all())
+        statuses = dict(db.session.execute(select(Signature.id, Signature.status)).all())
+        jobs = db.session.execute(select(OutboxJob.kind, OutboxJob.payload)
+                                  .where(OutboxJob.kind == "plugins.signature_withdrawn")).all()
+    assert counts == {slug: 1, other: 1}
+    assert statuses == {first: "cancelled", second: "confirmed", elsewhere: "confirmed"}
+    assert jobs == [("plugins.signature_withdrawn",
+                     {"signature_id": first, "plugin": "crm", "reason": "operator"})]
+    again = runner.invoke(args=["signers", "invalidate", slug, str(first)])
+    assert f"{first}\talready withdrawn" in again.output
+    missing = runner.invoke(args=["signers", "invalidate", "no-such-petition", "1"])
+    assert missing.exit_code == 1 and "there is no petition 'no-such-petition'" in missing.output

@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from petitionkit.extensions import db
 from petitionkit.outbox.services import enqueue
+from petitionkit.petitions.models import Petition
 from petitionkit.plugins import specs as hookspecs
-from petitionkit.signatures.models import Signature
-from petitionkit.testing import recording_http_server, run_jobs, sign_and_confirm
+from petitionkit.signatures.models import PENDING, Signature
+from petitionkit.signatures.services import SignatureInput, sign
+from petitionkit.testing import recording_http_server, run_jobs, sign_and_confirm, withdraw
 
 from .conftest import add_petition, make_app
 from .hook_docs import hook_sections, install_example
@@ -100,6 +102,35 @@ def test_petitionkit_signature_confirmed_example(tmp_path: Path, migrated_sqlite
         assert [request.json() for request in server.requests] == [
             {"petition": slug, "country": "FR"}, {"petition": slug, "country": "FR"},
         ]
+
+
+def test_petitionkit_signature_withdrawn_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    with recording_http_server() as server:
+        app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_signature_withdrawn",
+                               PLUGINS={"withdrawal_ping": {"url": server.url}})
+        slug = add_petition(app)
+        confirmed = sign_and_confirm(app, slug, "Signer", "signer@example.org")
+        invalidated = sign_and_confirm(app, slug, "Other", "other@example.org")
+        withdraw(app, confirmed, "signer")
+        withdraw(app, invalidated, "operator")
+        run_jobs(app)
+        assert sorted(request.json()["reason"] for request in server.requests) == [
+            "operator", "signer",
+        ]
+        assert {request.json()["signature"] for request in server.requests} == {
+            confirmed, invalidated,
+        }
+        # A signature withdrawn before it was confirmed reached no plugin: nothing to take back.
+        before = len(server.requests)
+        with app.app_context():
+            policy = app.extensions["petitionkit.signing_policy"]
+            petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+            sign(db.engine, petition, SignatureInput(name="Pending", email="p@example.org"),
+                 policy)
+            pending = db.session.scalar(select(Signature.id).where(Signature.status == PENDING))
+        withdraw(app, pending, "signer")
+        run_jobs(app)
+        assert len(server.requests) == before
 
 
 def test_petitionkit_targets_example(tmp_path: Path, migrated_sqlite: Path) -> None:

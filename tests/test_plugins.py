@@ -80,6 +80,28 @@ def test_disabled_plugins_are_not_loaded(tmp_path: Path, migrated_sqlite: Path) 
     assert app.test_client().get(f"/api/v1/petitions/{slug}").json["goal"] is None
 
 
+@pytest.mark.parametrize("built_in", ["default_jobs", "default_mail", "default_targets"])
+def test_a_required_built_in_cannot_be_disabled(
+    tmp_path: Path, migrated_sqlite: Path, built_in: str
+) -> None:
+    """Jobs already queued need their handlers: disabling one would leave them undeliverable."""
+    with pytest.raises(PluginConfigError, match="cannot work without.*implement the same hooks"):
+        make_app(tmp_path, migrated_sqlite,
+                 PLUGINS_DISABLED=[f"petitionkit.plugins.{built_in}"])
+
+
+def test_signer_mail_is_a_built_in_plugin(app: Flask) -> None:
+    """The e-mails to signers are registered through petitionkit_job_handlers like any other."""
+    manager = get_plugin_manager(app)
+    mail = manager.get_plugin("petitionkit.plugins.default_mail")
+    assert mail is not None
+    assert [caller.name for caller in manager.get_hookcallers(mail) or []] == [
+        "petitionkit_job_handlers"
+    ]
+    handlers = app.extensions["petitionkit.job_handlers"]
+    assert {"email.confirm", "email.already_signed"} <= set(handlers)
+
+
 def test_a_misspelt_hook_stops_the_app_at_startup(tmp_path: Path, migrated_sqlite: Path) -> None:
     write_plugin(tmp_path, "typo", "from petitionkit import hookimpl\n\n@hookimpl\n"
                  "def petitionkit_goals(petition, count):\n    return 1\n")

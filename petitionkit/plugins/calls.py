@@ -138,26 +138,47 @@ def validation_errors(petition: Petition, signature: SignatureInput) -> dict[str
 
 # Workers and the CLI.
 
-def event_plugin_names(app: Flask) -> list[str]:
-    """Plugins implementing ``petitionkit_signature_confirmed`` that want events now
-    (see ``active_when_configured``): each gets a job of its own per confirmation."""
-    implementations = manager_of(app).hook.petitionkit_signature_confirmed.get_hookimpls()
+# The events that reach each plugin through an outbox job of its own.
+SIGNATURE_EVENTS = ("petitionkit_signature_confirmed", "petitionkit_signature_withdrawn")
+
+
+def event_plugin_names(app: Flask, hook_name: str) -> list[str]:
+    """Plugins implementing the event ``hook_name`` that want events now (see
+    ``active_when_configured``): each gets a job of its own per event."""
+    if hook_name not in SIGNATURE_EVENTS:
+        raise ValueError(f"{hook_name} is not a signature event")
+    implementations = getattr(manager_of(app).hook, hook_name).get_hookimpls()
     return sorted({implementation.plugin_name for implementation in implementations
                    if is_active(implementation.function, app)})
 
 
-def signature_confirmed(
-    app: Flask, plugin_name: str, petition: Petition, signature: Signature
-) -> None:
-    """``petitionkit_signature_confirmed`` of one plugin only, so a failing destination is
-    retried without repeating the others. A plugin no longer loaded fails the job."""
+def _one_plugin(app: Flask, hook_name: str, plugin_name: str) -> Callable[..., object]:
+    """The hook of one plugin only, so a failing destination is retried without repeating the
+    others. A plugin no longer loaded fails the job."""
     manager = manager_of(app)
     plugin = manager.get_plugin(plugin_name)
     if plugin is None:
         raise LookupError(f"plugin {plugin_name!r} is not loaded (uninstalled or disabled)")
     others = [other for other in manager.get_plugins() if other is not plugin]
-    manager.subset_hook_caller("petitionkit_signature_confirmed", others)(
+    caller: Callable[..., object] = manager.subset_hook_caller(hook_name, others)
+    return caller
+
+
+def signature_confirmed(
+    app: Flask, plugin_name: str, petition: Petition, signature: Signature
+) -> None:
+    """``petitionkit_signature_confirmed`` of one plugin; a failure retries the job."""
+    _one_plugin(app, "petitionkit_signature_confirmed", plugin_name)(
         petition=petition, signature=signature
+    )
+
+
+def signature_withdrawn(
+    app: Flask, plugin_name: str, petition: Petition, signature: Signature, reason: str
+) -> None:
+    """``petitionkit_signature_withdrawn`` of one plugin; a failure retries the job."""
+    _one_plugin(app, "petitionkit_signature_withdrawn", plugin_name)(
+        petition=petition, signature=signature, reason=reason
     )
 
 

@@ -1,4 +1,5 @@
-"""Built-in: the outbox job kinds that run the event hooks (confirmed, goal reached) in workers."""
+"""Built-in: the outbox job kinds that run the event hooks in workers (a signature confirmed or
+withdrawn, a goal reached)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from petitionkit.outbox.worker import JobHandler
 from petitionkit.plugins.events import (
     GOAL_REACHED_JOB,
     SIGNATURE_CONFIRMED_JOB,
+    SIGNATURE_WITHDRAWN_JOB,
     run_goal_reached,
     run_signature_confirmed,
+    run_signature_withdrawn,
 )
 from petitionkit.plugins.specs import hookimpl
 
 
 @hookimpl(trylast=True)
 def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
-    return {SIGNATURE_CONFIRMED_JOB: run_signature_confirmed, GOAL_REACHED_JOB: run_goal_reached}
+    return {
+        SIGNATURE_CONFIRMED_JOB: run_signature_confirmed,
+        SIGNATURE_WITHDRAWN_JOB: run_signature_withdrawn,
+        GOAL_REACHED_JOB: run_goal_reached,
+    }

@@ -2,10 +2,11 @@
 
 A confirmation adds, in the confirming transaction: one ``plugins.signature_confirmed`` job per
 plugin implementing that hook, a ``plugins.goal_reached`` job when the count crossed a goal, and a
-``targets.route`` job when the petition delivers to targets. Each job has an idempotency key, so
-a milestone crossed again after a withdrawal, or a confirmation replayed, adds nothing. Once the
-transaction committed, the counts that readers cache are dropped and the metrics counted. Views
-and commands call these and repeat none of it.
+``targets.route`` job when the petition delivers to targets; the withdrawal of a confirmed
+signature likewise adds one ``plugins.signature_withdrawn`` job per plugin. Each job has an
+idempotency key, so a milestone crossed again after a withdrawal, or a confirmation replayed, adds
+nothing. Once the transaction committed, the counts that readers cache are dropped and the
+metrics counted. Views and commands call these and repeat none of it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from petitionkit.targets.delivery import enqueue_routing
 log = logging.getLogger("petitionkit.plugins")
 
 SIGNATURE_CONFIRMED_JOB = "plugins.signature_confirmed"
+SIGNATURE_WITHDRAWN_JOB = "plugins.signature_withdrawn"
 GOAL_REACHED_JOB = "plugins.goal_reached"
 
 
@@ -47,7 +49,7 @@ class SignatureEvents:
     ) -> None:
         """Inside the confirming transaction: the follow-up jobs, committed with it or not at
         all."""
-        for plugin_name in calls.event_plugin_names(self.app):
+        for plugin_name in calls.event_plugin_names(self.app, "petitionkit_signature_confirmed"):
             enqueue_once(
                 session,
                 SIGNATURE_CONFIRMED_JOB,
@@ -57,6 +59,19 @@ class SignatureEvents:
         self._check_goal(session, petition, count)
         enqueue_routing(session, petition, signature_id)
 
+    def withdrawing(
+        self, session: Session, petition_id: int, signature_id: int, reason: str
+    ) -> None:
+        """Inside the withdrawing transaction of a signature that had been confirmed: a job per
+        plugin to take it back."""
+        for plugin_name in calls.event_plugin_names(self.app, "petitionkit_signature_withdrawn"):
+            enqueue_once(
+                session,
+                SIGNATURE_WITHDRAWN_JOB,
+                {"signature_id": signature_id, "plugin": plugin_name, "reason": reason},
+                f"signature-withdrawn:{signature_id}:{plugin_name}",
+            )
+
     def confirmed(self, petition: Petition) -> None:
         """After the confirmation committed."""
         metrics.CONFIRMATIONS.inc()
@@ -64,10 +79,16 @@ class SignatureEvents:
         log.info("confirmed petition=%s", petition.slug)
 
     def withdrawn(self, petition: Petition | None) -> None:
-        """After a withdrawal committed."""
+        """After a signer's withdrawal committed."""
         metrics.CANCELLATIONS.inc()
         self.summaries.clear()
         log.info("cancelled petition=%s", petition.slug if petition else "?")
+
+    def withdrawn_by_operator(self, petition: Petition, withdrawn: int) -> None:
+        """After an organiser's withdrawals committed (the CLI's process has no readers, but
+        the workspace's will)."""
+        self.summaries.clear()
+        log.info("invalidated petition=%s signatures=%d", petition.slug, withdrawn)
 
     def _check_goal(self, session: Session, petition: Petition, count: int) -> None:
         # The goal shown before this signature: reached when this count is the one that meets it.
@@ -91,6 +112,16 @@ def run_signature_confirmed(job: OutboxJob, context: DeliveryContext) -> None:
     petition = db.session.get(Petition, signature.petition_id)
     assert petition is not None
     calls.signature_confirmed(context.app, job.payload["plugin"], petition, signature)
+
+
+def run_signature_withdrawn(job: OutboxJob, context: DeliveryContext) -> None:
+    signature = db.session.get(Signature, job.payload["signature_id"])
+    if signature is None:
+        return
+    petition = db.session.get(Petition, signature.petition_id)
+    assert petition is not None
+    calls.signature_withdrawn(context.app, job.payload["plugin"], petition, signature,
+                              str(job.payload["reason"]))
 
 
 def run_goal_reached(job: OutboxJob, context: DeliveryContext) -> None:

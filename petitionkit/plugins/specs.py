@@ -83,6 +83,21 @@ def petitionkit_signature_confirmed(petition: Petition, signature: Signature) ->
     """
 
 
+@hookspec
+def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, reason: str) -> None:
+    """A confirmed signature was withdrawn: take it back wherever ``signature_confirmed`` sent it.
+
+    Returns: nothing.
+    Every implementing plugin gets a job of its own in the outbox, as for
+    ``petitionkit_signature_confirmed``. Called only for signatures that had been confirmed: a
+    pending one never reached a plugin.
+    Arguments: ``petition``; ``signature`` the withdrawn signature (read-only, status
+    ``cancelled``); ``reason`` why: ``"signer"`` ("it wasn't me"), ``"operator"`` (an organiser
+    invalidated it) or ``"erasure"`` (the signer asked for their data to be erased).
+    Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once.
+    """
+
+
 @hookspec(firstresult=True)
 def petitionkit_targets(petition: Petition, signature: Signature) -> list[Target] | None:
     """Who this signature is addressed to.

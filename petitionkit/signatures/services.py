@@ -315,15 +315,51 @@ class CancelOutcome(Enum):
     INVALID = "invalid"
 
 
+# Why a signature was withdrawn, as ``petitionkit_signature_withdrawn`` hears it.
+WITHDRAWN_BY_SIGNER = "signer"  # "It wasn't me", from the e-mail or the mail program
+WITHDRAWN_BY_OPERATOR = "operator"  # an organiser invalidated it
+WITHDRAWN_BY_ERASURE = "erasure"  # the signer's personal data was erased
+WITHDRAWAL_REASONS = (WITHDRAWN_BY_SIGNER, WITHDRAWN_BY_OPERATOR, WITHDRAWN_BY_ERASURE)
+
+
+class WithdrawalListener(Protocol):
+    """Enqueues a withdrawal's follow-up work (plugin events) in the same transaction."""
+
+    def withdrawing(
+        self, session: Session, petition_id: int, signature_id: int, reason: str
+    ) -> None: ...
+
+
 def cancel(
-    session: Session, signature_id: int, nonce: str, now: datetime | None = None
+    session: Session,
+    signature_id: int,
+    nonce: str,
+    now: datetime | None = None,
+    *,
+    listener: WithdrawalListener | None = None,
 ) -> CancelOutcome:
     """"It wasn't me": withdraw the signature, take it off the count if it was on it, and stop
     all further mail to that address for this petition (a repeat signing stays silent)."""
-    now = now or utcnow()
     signature = lookup_for_token(session, TokenClaims(signature_id, nonce))
     if signature is None:
         return CancelOutcome.INVALID
+    return withdraw(session, signature, WITHDRAWN_BY_SIGNER, now, listener=listener)
+
+
+def withdraw(
+    session: Session,
+    signature: Signature,
+    reason: str,
+    now: datetime | None = None,
+    *,
+    listener: WithdrawalListener | None = None,
+) -> CancelOutcome:
+    """Withdraw ``signature`` for ``reason``: off the count if it was on it, no more mail to
+    that address about this petition, and, when it had been confirmed (and so may have reached
+    plugins), the listener's follow-up work in the same transaction."""
+    if reason not in WITHDRAWAL_REASONS:
+        raise ValueError(f"unknown withdrawal reason {reason!r}")
+    now = now or utcnow()
     for previous in (CONFIRMED, PENDING):
         changed = _rowcount(session.execute(
             update(Signature)
@@ -334,10 +370,28 @@ def cancel(
         if changed:
             if previous == CONFIRMED:
                 _add_to_count(session, signature.petition_id, -1)
+                if listener is not None:
+                    listener.withdrawing(session, signature.petition_id, signature.id, reason)
             session.commit()
             return CancelOutcome.CANCELLED
     session.rollback()
     return CancelOutcome.ALREADY_CANCELLED
+
+
+def still_consenting(session: Session, signature: Signature) -> bool:
+    """Whether the person behind ``signature`` (found by the blind index, never the address)
+    agreed to updates through another signature that still stands, on any petition.
+
+    For plugins that put consenting signers on a mailing list: when a signature is withdrawn,
+    the address leaves the list only if no other signature of the same person holds it there.
+    """
+    other = session.scalar(
+        select(Signature.id)
+        .where(Signature.email_hash == signature.email_hash, Signature.id != signature.id,
+               Signature.status == CONFIRMED, Signature.consent_updates.is_(True))
+        .limit(1)
+    )
+    return other is not None
 
 
 def _add_to_count(session: Session, petition_id: int, delta: int) -> int:

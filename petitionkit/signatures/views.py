@@ -337,10 +337,10 @@ def cancel(token: str) -> tuple[str, int]:
     if request.method != "POST":
         # HEAD included: only the button's POST (or a mail program's one-click POST) withdraws.
         return render_template("signatures/cancel.html", petition=petition, token=token), 200
-    outcome = services.cancel(db.session(), claims.signature_id, claims.nonce)
+    events: SignatureEvents = current_app.extensions["petitionkit.signature_events"]
+    outcome = services.cancel(db.session(), claims.signature_id, claims.nonce, listener=events)
     if outcome is services.CancelOutcome.INVALID:
         return _token_invalid()
     if outcome is services.CancelOutcome.CANCELLED:
-        events: SignatureEvents = current_app.extensions["petitionkit.signature_events"]
         events.withdrawn(petition)
     return render_template("signatures/cancelled.html", petition=petition), 200

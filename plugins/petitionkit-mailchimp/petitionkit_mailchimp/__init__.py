@@ -3,6 +3,10 @@
 ``PUT /3.0/lists/{list}/members/{md5 of the lower-cased address}`` creates or updates the member.
 Only ``status_if_new`` is sent, never ``status``: someone who unsubscribed stays unsubscribed,
 whatever petition they sign next. Signers who did not tick the updates box are never sent.
+
+When a consenting signature is withdrawn ("it wasn't me", an organiser's invalidation, an
+erasure) and no other standing signature of the same person agreed to updates, the member is
+set to ``unsubscribed``: the consent that put the address on the list is gone.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import httpx
 
 from petitionkit import hookimpl
+from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import (
     PermanentJobError,
@@ -22,6 +27,7 @@ from petitionkit.plugins import (
     plugin_settings,
 )
 from petitionkit.signatures.models import Signature
+from petitionkit.signatures.services import still_consenting
 
 __version__ = "0.1.0"
 
@@ -81,28 +87,53 @@ def member_body(
     }
 
 
-@hookimpl
-@active_when_configured(PLUGIN_NAME)
-def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
+def _list_settings(petition: Petition) -> dict[str, Any] | None:
+    """The settings when this petition's signers go to a list, else None."""
     settings = plugin_settings(PLUGIN_NAME)
     if not settings.get("list_id"):
-        return
+        return None
     if not settings.get("api_key"):
         raise PluginConfigError(f"{PLUGIN_NAME}: list_id is set but api_key is not")
-    if not signature.consent_updates:
-        return  # consent is the only reason an address may enter a mailing list
     petitions = settings.get("petitions")
     if petitions is not None and petition.slug not in petitions:
-        return
+        return None
+    return settings
+
+
+def _send(method: str, settings: Mapping[str, Any], email: str, body: dict[str, Any]) -> None:
     url = (f"{api_base(settings)}/3.0/lists/{settings['list_id']}/members/"
-           f"{subscriber_hash(signature.email)}")
-    response = httpx.put(
-        url, json=member_body(petition, signature, settings),
+           f"{subscriber_hash(email)}")
+    response = httpx.request(
+        method, url, json=body,
         auth=("petitionkit", str(settings["api_key"])),
         timeout=float(settings.get("timeout", 15)), follow_redirects=False,
         headers={"User-Agent": f"petitionkit-mailchimp/{__version__}"},
     )
     if response.status_code >= 500 or response.status_code == 429:
         raise MailchimpError(response.status_code)  # busy or down: retried with backoff
+    if method == "PATCH" and response.status_code == 404:
+        return  # never reached the list (or was deleted there): nothing to take back
     if response.status_code >= 300:
         raise MailchimpRefused(response.status_code)
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
+    settings = _list_settings(petition)
+    if settings is None:
+        return
+    if not signature.consent_updates:
+        return  # consent is the only reason an address may enter a mailing list
+    _send("PUT", settings, signature.email, member_body(petition, signature, settings))
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, reason: str) -> None:
+    settings = _list_settings(petition)
+    if settings is None or not signature.consent_updates:
+        return  # this signature never put the address on the list
+    if still_consenting(db.session(), signature):
+        return  # another standing signature of the same person keeps the consent
+    _send("PATCH", settings, signature.email, {"status": "unsubscribed"})

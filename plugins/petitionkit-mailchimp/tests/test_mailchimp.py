@@ -18,6 +18,7 @@ from petitionkit.testing import (
     recording_http_server,
     run_jobs,
     sign_and_confirm,
+    withdraw,
 )
 
 API_KEY = "0123456789abcdef-us21"
@@ -82,3 +83,36 @@ def test_api_base_from_the_key() -> None:
     assert api_base({"api_key": API_KEY}) == "https://us21.api.mailchimp.com"
     with pytest.raises(PluginConfigError, match="data-centre"):
         api_base({"api_key": "nodash"})
+
+
+def test_a_withdrawn_consent_unsubscribes_unless_another_signature_holds_it(
+    tmp_path: Path,
+) -> None:
+    with recording_http_server() as server:
+        app = mailchimp_app(tmp_path, server)
+        first = add_petition(app, slug="first-petition")
+        second = add_petition(app, slug="second-petition")
+        twice_first = sign_and_confirm(app, first, "Twice", "twice@example.org",
+                                       consent_updates=True)
+        twice_second = sign_and_confirm(app, second, "Twice", "twice@example.org",
+                                        consent_updates=True)
+        once = sign_and_confirm(app, first, "Once", "Once@Example.org", consent_updates=True)
+        quiet = sign_and_confirm(app, first, "Quiet", "quiet@example.org")
+        run_jobs(app)
+        puts = len(server.requests)
+        withdraw(app, once, "signer")
+        withdraw(app, quiet, "operator")  # never on the list: nothing to take back
+        withdraw(app, twice_first, "operator")  # still consenting through the second petition
+        run_jobs(app)
+        patches = server.requests[puts:]
+        withdraw(app, twice_second, "erasure")  # now the last consent of that person is gone
+        run_jobs(app)
+        last = server.requests[puts + len(patches):]
+    once_hash = hashlib.md5(b"once@example.org").hexdigest()  # noqa: S324
+    twice_hash = hashlib.md5(b"twice@example.org").hexdigest()  # noqa: S324
+    assert [(r.method, r.path, r.json()) for r in patches] == [
+        ("PATCH", f"/3.0/lists/list42/members/{once_hash}", {"status": "unsubscribed"}),
+    ]
+    assert [(r.method, r.path, r.json()) for r in last] == [
+        ("PATCH", f"/3.0/lists/list42/members/{twice_hash}", {"status": "unsubscribed"}),
+    ]

@@ -3,6 +3,10 @@
 Each confirmed signature is one outbox job: a 5xx answer or a timeout is retried with backoff, a
 4xx answer is not. Signers who did not agree to updates are not pushed unless the operator says
 otherwise (``consent_required: false``), because pushing a person into a CRM subscribes them.
+
+OSDI's helpers can record an action but not take one back, so a withdrawal is recorded the way
+OSDI allows: the person's address is set ``unsubscribed`` through the *person signup helper*
+(``people_url``), unless another standing signature of the same person agreed to updates.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import httpx
 
 from petitionkit import hookimpl
 from petitionkit.export import Exporter, ExportRecord
+from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import (
     PermanentJobError,
@@ -24,6 +29,7 @@ from petitionkit.plugins import (
     plugin_settings,
 )
 from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.services import still_consenting
 
 __version__ = "0.1.0"
 
@@ -39,6 +45,11 @@ class OsdiError(Exception):
 
 class OsdiRefused(OsdiError, PermanentJobError):
     """A 4xx: the same request will be refused again."""
+
+
+class WithdrawalsNotConfigured(PluginConfigError, PermanentJobError):
+    """A withdrawal to record and no ``people_url`` to record it at: the job is dead at once and
+    listed by ``petitionkit outbox dead``, to be replayed once the setting is there."""
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -118,6 +129,10 @@ def petitionkit_signature_confirmed(petition: Petition, signature: Signature) ->
     if settings.get("consent_required", True) and not signature.consent_updates:
         return
     body = osdi_signature(petition.slug, signature_values(signature), settings)
+    _post(url, body, settings)
+
+
+def _post(url: str, body: dict[str, Any], settings: Mapping[str, Any]) -> None:
     response = httpx.post(
         url, json=body, timeout=float(settings.get("timeout", 15)), follow_redirects=False,
         headers={TOKEN_HEADER: str(settings["token"]),
@@ -127,6 +142,29 @@ def petitionkit_signature_confirmed(petition: Petition, signature: Signature) ->
         raise OsdiError(response.status_code)
     if response.status_code >= 300:
         raise OsdiRefused(response.status_code)
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, reason: str) -> None:
+    settings = plugin_settings(PLUGIN_NAME)
+    if endpoint_for(petition, settings) is None:
+        return  # this petition's signatures were never pushed
+    if not signature.consent_updates:
+        # Pushed without consent (consent_required: false) the address was never subscribed,
+        # and OSDI has no way to take the recorded signature back.
+        return
+    if still_consenting(db.session(), signature):
+        return  # another standing signature of the same person keeps the subscription
+    people_url = settings.get("people_url")
+    if not people_url:
+        raise WithdrawalsNotConfigured(
+            f"{PLUGIN_NAME}: a withdrawal needs people_url (the person signup helper)"
+        )
+    _post(str(people_url), {
+        "person": {"email_addresses": [{"address": signature.email, "status": "unsubscribed"}]},
+        "origin_system": str(settings.get("origin_system", "petitionkit")),
+    }, settings)
 
 
 def write_osdi(petition: Petition, records: Iterable[ExportRecord], out: TextIO) -> None:

@@ -18,6 +18,7 @@ from petitionkit.testing import (
     recording_http_server,
     run_jobs,
     sign_and_confirm,
+    withdraw,
 )
 
 TOKEN = "osdi-test-token"
@@ -167,3 +168,39 @@ def test_osdi_export_without_consent_rule_still_only_confirmed(tmp_path: Path) -
 def test_split_name() -> None:
     assert split_name("  Ada   Example ") == ("Ada", "Example")
     assert split_name("Mononym") == ("Mononym", "")
+
+
+def test_a_withdrawal_unsubscribes_through_the_person_signup_helper(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server, people_url=server.url + "/people")
+        slug = add_petition(app)
+        gone = sign_and_confirm(app, slug, "Gone Signer", "gone@example.org",
+                                consent_updates=True)
+        quiet = sign_and_confirm(app, slug, "Quiet", "quiet@example.org")
+        run_jobs(app)
+        pushed = len(server.requests)
+        withdraw(app, gone, "signer")
+        withdraw(app, quiet, "operator")  # never pushed: nothing to take back
+        run_jobs(app)
+    [request] = server.requests[pushed:]
+    assert (request.method, request.path) == ("POST", "/people")
+    assert request.headers["OSDI-API-Token"] == TOKEN
+    assert request.json() == {
+        "person": {"email_addresses": [{"address": "gone@example.org",
+                                        "status": "unsubscribed"}]},
+        "origin_system": "petitionkit",
+    }
+
+
+def test_a_withdrawal_without_people_url_is_dead_at_once_and_replayable(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server)
+        slug = add_petition(app)
+        gone = sign_and_confirm(app, slug, "Gone Signer", "gone@example.org",
+                                consent_updates=True)
+        run_jobs(app)
+        withdraw(app, gone, "signer")
+        run_jobs(app)
+        dead = app.test_cli_runner().invoke(args=["outbox", "dead"]).output
+    [line] = [line for line in dead.splitlines() if "plugins.signature_withdrawn" in line]
+    assert line.endswith("\tWithdrawalsNotConfigured")

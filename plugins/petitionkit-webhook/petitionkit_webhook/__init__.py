@@ -1,4 +1,5 @@
-"""POST each confirmed signature (and each goal reached) to the operator's URL, signed.
+"""POST each confirmed signature, each withdrawal and each goal reached to the operator's URL,
+signed.
 
 Runs in outbox jobs: a 5xx answer, a timeout or a refused connection is retried with backoff; a
 4xx answer is not (the receiver refused the request itself), and the job is listed as dead.
@@ -113,6 +114,20 @@ def petitionkit_signature_confirmed(petition: Petition, signature: Signature) ->
     post(settings, "signature.confirmed", f"signature.confirmed:{signature.id}", {
         "petition": petition_payload(petition),
         "signature": signature_payload(signature),
+    })
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, reason: str) -> None:
+    settings = _settings()
+    if settings is None:
+        return
+    # Which signature and why, never who: the receiver has the rest from signature.confirmed.
+    post(settings, "signature.withdrawn", f"signature.withdrawn:{signature.id}", {
+        "petition": petition_payload(petition),
+        "signature": {"id": signature.id},
+        "reason": reason,
     })
 
 

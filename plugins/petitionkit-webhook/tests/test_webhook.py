@@ -19,6 +19,7 @@ from petitionkit.testing import (
     recording_http_server,
     run_jobs,
     sign_and_confirm,
+    withdraw,
 )
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -135,3 +136,26 @@ def test_installed_without_a_url_sends_nothing(tmp_path: Path) -> None:
     listed = app.test_cli_runner().invoke(args=["plugins"]).output
     assert ("petitionkit-webhook\t0.1.0\tentry point\t"
             "petitionkit_goal_reached, petitionkit_signature_confirmed") in listed
+
+
+def test_a_withdrawal_is_sent_with_the_id_and_reason_only(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = webhook_app(tmp_path, server)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Kept Signer", "kept@example.org")
+        gone = sign_and_confirm(app, slug, "Gone Signer", "gone@example.org")
+        run_jobs(app)
+        withdraw(app, gone, "signer")
+        run_jobs(app)
+    withdrawals = [request for request in server.requests
+                   if request.headers["X-Petitionkit-Event"] == "signature.withdrawn"]
+    [request] = withdrawals
+    assert readme_verify()(SECRET, request.headers, request.body)
+    assert request.headers["Idempotency-Key"] == f"signature.withdrawn:{gone}"
+    assert request.json() == {
+        "event": "signature.withdrawn",
+        "petition": {"slug": slug, "title": "A test petition", "count": 1},
+        "signature": {"id": gone},
+        "reason": "signer",
+    }
+    assert b"gone@example.org" not in request.body and b"Gone Signer" not in request.body
