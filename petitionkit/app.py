@@ -23,7 +23,7 @@ from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
 from petitionkit.petitions.services import PetitionCache, SummaryCache
 from petitionkit.plugins import manager as plugin_manager
-from petitionkit.plugins.events import SignatureEvents
+from petitionkit.plugins.events import Lifecycle
 from petitionkit.security import PetitionkitRequest, init_rate_limits
 from petitionkit.signatures.emails import sender_domain
 from petitionkit.signatures.normalize import NormalizationRules
@@ -75,7 +75,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
 
     # The hooks add job handlers (signer mail included), blueprints, commands and form fields.
     plugin_manager.init_app(app)
-    app.extensions["petitionkit.signature_events"] = SignatureEvents(app, summaries)
+    app.extensions["petitionkit.lifecycle"] = Lifecycle(app, summaries)
     _register_blueprints(app)
     register_error_handlers(app)
     _register_template_helpers(app)

@@ -96,8 +96,9 @@ def petition_load(files: tuple[str, ...]) -> None:
         raise click.ClickException(
             f"{len(errors)} problem(s) found; no petition was loaded"
         )
+    lifecycle = current_app.extensions["petitionkit.lifecycle"]
     for values in parsed:
-        result = upsert_petition(db.session, values)
+        result = upsert_petition(db.session, values, listener=lifecycle)
         if result.created:
             click.echo(f"created {result.slug}")
         elif result.changed:

@@ -94,7 +94,7 @@ def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any
         assert signature is not None
         outcome, _ = services.confirm(
             session, signature_id, signature.token_nonce,
-            listener=app.extensions["petitionkit.signature_events"],
+            listener=app.extensions["petitionkit.lifecycle"],
         )
         assert outcome is services.ConfirmOutcome.CONFIRMED
         return signature_id
@@ -110,7 +110,7 @@ def withdraw(app: Flask, signature_id: int, reason: str = "signer") -> None:
         session = db.session()
         signature = session.get(Signature, signature_id)
         assert signature is not None, f"no signature {signature_id}"
-        events = app.extensions["petitionkit.signature_events"]
+        events = app.extensions["petitionkit.lifecycle"]
         outcome = services.withdraw(session, signature, reason, listener=events)
         assert outcome is services.CancelOutcome.CANCELLED
 

@@ -107,7 +107,7 @@ def test_goal_reached_exactly_once_with_concurrent_confirmations_on_postgresql(
     get_plugin_manager(pg_app).register(recorder)
     slug = add_petition(pg_app, goal=None, goal_settings={"ladder": [5, 10, 15, 20]})
     signatures, _ = _pending_signatures(pg_app, slug, 24)
-    listener = pg_app.extensions["petitionkit.signature_events"]
+    listener = pg_app.extensions["petitionkit.lifecycle"]
     start = threading.Barrier(8)
     outcomes: list[services.ConfirmOutcome] = []
     errors: list[BaseException] = []

@@ -133,6 +133,27 @@ def test_petitionkit_signature_withdrawn_example(tmp_path: Path, migrated_sqlite
         assert len(server.requests) == before
 
 
+def test_petitionkit_petition_changed_example(
+    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_petition_changed")
+    petition_file = tmp_path / "save-the-river.md"
+    text = "---\ntitle: Save the river\nstatus: open\ngoal: 100\n---\nKeep it clean.\n"
+    petition_file.write_text(text)
+    runner = app.test_cli_runner()
+    with caplog.at_level(logging.INFO, logger="petitionkit.petition_log"):
+        assert runner.invoke(args=["petition", "load", str(petition_file)]).exit_code == 0
+        run_jobs(app)
+        petition_file.write_text(text.replace("goal: 100", "goal: 500"))
+        assert runner.invoke(args=["petition", "load", str(petition_file)]).exit_code == 0
+        run_jobs(app)
+        # Loading it again unchanged is no event at all.
+        assert runner.invoke(args=["petition", "load", str(petition_file)]).exit_code == 0
+        assert run_jobs(app) == 0
+    logged = [r.getMessage() for r in caplog.records if r.name == "petitionkit.petition_log"]
+    assert logged == ["new petition save-the-river", "petition save-the-river changed: goal"]
+
+
 def test_petitionkit_targets_example(tmp_path: Path, migrated_sqlite: Path) -> None:
     from petitionkit.petitions.models import Petition
     from petitionkit.targets.delivery import targets_for

@@ -137,7 +137,7 @@ def test_signers_may_edit_the_letter_where_the_petition_allows(
     with app.app_context():
         signature = db.session.scalar(select(Signature))
         services.confirm(db.session(), signature.id, signature.token_nonce,
-                         listener=app.extensions["petitionkit.signature_events"])
+                         listener=app.extensions["petitionkit.lifecycle"])
     run_jobs(app)
     [message] = deliveries(smtp_server)
     body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
@@ -148,7 +148,7 @@ def test_signers_may_edit_the_letter_where_the_petition_allows(
     with app.app_context():
         signature = db.session.scalar(select(Signature).where(Signature.name == "Quiet Writer"))
         services.confirm(db.session(), signature.id, signature.token_nonce,
-                         listener=app.extensions["petitionkit.signature_events"])
+                         listener=app.extensions["petitionkit.lifecycle"])
     run_jobs(app)  # routed into the next slot, a few minutes later
     with app.app_context():
         db.session.execute(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import frontmatter
@@ -299,8 +299,23 @@ def _targets(where: str, value: object) -> list[dict[str, Any]]:
     return targets
 
 
-def upsert_petition(session: Session | scoped_session[Any], values: dict[str, Any]) -> LoadResult:
-    """Create or update by slug; reports which fields changed and never touches the count."""
+class PetitionListener(Protocol):
+    """Enqueues a petition change's follow-up work (plugin events) in the same transaction."""
+
+    def petition_saving(
+        self, session: Session, petition: Petition, created: bool, changed: list[str]
+    ) -> None: ...
+
+
+def upsert_petition(
+    session: Session | scoped_session[Any],
+    values: dict[str, Any],
+    listener: PetitionListener | None = None,
+) -> LoadResult:
+    """Create or update by slug; reports which fields changed and never touches the count.
+
+    A ``listener`` hears of a creation or a change inside the transaction that makes it.
+    """
     protected = _PROTECTED & set(values)
     if protected:
         raise ValueError(f"not settable from a petition file: {', '.join(sorted(protected))}")
@@ -308,15 +323,20 @@ def upsert_petition(session: Session | scoped_session[Any], values: dict[str, An
     if petition is None:
         petition = Petition(signature_count=0, **values)
         session.add(petition)
-        session.commit()
-        return LoadResult(values["slug"], created=True, changed=sorted(values))
-    changed = []
-    for key, value in values.items():
-        current = getattr(petition, key)
-        if isinstance(current, datetime) and current.tzinfo is None:
-            current = current.replace(tzinfo=UTC)
-        if current != value:
-            setattr(petition, key, value)
-            changed.append(key)
+        result = LoadResult(values["slug"], created=True, changed=sorted(values))
+    else:
+        changed = []
+        for key, value in values.items():
+            current = getattr(petition, key)
+            if isinstance(current, datetime) and current.tzinfo is None:
+                current = current.replace(tzinfo=UTC)
+            if current != value:
+                setattr(petition, key, value)
+                changed.append(key)
+        result = LoadResult(values["slug"], created=False, changed=changed)
+    if listener is not None and result.changed:
+        session.flush()  # the new petition's id, for the listener's jobs
+        plain = session() if isinstance(session, scoped_session) else session
+        listener.petition_saving(plain, petition, result.created, result.changed)
     session.commit()
-    return LoadResult(values["slug"], created=False, changed=changed)
+    return result

@@ -139,14 +139,17 @@ def validation_errors(petition: Petition, signature: SignatureInput) -> dict[str
 # Workers and the CLI.
 
 # The events that reach each plugin through an outbox job of its own.
-SIGNATURE_EVENTS = ("petitionkit_signature_confirmed", "petitionkit_signature_withdrawn")
+OUTBOX_EVENTS = (
+    "petitionkit_signature_confirmed", "petitionkit_signature_withdrawn",
+    "petitionkit_petition_changed",
+)
 
 
 def event_plugin_names(app: Flask, hook_name: str) -> list[str]:
     """Plugins implementing the event ``hook_name`` that want events now (see
     ``active_when_configured``): each gets a job of its own per event."""
-    if hook_name not in SIGNATURE_EVENTS:
-        raise ValueError(f"{hook_name} is not a signature event")
+    if hook_name not in OUTBOX_EVENTS:
+        raise ValueError(f"{hook_name} is not an event run in the outbox")
     implementations = getattr(manager_of(app).hook, hook_name).get_hookimpls()
     return sorted({implementation.plugin_name for implementation in implementations
                    if is_active(implementation.function, app)})
@@ -179,6 +182,15 @@ def signature_withdrawn(
     """``petitionkit_signature_withdrawn`` of one plugin; a failure retries the job."""
     _one_plugin(app, "petitionkit_signature_withdrawn", plugin_name)(
         petition=petition, signature=signature, reason=reason
+    )
+
+
+def petition_changed(
+    app: Flask, plugin_name: str, petition: Petition, created: bool, changed: list[str]
+) -> None:
+    """``petitionkit_petition_changed`` of one plugin; a failure retries the job."""
+    _one_plugin(app, "petitionkit_petition_changed", plugin_name)(
+        petition=petition, created=created, changed=changed
     )
 
 

@@ -1,5 +1,5 @@
 """Built-in: the outbox job kinds that run the event hooks in workers (a signature confirmed or
-withdrawn, a goal reached)."""
+withdrawn, a goal reached, a petition changed)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from petitionkit.outbox.worker import JobHandler
 from petitionkit.plugins.events import (
     GOAL_REACHED_JOB,
+    PETITION_CHANGED_JOB,
     SIGNATURE_CONFIRMED_JOB,
     SIGNATURE_WITHDRAWN_JOB,
     run_goal_reached,
+    run_petition_changed,
     run_signature_confirmed,
     run_signature_withdrawn,
 )
@@ -23,4 +25,5 @@ def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
         SIGNATURE_CONFIRMED_JOB: run_signature_confirmed,
         SIGNATURE_WITHDRAWN_JOB: run_signature_withdrawn,
         GOAL_REACHED_JOB: run_goal_reached,
+        PETITION_CHANGED_JOB: run_petition_changed,
     }

@@ -3,7 +3,8 @@
 A confirmation adds, in the confirming transaction: one ``plugins.signature_confirmed`` job per
 plugin implementing that hook, a ``plugins.goal_reached`` job when the count crossed a goal, and a
 ``targets.route`` job when the petition delivers to targets; the withdrawal of a confirmed
-signature likewise adds one ``plugins.signature_withdrawn`` job per plugin. Each job has an
+signature likewise adds one ``plugins.signature_withdrawn`` job per plugin, and a petition created
+or changed one ``plugins.petition_changed`` job per plugin. Each job has an
 idempotency key, so a milestone crossed again after a withdrawal, or a confirmation replayed, adds
 nothing. Once the transaction committed, the counts that readers cache are dropped and the
 metrics counted. Views and commands call these and repeat none of it.
@@ -12,6 +13,7 @@ metrics counted. Views and commands call these and repeat none of it.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 
 from flask import Flask
@@ -33,10 +35,11 @@ log = logging.getLogger("petitionkit.plugins")
 
 SIGNATURE_CONFIRMED_JOB = "plugins.signature_confirmed"
 SIGNATURE_WITHDRAWN_JOB = "plugins.signature_withdrawn"
+PETITION_CHANGED_JOB = "plugins.petition_changed"
 GOAL_REACHED_JOB = "plugins.goal_reached"
 
 
-class SignatureEvents:
+class Lifecycle:
     """The app's fan-out; ``signatures.services`` calls it inside the changing transaction and
     the caller once it committed."""
 
@@ -70,6 +73,22 @@ class SignatureEvents:
                 SIGNATURE_WITHDRAWN_JOB,
                 {"signature_id": signature_id, "plugin": plugin_name, "reason": reason},
                 f"signature-withdrawn:{signature_id}:{plugin_name}",
+            )
+
+    def petition_saving(
+        self, session: Session, petition: Petition, created: bool, changed: list[str]
+    ) -> None:
+        """Inside the transaction that creates or changes a petition (flushed, so it has its
+        id): a job per plugin to hear of it."""
+        # Every change is an event of its own: the key only guards against a job added twice.
+        change = uuid.uuid4().hex
+        for plugin_name in calls.event_plugin_names(self.app, "petitionkit_petition_changed"):
+            enqueue_once(
+                session,
+                PETITION_CHANGED_JOB,
+                {"petition_id": petition.id, "plugin": plugin_name, "created": created,
+                 "changed": changed},
+                f"petition-changed:{petition.id}:{change}:{plugin_name}",
             )
 
     def confirmed(self, petition: Petition) -> None:
@@ -122,6 +141,14 @@ def run_signature_withdrawn(job: OutboxJob, context: DeliveryContext) -> None:
     assert petition is not None
     calls.signature_withdrawn(context.app, job.payload["plugin"], petition, signature,
                               str(job.payload["reason"]))
+
+
+def run_petition_changed(job: OutboxJob, context: DeliveryContext) -> None:
+    petition = db.session.get(Petition, job.payload["petition_id"])
+    if petition is None:
+        return
+    calls.petition_changed(context.app, job.payload["plugin"], petition,
+                           bool(job.payload["created"]), list(job.payload["changed"]))
 
 
 def run_goal_reached(job: OutboxJob, context: DeliveryContext) -> None:

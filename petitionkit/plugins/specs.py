@@ -98,6 +98,20 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
     """
 
 
+@hookspec
+def petitionkit_petition_changed(petition: Petition, created: bool, changed: list[str]) -> None:
+    """A petition was created or changed: from a petition file (``petitionkit petition load``),
+    and from every other place that edits petitions.
+
+    Returns: nothing.
+    Every implementing plugin gets a job of its own in the outbox, queued in the transaction
+    that made the change, so a slow or failing destination never holds the change up.
+    Arguments: ``petition`` as it is when the job runs; ``created`` true for a new petition;
+    ``changed`` the names of the fields that changed (all of them for a new petition).
+    Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once.
+    """
+
+
 @hookspec(firstresult=True)
 def petitionkit_targets(petition: Petition, signature: Signature) -> list[Target] | None:
     """Who this signature is addressed to.

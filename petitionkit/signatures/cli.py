@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins.events import SignatureEvents
+from petitionkit.plugins.events import Lifecycle
 from petitionkit.signatures import services
 from petitionkit.signatures.models import Signature
 
@@ -33,7 +33,7 @@ def signers_invalidate(slug: str, signature_ids: tuple[int, ...]) -> None:
     petition = session.scalar(select(Petition).where(Petition.slug == slug))
     if petition is None:
         raise click.ClickException(f"there is no petition {slug!r}")
-    events: SignatureEvents = current_app.extensions["petitionkit.signature_events"]
+    events: Lifecycle = current_app.extensions["petitionkit.lifecycle"]
     withdrawn = 0
     for signature_id in signature_ids:
         signature = session.get(Signature, signature_id)

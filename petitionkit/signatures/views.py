@@ -35,7 +35,7 @@ from petitionkit.petitions.services import (
 )
 from petitionkit.petitions.views import render_petition_page
 from petitionkit.plugins import calls
-from petitionkit.plugins.events import SignatureEvents
+from petitionkit.plugins.events import Lifecycle
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
@@ -290,7 +290,7 @@ def confirm(token: str) -> tuple[str, int]:
         # Mail scanners and link previews follow links, with GET or HEAD: only a person
         # pressing the button confirms.
         return render_template("signatures/confirm.html", petition=petition, token=token), 200
-    events: SignatureEvents = current_app.extensions["petitionkit.signature_events"]
+    events: Lifecycle = current_app.extensions["petitionkit.lifecycle"]
     outcome, _ = services.confirm(db.session(), claims.signature_id, claims.nonce, listener=events)
     if outcome is services.ConfirmOutcome.INVALID:
         return _token_invalid()
@@ -337,7 +337,7 @@ def cancel(token: str) -> tuple[str, int]:
     if request.method != "POST":
         # HEAD included: only the button's POST (or a mail program's one-click POST) withdraws.
         return render_template("signatures/cancel.html", petition=petition, token=token), 200
-    events: SignatureEvents = current_app.extensions["petitionkit.signature_events"]
+    events: Lifecycle = current_app.extensions["petitionkit.lifecycle"]
     outcome = services.cancel(db.session(), claims.signature_id, claims.nonce, listener=events)
     if outcome is services.CancelOutcome.INVALID:
         return _token_invalid()

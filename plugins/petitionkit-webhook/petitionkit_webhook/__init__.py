@@ -1,5 +1,5 @@
-"""POST each confirmed signature, each withdrawal and each goal reached to the operator's URL,
-signed.
+"""POST each confirmed signature, each withdrawal, each goal reached and each petition created or
+changed to the operator's URL, signed.
 
 Runs in outbox jobs: a 5xx answer, a timeout or a refused connection is retried with backoff; a
 4xx answer is not (the receiver refused the request itself), and the job is listed as dead.
@@ -128,6 +128,20 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
         "petition": petition_payload(petition),
         "signature": {"id": signature.id},
         "reason": reason,
+    })
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_petition_changed(petition: Petition, created: bool, changed: list[str]) -> None:
+    settings = _settings()
+    if settings is None:
+        return
+    event = "petition.created" if created else "petition.changed"
+    delivery = f"{event}:{petition.slug}:{petition.updated_at.isoformat()}:{','.join(changed)}"
+    post(settings, event, delivery, {
+        "petition": {**petition_payload(petition), "status": petition.status},
+        "changed": changed,
     })
 
 

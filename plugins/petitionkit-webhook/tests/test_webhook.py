@@ -135,7 +135,8 @@ def test_installed_without_a_url_sends_nothing(tmp_path: Path) -> None:
     assert queued is None, "an unconfigured plugin costs no job"
     listed = app.test_cli_runner().invoke(args=["plugins"]).output
     assert ("petitionkit-webhook\t0.1.0\tentry point\t"
-            "petitionkit_goal_reached, petitionkit_signature_confirmed") in listed
+            "petitionkit_goal_reached, petitionkit_petition_changed, "
+            "petitionkit_signature_confirmed, petitionkit_signature_withdrawn") in listed
 
 
 def test_a_withdrawal_is_sent_with_the_id_and_reason_only(tmp_path: Path) -> None:
@@ -159,3 +160,25 @@ def test_a_withdrawal_is_sent_with_the_id_and_reason_only(tmp_path: Path) -> Non
         "reason": "signer",
     }
     assert b"gone@example.org" not in request.body and b"Gone Signer" not in request.body
+
+
+def test_petitions_created_and_changed_from_files_are_announced(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = webhook_app(tmp_path, server)
+        petition_file = tmp_path / "clean-air.md"
+        text = "---\ntitle: Clean air now\nstatus: draft\n---\nFilter the air.\n"
+        petition_file.write_text(text)
+        runner = app.test_cli_runner()
+        runner.invoke(args=["petition", "load", str(petition_file)])
+        run_jobs(app)
+        petition_file.write_text(text.replace("status: draft", "status: open"))
+        runner.invoke(args=["petition", "load", str(petition_file)])
+        run_jobs(app)
+    created, changed = server.requests
+    assert readme_verify()(SECRET, changed.headers, changed.body)
+    assert created.headers["X-Petitionkit-Event"] == "petition.created"
+    assert created.json()["petition"] == {"slug": "clean-air", "title": "Clean air now",
+                                          "count": 0, "status": "draft"}
+    assert changed.headers["X-Petitionkit-Event"] == "petition.changed"
+    assert changed.json()["changed"] == ["status"]
+    assert changed.json()["petition"]["status"] == "open"
