@@ -17,6 +17,7 @@ from petitionkit import i18n
 from petitionkit.config import load_config
 from petitionkit.extensions import babel, db, limiter, migrate
 from petitionkit.keys import Keys
+from petitionkit.ops.access import OpsAccess
 from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
@@ -68,6 +69,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     app.extensions["petitionkit.job_handlers"] = dict.fromkeys(
         SIGNER_EMAIL_KINDS, deliver_signer_email
     )
+    app.extensions["petitionkit.ops_access"] = OpsAccess.from_config(app.config)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry

@@ -55,8 +55,12 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_BACKOFF_BASE": 5.0,
     "OUTBOX_BACKOFF_MAX": 300.0,
     "READY_MAX_OUTBOX_AGE": 900,
-    # When set, /metrics and the outbox figures of /readyz need "Authorization: Bearer <token>".
+    # Who may read /metrics and the outbox figures of /readyz (petitionkit/ops/access.py):
+    # connections from these networks that no proxy forwarded, and requests with
+    # "Authorization: Bearer <OPS_TOKEN>"; OPS_OPEN answers everyone.
+    "OPS_ALLOW_NETWORKS": ["127.0.0.0/8", "::1/128"],
     "OPS_TOKEN": None,
+    "OPS_OPEN": False,
     "COUNT_CACHE_SECONDS": 1.0,
     "PETITION_CACHE_SECONDS": 2.0,
     "API_MAX_AGE": 5,
