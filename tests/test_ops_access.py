@@ -21,7 +21,7 @@ ROOT = Path(__file__).parent.parent
 
 OUTSIDER = "203.0.113.5"
 TOKEN = "operator-secret-123"
-FIGURES = {"outbox_pending", "outbox_oldest_age_seconds", "outbox_dead"}
+FIGURES = {"outbox_pending", "outbox_due", "outbox_oldest_age_seconds", "outbox_dead"}
 
 
 def get(app: Flask, path: str, remote_addr: str, **headers: str) -> TestResponse:

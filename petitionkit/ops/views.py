@@ -39,12 +39,13 @@ def readyz() -> tuple[Response, int]:
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     limit = current_app.config["READY_MAX_OUTBOX_AGE"]
-    ready = stats.oldest_pending_age <= limit
+    ready = stats.oldest_due_age <= limit
     body: dict[str, object] = {"status": "ok" if ready else "degraded", "database": "ok"}
     if _operator_allowed():
         body.update(
             outbox_pending=stats.pending,
-            outbox_oldest_age_seconds=round(stats.oldest_pending_age, 1),
+            outbox_due=stats.due,
+            outbox_oldest_age_seconds=round(stats.oldest_due_age, 1),
             outbox_dead=stats.dead,
         )
     return jsonify(body), 200 if ready else 503
@@ -65,10 +66,17 @@ class OutboxCollector:
                 return
             finally:
                 db.session.remove()
-        yield GaugeMetricFamily("petitionkit_outbox_pending", "Jobs waiting", value=stats.pending)
         yield GaugeMetricFamily(
-            "petitionkit_outbox_oldest_age_seconds", "Age of the oldest waiting job",
-            value=stats.oldest_pending_age,
+            "petitionkit_outbox_pending", "Jobs waiting, due or scheduled for later",
+            value=stats.pending,
+        )
+        yield GaugeMetricFamily(
+            "petitionkit_outbox_due", "Jobs whose time has come", value=stats.due
+        )
+        yield GaugeMetricFamily(
+            "petitionkit_outbox_oldest_age_seconds",
+            "Seconds since the oldest due job became due",
+            value=stats.oldest_due_age,
         )
         yield GaugeMetricFamily("petitionkit_outbox_dead", "Jobs that gave up", value=stats.dead)
 
