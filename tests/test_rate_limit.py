@@ -435,3 +435,40 @@ def test_memory_counters_are_swept_by_one_thread_not_a_timer_per_burst(
     while storage.storage and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not storage.storage, "expired counters are swept without being read again"
+
+
+@pytest.mark.parametrize("spellings", [
+    ["[2001:db8::3]", "2001:db8::3", "[2001:db8::3]:443"],
+    ["2001:db8::3", "[2001:db8:0:0:ffff::9]:8443", "2001:DB8::3%eth0"],
+    ["203.0.113.5:8080", "203.0.113.5", " 203.0.113.5:443 "],
+    ["::ffff:203.0.113.5", "[::ffff:203.0.113.5]:80", "203.0.113.5"],
+    ["not-an-address", "unknown", "300.1.2.3"],
+    ["_hidden", "203.0.113.5:port", "[2001:db8::3"],
+    ["[]", "2001:db8::3]:443", "203.0.113.5:99999"],
+], ids=["ipv6-brackets", "ipv6-same-64", "ipv4-ports", "ipv4-mapped", "garbage", "garbled",
+        "broken-ports"])
+def test_one_client_however_the_proxy_spells_its_address(
+    tmp_path: Path, migrated_sqlite: Path, spellings: list[str]
+) -> None:
+    """Behind a trusted proxy, each way of writing one address (brackets, a port, an IPv4-mapped
+    IPv6 address) is the same client, and every value that is no address at all shares a single
+    budget: none of them opens a fresh one."""
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute", TRUSTED_PROXIES=1)
+    client = app.test_client()
+    statuses = [sign(client, n, ip="10.0.0.5", **{"X-Forwarded-For": f"198.51.100.1, {value}"})
+                for n, value in enumerate(spellings)]
+    assert statuses == [303, 303, 429]
+    assert sign(client, 9, ip="10.0.0.5", **{"X-Forwarded-For": "198.51.100.77"}) == 303
+
+
+def test_unparseable_addresses_share_one_budget_however_they_differ(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    from petitionkit.security import client_network
+
+    garbage = ["nonsense", "unknown", "_hidden", "300.1.2.3", "", None, "[]", "1.2.3.4.5",
+               "[2001:db8::3]:x", "2001:db8::3]", "203.0.113.005", "fe80::1%", "::1:2:3:4:5:6:7:8"]
+    assert {client_network(value) for value in garbage} == {"unparseable"}
+    assert client_network("[2001:db8::3]:443") == "2001:db8::/64"
+    assert client_network("203.0.113.5:8080") == "203.0.113.5"
+    assert client_network("[::ffff:203.0.113.5]:80") == "203.0.113.5"
