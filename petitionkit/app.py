@@ -24,6 +24,7 @@ from petitionkit.ops.views import OutboxCollector
 from petitionkit.petitions.services import PetitionCache, SummaryCache
 from petitionkit.security import PetitionkitRequest, init_rate_limits
 from petitionkit.signatures.emails import SIGNER_EMAIL_KINDS, deliver_signer_email, sender_domain
+from petitionkit.signatures.limits import StorageFallback
 from petitionkit.signatures.normalize import NormalizationRules
 from petitionkit.signatures.services import SigningPolicy
 
@@ -50,6 +51,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     _init_database(app)
     migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
     init_rate_limits(app)
+    app.extensions["petitionkit.rate_limit_fallback"] = StorageFallback.from_config(app.config)
     babel.init_app(
         app,
         locale_selector=i18n.select_babel_locale,

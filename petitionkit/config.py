@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     # Per client (a keyed hash of its IPv4 address or IPv6 /64): a burst and a sustained limit.
     # A petition's own ``rate_limit`` replaces it on that petition.
     "RATELIMIT_SIGN": "10/minute;60/hour",
+    # When the storage fails (Redis down): "memory" counts in each process's memory,
+    # "refuse" answers 503 until it is back.
+    "RATELIMIT_ON_STORAGE_ERROR": "memory",
     "TRUSTED_PROXIES": 0,
     "MAIL_URL": None,  # None: files under instance/mail/
     "MAIL_FROM": "petitionkit <no-reply@localhost>",
