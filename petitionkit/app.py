@@ -25,7 +25,7 @@ from petitionkit.petitions.services import PetitionCache, SummaryCache
 from petitionkit.security import PetitionkitRequest, init_rate_limits
 from petitionkit.signatures.emails import SIGNER_EMAIL_KINDS, deliver_signer_email, sender_domain
 from petitionkit.signatures.limits import StorageFallback
-from petitionkit.signatures.normalize import NormalizationRules
+from petitionkit.signatures.normalize import NormalizationRules, shown_name
 from petitionkit.signatures.services import SigningPolicy
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -150,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["format_count"] = format_decimal
+    app.jinja_env.filters["shown_name"] = shown_name
     app.jinja_env.filters["format_moment"] = lambda moment: format_datetime(
         moment if moment.tzinfo else moment.replace(tzinfo=UTC), "medium"
     )
