@@ -18,6 +18,7 @@ from petitionkit import i18n
 from petitionkit.config import load_config
 from petitionkit.extensions import babel, db, limiter, migrate
 from petitionkit.keys import Keys
+from petitionkit.ops.access import OpsAccess
 from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
@@ -26,7 +27,8 @@ from petitionkit.plugins import manager as plugin_manager
 from petitionkit.plugins.events import Lifecycle
 from petitionkit.security import PetitionkitRequest, init_rate_limits
 from petitionkit.signatures.emails import sender_domain
-from petitionkit.signatures.normalize import NormalizationRules
+from petitionkit.signatures.limits import StorageFallback
+from petitionkit.signatures.normalize import NormalizationRules, shown_name
 from petitionkit.signatures.services import SigningPolicy
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -52,6 +54,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     _init_database(app)
     migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
     init_rate_limits(app)
+    app.extensions["petitionkit.rate_limit_fallback"] = StorageFallback.from_config(app.config)
     babel.init_app(
         app,
         locale_selector=i18n.select_babel_locale,
@@ -69,6 +72,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     summaries = SummaryCache()
     app.extensions["petitionkit.summary_cache"] = summaries
     app.extensions["petitionkit.petition_cache"] = PetitionCache()
+    app.extensions["petitionkit.ops_access"] = OpsAccess.from_config(app.config)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(OutboxCollector(app))
     app.extensions["petitionkit.metrics_registry"] = registry
@@ -140,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["format_count"] = format_decimal
+    app.jinja_env.filters["shown_name"] = shown_name
     app.jinja_env.filters["format_moment"] = lambda moment: format_datetime(
         moment if moment.tzinfo else moment.replace(tzinfo=UTC), "medium"
     )

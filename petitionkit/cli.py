@@ -202,8 +202,8 @@ def outbox_group() -> None:
 @with_appcontext
 def outbox_status() -> None:
     stats = outbox.stats(db.session())
-    click.echo(f"pending {stats.pending}, dead {stats.dead}, "
-               f"oldest pending {stats.oldest_pending_age:.0f}s")
+    click.echo(f"pending {stats.pending} (due {stats.due}), dead {stats.dead}, "
+               f"oldest due {stats.oldest_due_age:.0f}s")
 
 
 @outbox_group.command("dead")

@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     # Per client (a keyed hash of its IPv4 address or IPv6 /64): a burst and a sustained limit.
     # A petition's own ``rate_limit`` replaces it on that petition.
     "RATELIMIT_SIGN": "10/minute;60/hour",
+    # When the storage fails (Redis down): "memory" counts in each process's memory,
+    # "refuse" answers 503 until it is back.
+    "RATELIMIT_ON_STORAGE_ERROR": "memory",
     "TRUSTED_PROXIES": 0,
     "MAIL_URL": None,  # None: files under instance/mail/
     "MAIL_FROM": "petitionkit <no-reply@localhost>",
@@ -59,8 +62,12 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_BACKOFF_BASE": 5.0,
     "OUTBOX_BACKOFF_MAX": 300.0,
     "READY_MAX_OUTBOX_AGE": 900,
-    # When set, /metrics and the outbox figures of /readyz need "Authorization: Bearer <token>".
+    # Who may read /metrics and the outbox figures of /readyz (petitionkit/ops/access.py):
+    # connections from these networks that no proxy forwarded, and requests with
+    # "Authorization: Bearer <OPS_TOKEN>"; OPS_OPEN answers everyone.
+    "OPS_ALLOW_NETWORKS": ["127.0.0.0/8", "::1/128"],
     "OPS_TOKEN": None,
+    "OPS_OPEN": False,
     "COUNT_CACHE_SECONDS": 1.0,
     "PETITION_CACHE_SECONDS": 2.0,
     "API_MAX_AGE": 5,

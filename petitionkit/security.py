@@ -50,23 +50,49 @@ def client_key() -> str:
     return hmac.new(key, client, hashlib.sha256).hexdigest()[:32]
 
 
+# The one budget that every value shares which is not an address at all.
+UNPARSEABLE_CLIENT = "unparseable"
+
+
 def client_network(remote_addr: str | None) -> str:
     """What one client is, for rate limits: an IPv4 address, or an IPv6 /64.
 
     One IPv6 subscriber is routinely handed a whole /64, so counting single IPv6 addresses would
-    give each of them 2**64 budgets.
+    give each of them 2**64 budgets. Behind a trusted proxy the address comes from
+    X-Forwarded-For as the proxy wrote it, and proxies write one address in several ways:
+    ``[2001:db8::3]``, ``[2001:db8::3]:443``, ``203.0.113.5:8080``, ``::ffff:203.0.113.5``; each
+    is brought to the one form, so that none of them opens a fresh budget. Whatever is no address
+    at all (``unknown``, ``_hidden``, garbage a client slipped past a proxy) counts as one client,
+    ``UNPARSEABLE_CLIENT``: varying the garbage gets nothing more.
     """
-    if not remote_addr:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return remote_addr
+    address = _parse_address(remote_addr.strip()) if remote_addr else None
+    if address is None:
+        return UNPARSEABLE_CLIENT
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address written bare, in brackets, or with a port; None for anything else."""
+    if text.startswith("["):
+        text, bracket, after = text[1:].partition("]")
+        if not bracket or (after and not (after.startswith(":") and _is_port(after[1:]))):
+            return None
+    elif text.count(":") == 1:  # IPv4 with a port; a bare IPv6 address has two colons or more
+        text, _, port = text.partition(":")
+        if not _is_port(port):
+            return None
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) <= 65535
 
 
 def origin_of(url: str) -> str | None:

@@ -182,7 +182,7 @@ def test_recent_signers_are_confirmed_and_chose_to_be_shown(
     _signature(app, petition, "Pending Person", "c@example.org", PENDING, True)
     for path in (f"/embed/{petition}", f"/p/{petition}"):
         html = client.get(path).get_data(as_text=True)
-        assert "<li>Ilka T.</li>" in html
+        assert "<li><bdi>Ilka T.</bdi></li>" in html
         assert "Moravec" not in html and "Hidden" not in html and "Pending" not in html
 
 

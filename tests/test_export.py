@@ -37,9 +37,42 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(cell: str) -> None:
     assert neutralise(cell) == "'" + cell
 
 
+@pytest.mark.parametrize("cell", [
+    "\u200b=HYPERLINK(\"http://example.org\")", "\u00a0+1", "\ufeff@SUM(A1)", "\u202f-1",
+    "\u2007=1", " =1", "  \u3000@A1", "\u2060\u200d=1", "\u202e=1", "\u00ad+1",
+    "\u200e\u200f\u061c=1", "\u3164=1", "\x0b=1", "\u0085=1", "\u2028=1", "\u200b\uff1d1",
+])
+def test_a_formula_behind_whitespace_or_invisible_characters_is_neutralised(cell: str) -> None:
+    assert neutralise(cell) == "'" + cell
+
+
 def test_ordinary_cells_are_left_alone() -> None:
     assert neutralise("Ayşe Yılmaz") == "Ayşe Yılmaz"
     assert neutralise("O'Brien = ok") == "O'Brien = ok"
+    assert neutralise("\u200bAli") == "\u200bAli"
+    assert neutralise(" Ali = 1") == " Ali = 1"
+    assert neutralise("") == ""
+    assert neutralise("\u00a0") == "\u00a0"
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_csv_export_neutralises_formulas_behind_invisible_characters(
+    request: pytest.FixtureRequest, database: str
+) -> None:
+    app: Flask = request.getfixturevalue("app" if database == "sqlite" else "pg_app")
+    slug = add_petition(app)
+    sign_and_confirm(app, slug, "Ines", "ines@example.org", postal_code="\u00a0+1 555",
+                     source="\ufeff@SUM(A1)")
+    status, out, err = export(app, slug, "--format", "csv")
+    assert status == 0, err
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert (row["postal_code"], row["source"]) == ("'\u00a0+1 555", "'\ufeff@SUM(A1)")
+    status, out, err = export(app, slug, "--format", "jsonl")
+    assert status == 0, err
+    record = json.loads(out)
+    assert (record["postal_code"], record["source"]) == ("\u00a0+1 555", "\ufeff@SUM(A1)"), (
+        "JSON is read by programs, not run by spreadsheets: values stay as they were sent"
+    )
 
 
 def test_csv_export_has_consent_flags_and_no_live_formulas(app: Flask, petition: str) -> None:

@@ -369,25 +369,116 @@ def test_an_unreadable_petition_limit_falls_back_to_the_site_limit(
     assert "unreadable rate_limit on petition=typo" in caplog.text
 
 
-def test_an_unreachable_limit_storage_lets_signers_through_and_says_so(
-    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Redis down: signing goes on without limits (nothing a signer sent is refused for want of a
-    counter), the log and /metrics say why, and the log names no client."""
+def closed_redis_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+def sample(name: str, **labels: str) -> float:
     from prometheus_client import REGISTRY
 
-    counter = "petitionkit_rate_limit_storage_errors_total"
-    before = REGISTRY.get_sample_value(counter) or 0.0
-    closed_port = free_port()
-    app = limited_app(tmp_path, migrated_sqlite, "1/minute",
-                      RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port}/0")
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_an_unreachable_limit_storage_falls_back_to_limits_in_memory(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path,
+    caplog: pytest.LogCaptureFixture, database: str,
+) -> None:
+    """Redis down: signing goes on, counted per process in memory, so the limit still bites;
+    the log and /metrics say why, and the log names no client."""
+    config: dict[str, object] = {"RATELIMIT_STORAGE_URI": closed_redis_url()}
+    if database == "postgresql":
+        config["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute", **config) if database == "sqlite" \
+        else _migrated(make_app(tmp_path, migrated_sqlite, RATELIMIT_SIGN="2/minute", **config))
+    fallback = "petitionkit_rate_limit_fallback_total"
+    errors = "petitionkit_rate_limit_storage_errors_total"
+    before = sample(fallback, outcome="memory"), sample(errors)
     client = app.test_client()
     with caplog.at_level(logging.ERROR, logger="petitionkit"):
-        assert [sign(client, n) for n in range(3)] == [303, 303, 303]
+        assert [sign(client, n) for n in range(3)] == [303, 303, 429]
+        api = client.post(API, json={"name": "Ines", "email": "ines9@example.org"},
+                          environ_base={"REMOTE_ADDR": CLIENT_IP})
+    assert api.status_code == 429
+    assert sign(client, 4, ip="203.0.113.78") == 303, "another client has its own budget"
     assert signatures(app) == 3
     assert "rate limit storage failed" in caplog.text
+    assert "counting in memory" in caplog.text
     assert CLIENT_IP not in caplog.text
-    assert (REGISTRY.get_sample_value(counter) or 0.0) - before == 3
+    assert sample(fallback, outcome="memory") - before[0] == 5
+    assert sample(errors) - before[1] >= 1
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _migrated(app: Flask) -> Flask:
+    from .conftest import migrate
+
+    migrate(app)
+    add_petition(app)
+    return app
+
+
+def test_the_storage_is_tried_again_after_a_pause(
+    tmp_path: Path, migrated_sqlite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from petitionkit.signatures import limits
+
+    monkeypatch.setattr(limits, "STORAGE_RETRY_SECONDS", 0.3)
+    errors = "petitionkit_rate_limit_storage_errors_total"
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute",
+                      RATELIMIT_STORAGE_URI=closed_redis_url())
+    client = app.test_client()
+    before = sample(errors)
+    assert [sign(client, n) for n in range(3)] == [303, 303, 429]
+    assert sample(errors) - before == 1, "one failure, then memory for a while"
+    time.sleep(0.35)
+    assert sign(client, 4) == 429, "the storage failed again: memory still counts"
+    assert sample(errors) - before == 2
+
+
+def test_an_unreachable_limit_storage_can_refuse_signing_instead(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute",
+                      RATELIMIT_STORAGE_URI=closed_redis_url(),
+                      RATELIMIT_ON_STORAGE_ERROR="refuse")
+    refused = "petitionkit_rate_limit_fallback_total"
+    before = sample(refused, outcome="refused")
+    client = app.test_client()
+    page = client.post(FORM, data={"name": "Ines", "email": "ines@example.org"},
+                       environ_base={"REMOTE_ADDR": CLIENT_IP})
+    assert page.status_code == 503
+    assert page.mimetype == "text/html"
+    assert 0 < int(page.headers["Retry-After"]) <= 60
+    message = ("Signing is paused for a moment because of a problem on our side. Nothing was "
+               "saved; please try again in a minute.")
+    assert message in page.get_data(as_text=True)
+
+    headers = {"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "cross-site"}
+    api = client.post(API, json={"name": "Ines", "email": "ines@example.org"}, headers=headers)
+    assert api.status_code == 503
+    assert api.json == {"error": message}
+    assert 0 < int(api.headers["Retry-After"]) <= 60
+    assert api.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8000"
+
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        from petitionkit.signatures.limits import SigningPaused
+
+        assert SigningPaused().description != message, "translated"
+    assert signatures(app) == 0
+    assert sample(refused, outcome="refused") - before == 2
+
+
+def test_an_unknown_storage_error_mode_stops_the_start(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    from petitionkit.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="RATELIMIT_ON_STORAGE_ERROR"):
+        make_app(tmp_path, migrated_sqlite, RATELIMIT_ON_STORAGE_ERROR="allow")
 
 
 def test_the_429_keeps_the_retry_after_on_the_json_answer_too(
@@ -435,3 +526,40 @@ def test_memory_counters_are_swept_by_one_thread_not_a_timer_per_burst(
     while storage.storage and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not storage.storage, "expired counters are swept without being read again"
+
+
+@pytest.mark.parametrize("spellings", [
+    ["[2001:db8::3]", "2001:db8::3", "[2001:db8::3]:443"],
+    ["2001:db8::3", "[2001:db8:0:0:ffff::9]:8443", "2001:DB8::3%eth0"],
+    ["203.0.113.5:8080", "203.0.113.5", " 203.0.113.5:443 "],
+    ["::ffff:203.0.113.5", "[::ffff:203.0.113.5]:80", "203.0.113.5"],
+    ["not-an-address", "unknown", "300.1.2.3"],
+    ["_hidden", "203.0.113.5:port", "[2001:db8::3"],
+    ["[]", "2001:db8::3]:443", "203.0.113.5:99999"],
+], ids=["ipv6-brackets", "ipv6-same-64", "ipv4-ports", "ipv4-mapped", "garbage", "garbled",
+        "broken-ports"])
+def test_one_client_however_the_proxy_spells_its_address(
+    tmp_path: Path, migrated_sqlite: Path, spellings: list[str]
+) -> None:
+    """Behind a trusted proxy, each way of writing one address (brackets, a port, an IPv4-mapped
+    IPv6 address) is the same client, and every value that is no address at all shares a single
+    budget: none of them opens a fresh one."""
+    app = limited_app(tmp_path, migrated_sqlite, "2/minute", TRUSTED_PROXIES=1)
+    client = app.test_client()
+    statuses = [sign(client, n, ip="10.0.0.5", **{"X-Forwarded-For": f"198.51.100.1, {value}"})
+                for n, value in enumerate(spellings)]
+    assert statuses == [303, 303, 429]
+    assert sign(client, 9, ip="10.0.0.5", **{"X-Forwarded-For": "198.51.100.77"}) == 303
+
+
+def test_unparseable_addresses_share_one_budget_however_they_differ(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    from petitionkit.security import client_network
+
+    garbage = ["nonsense", "unknown", "_hidden", "300.1.2.3", "", None, "[]", "1.2.3.4.5",
+               "[2001:db8::3]:x", "2001:db8::3]", "203.0.113.005", "fe80::1%", "::1:2:3:4:5:6:7:8"]
+    assert {client_network(value) for value in garbage} == {"unparseable"}
+    assert client_network("[2001:db8::3]:443") == "2001:db8::/64"
+    assert client_network("203.0.113.5:8080") == "203.0.113.5"
+    assert client_network("[::ffff:203.0.113.5]:80") == "203.0.113.5"

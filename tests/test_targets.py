@@ -185,7 +185,7 @@ def test_handover_report_as_csv_and_printable_html(
     assert rows[4:] == [["name", "locality"], ["'=Named Signer", "Kenya"]]
     html = (tmp_path / "out" / f"{slug}-handover.html").read_text()
     assert "<strong>2</strong> people signed" in html
-    assert "<td>=Named Signer</td><td>Kenya</td>" in html
+    assert "<td><bdi>=Named Signer</bdi></td><td>Kenya</td>" in html
     assert "Unnamed Signer" not in html and "n@example.org" not in html
     assert "Minister Vera Placeholder, Ministry of Examples" in html
     assert "@media print" in html

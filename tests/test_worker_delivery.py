@@ -192,7 +192,7 @@ def test_dead_jobs_are_listed_and_replayed_through_the_cli(
     assert "signer" not in listing.output, "the listing names no one"
 
     status = runner.invoke(args=["outbox", "status"])
-    assert "pending 0, dead 2" in status.output
+    assert "pending 0 (due 0), dead 2" in status.output
 
     smtp_server.refuse_with = None
     replay_one = runner.invoke(args=["outbox", "replay", str(rows[0].id)])

@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.normalize import shown_name
 
 
 def public_name(name: str) -> str:
     """"Ayşe Nur Yılmaz" -> "Ayşe Y."; a name written without spaces in a wide script
-    (Chinese, Japanese, Korean) keeps only its first character, which there is the family name."""
-    parts = name.split()
+    (Chinese, Japanese, Korean) keeps only its first character, which there is the family name.
+    Characters that draw nothing are gone first, so none of them can stand in for the initial."""
+    parts = shown_name(name).split()
     if not parts:
         return ""
     if len(parts) >= 2:

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.normalize import shown_name
 
-# One exported signature. Datetimes are timezone-aware UTC; ``extra`` holds plugin form fields.
+# One exported signature. Datetimes are timezone-aware UTC; ``extra`` holds plugin form fields;
+# ``name`` is the name as shown to others (``shown_name``), the other fields are as stored.
 ExportRecord = Mapping[str, Any]
 
 EXPORT_FIELDS: tuple[str, ...] = (
@@ -169,7 +171,7 @@ def _record(row: Any, slug: str) -> ExportRecord:
         "signature_id": signature_id,
         "petition": slug,
         "status": status,
-        "name": name,
+        "name": shown_name(name),
         "email": email,
         "country": country,
         "postal_code": postal_code,

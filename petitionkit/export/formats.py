@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TextIO
 
 from petitionkit.export import EXPORT_FIELDS, ExportRecord
 from petitionkit.petitions.models import Petition
+from petitionkit.signatures.normalize import INVISIBLE_CHARACTERS
 
-# A spreadsheet runs a cell starting with these as a formula (CSV injection); the apostrophe
-# makes it plain text and shows nowhere in the cell.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A spreadsheet runs a cell that starts with =, +, - or @ (or their full-width forms) as a
+# formula (CSV injection); an apostrophe in front makes it plain text and shows nowhere in the
+# cell. What comes before the sign may hide it without stopping every spreadsheet from running
+# it: spaces of any kind (the no-break ones too), control characters, characters that draw
+# nothing (a zero-width space, a byte order mark). So a sign behind any run of those counts, and
+# a cell that starts with a tab or a line break is neutralised whatever follows.
+_FORMULA_START = re.compile(
+    rf"[\t\r\n]|[\s\x00-\x1f\x7f-\x9f{INVISIBLE_CHARACTERS}]*[=+\-@\uff1d\uff0b\uff0d\uff20]"
+)
 
 
 def neutralise(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+    first = cell[:1]
+    if first.isascii() and first.isalnum():  # most cells: no formula starts with a, Z or 0
+        return cell
+    return "'" + cell if _FORMULA_START.match(cell) else cell
 
 
 def _csv_cell(value: Any) -> str:

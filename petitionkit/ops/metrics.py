@@ -10,7 +10,12 @@ CANCELLATIONS = Counter("petitionkit_cancellations_total", "Signatures withdrawn
 RATE_LIMITED = Counter("petitionkit_rate_limited_total", "Requests refused with 429")
 RATE_LIMIT_STORAGE_ERRORS = Counter(
     "petitionkit_rate_limit_storage_errors_total",
-    "Signing attempts let through because the rate-limit storage failed",
+    "Times the rate-limit storage failed (then left alone for a while)",
+)
+RATE_LIMIT_FALLBACK = Counter(
+    "petitionkit_rate_limit_fallback_total",
+    "Signing attempts the rate-limit storage could not count: counted in memory or refused",
+    ["outcome"],
 )
 DATABASE_UNAVAILABLE = Counter(
     "petitionkit_database_unavailable_total",

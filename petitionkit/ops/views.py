@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from petitionkit.extensions import db
+from petitionkit.ops.access import OpsAccess
 from petitionkit.outbox import services as outbox
 
 bp = Blueprint("ops", __name__)
@@ -25,16 +25,9 @@ def healthz() -> Response:
 
 
 def _operator_allowed() -> bool:
-    """True without OPS_TOKEN; with it, only for a request that carries it.
-
-    The outbox figures move with each signing, so where the instance's ops routes are reachable
-    from outside they would hint at who signed; the token keeps them for the operator.
-    """
-    token = current_app.config.get("OPS_TOKEN")
-    if not token:
-        return True
-    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return hmac.compare_digest(offered.encode(), str(token).encode())
+    """Whether this request may see the figures; see petitionkit/ops/access.py."""
+    access: OpsAccess = current_app.extensions["petitionkit.ops_access"]
+    return access.allows(request.environ)
 
 
 @bp.get("/readyz")
@@ -46,12 +39,13 @@ def readyz() -> tuple[Response, int]:
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     limit = current_app.config["READY_MAX_OUTBOX_AGE"]
-    ready = stats.oldest_pending_age <= limit
+    ready = stats.oldest_due_age <= limit
     body: dict[str, object] = {"status": "ok" if ready else "degraded", "database": "ok"}
     if _operator_allowed():
         body.update(
             outbox_pending=stats.pending,
-            outbox_oldest_age_seconds=round(stats.oldest_pending_age, 1),
+            outbox_due=stats.due,
+            outbox_oldest_age_seconds=round(stats.oldest_due_age, 1),
             outbox_dead=stats.dead,
         )
     return jsonify(body), 200 if ready else 503
@@ -72,10 +66,17 @@ class OutboxCollector:
                 return
             finally:
                 db.session.remove()
-        yield GaugeMetricFamily("petitionkit_outbox_pending", "Jobs waiting", value=stats.pending)
         yield GaugeMetricFamily(
-            "petitionkit_outbox_oldest_age_seconds", "Age of the oldest waiting job",
-            value=stats.oldest_pending_age,
+            "petitionkit_outbox_pending", "Jobs waiting, due or scheduled for later",
+            value=stats.pending,
+        )
+        yield GaugeMetricFamily(
+            "petitionkit_outbox_due", "Jobs whose time has come", value=stats.due
+        )
+        yield GaugeMetricFamily(
+            "petitionkit_outbox_oldest_age_seconds",
+            "Seconds since the oldest due job became due",
+            value=stats.oldest_due_age,
         )
         yield GaugeMetricFamily("petitionkit_outbox_dead", "Jobs that gave up", value=stats.dead)
 
@@ -96,8 +97,19 @@ def process_counters() -> bytes:
 @bp.get("/metrics")
 def metrics() -> Response:
     if not _operator_allowed():
-        return Response("Unauthorized: send the OPS_TOKEN as a bearer token.\n", status=401,
-                        headers={"WWW-Authenticate": "Bearer"}, mimetype="text/plain")
+        return _refusal()
     outbox_registry = current_app.extensions["petitionkit.metrics_registry"]
     output = process_counters() + generate_latest(outbox_registry)
     return Response(output, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _refusal() -> Response:
+    access: OpsAccess = current_app.extensions["petitionkit.ops_access"]
+    if access.token is None:
+        return Response(
+            "Forbidden: /metrics answers connections from OPS_ALLOW_NETWORKS (loopback unless "
+            "set) that no proxy forwarded; set OPS_TOKEN to scrape from elsewhere.\n",
+            status=403, mimetype="text/plain",
+        )
+    return Response("Unauthorized: send the OPS_TOKEN as a bearer token.\n", status=401,
+                    headers={"WWW-Authenticate": "Bearer"}, mimetype="text/plain")

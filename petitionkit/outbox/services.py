@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -329,20 +329,31 @@ def dead_jobs(session: Session) -> list[OutboxJob]:
 
 @dataclass(frozen=True)
 class OutboxStats:
+    """``pending`` counts every job still to deliver, ``due`` those whose time has come.
+
+    ``oldest_due_age`` is how long the oldest due job has been due: a job scheduled for later on
+    purpose (a letter held back by its target's hourly allowance, a retry after a failure) is not
+    late until its time comes, however long ago it was written.
+    """
+
     pending: int
+    due: int
     dead: int
-    oldest_pending_age: float
+    oldest_due_age: float
 
 
 def stats(session: Session, now: datetime | None = None) -> OutboxStats:
-    """Depth and age of the queue; the age is that of the oldest job not yet delivered."""
+    """Depth and age of the queue, read in one pass over the (status, available_at) index."""
     now = now or utcnow()
-    pending, oldest = session.execute(
-        select(func.count(OutboxJob.id), func.min(OutboxJob.created_at)).where(
-            OutboxJob.status == PENDING
-        )
+    is_due = OutboxJob.available_at <= now
+    pending, due, oldest = session.execute(
+        select(
+            func.count(OutboxJob.id),
+            func.count(case((is_due, OutboxJob.id))),
+            func.min(case((is_due, OutboxJob.available_at))),
+        ).where(OutboxJob.status == PENDING)
     ).one()
     dead = session.scalar(select(func.count(OutboxJob.id)).where(OutboxJob.status == DEAD))
     session.rollback()
     age = 0.0 if oldest is None else max(0.0, (now - as_utc(oldest)).total_seconds())
-    return OutboxStats(pending=int(pending), dead=int(dead or 0), oldest_pending_age=age)
+    return OutboxStats(pending=int(pending), due=int(due), dead=int(dead or 0), oldest_due_age=age)

@@ -16,6 +16,7 @@ from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.worker import DeliveryContext
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import PENDING, Signature
+from petitionkit.signatures.normalize import shown_name
 from petitionkit.signatures.services import ALREADY_SIGNED_EMAIL, CONFIRM_EMAIL
 from petitionkit.signatures.tokens import Purpose, make_token
 
@@ -71,7 +72,8 @@ def build_message(
     message["From"] = app.config["MAIL_FROM"]
     # An Address object, not formataddr(): a name that mixes non-ASCII letters with commas or
     # angle brackets would otherwise be refolded into extra, bogus addresses in the To header.
-    message["To"] = Address(display_name=header_safe(signature.name), addr_spec=signature.email)
+    message["To"] = Address(display_name=header_safe(shown_name(signature.name)),
+                            addr_spec=signature.email)
     if message_id:
         # Kept on the outbox row: a retried send carries the same Message-ID.
         message["Message-ID"] = message_id

@@ -26,6 +26,7 @@ from wtforms import BooleanField, HiddenField, StringField
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import calls
 from petitionkit.plugins.fields import read_extra_fields
+from petitionkit.signatures.normalize import shown_name
 
 if TYPE_CHECKING:
     from petitionkit.signatures.services import SignatureInput
@@ -166,7 +167,8 @@ def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[s
     """The core fields' problems, in the form's order; cleans ``values`` in place."""
     problems: dict[str, list[str]] = {}
     name = values["name"]
-    if not name:
+    if not name or not shown_name(name):
+        # A name of characters that draw nothing would show as a blank wherever it is shown.
         problems["name"] = [gettext("Please enter your name.")]
     else:
         limit = int(current_app.config["MAX_NAME_LENGTH"])

@@ -8,24 +8,37 @@ signing endpoints that was a quarter of a signing's CPU. Signing has exactly one
 (``RATELIMIT_SIGN``, or a petition's own ``rate_limit``), so the signing views ask the limiter's
 strategy (``limiter.limiter``) themselves, with the keys Flask-Limiter would use: prefix, keyed
 hash of the client address, scope.
+
+When the storage fails (Redis unreachable), ``RATELIMIT_ON_STORAGE_ERROR`` decides: ``memory``
+counts in this process's memory with the same strategy, so signing stays up and the limits
+still bite (per process, not shared); ``refuse`` answers 503. Either way the process leaves the
+storage alone for ``STORAGE_RETRY_SECONDS`` before trying it again, so an outage costs one
+failed connection (and its timeout) per process every 30 seconds rather than one per signing.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
 from limits import RateLimitItem, parse_many
-from werkzeug.exceptions import TooManyRequests
+from limits.storage import MemoryStorage
+from limits.strategies import RateLimiter
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
+from petitionkit.config import ConfigurationError
 from petitionkit.extensions import limiter
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
-from petitionkit.security import client_key
+from petitionkit.security import client_key, sweep_in_one_thread
 
 log = logging.getLogger("petitionkit.signatures")
 
@@ -43,6 +56,87 @@ class TooManyAttempts(TooManyRequests):
             ),
             retry_after=retry_after,
         )
+
+
+# What RATELIMIT_ON_STORAGE_ERROR may say.
+COUNT_IN_MEMORY = "memory"
+REFUSE = "refuse"
+# How long a process counts in memory (or refuses) after the storage failed, before trying it
+# again; also the Retry-After of the refusal.
+STORAGE_RETRY_SECONDS = 30.0
+
+
+class SigningPaused(ServiceUnavailable):
+    """503 with ``Retry-After``: the limits cannot be counted and the operator chose to refuse."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            description=gettext(
+                "Signing is paused for a moment because of a problem on our side. "
+                "Nothing was saved; please try again in a minute."
+            ),
+            retry_after=math.ceil(STORAGE_RETRY_SECONDS),
+        )
+
+
+@dataclass
+class StorageFallback:
+    """What this app does while the rate-limit storage fails; one per app."""
+
+    mode: str
+    _down_until: float = 0.0
+    _memory: RateLimiter | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> StorageFallback:
+        mode = config["RATELIMIT_ON_STORAGE_ERROR"]
+        if mode not in (COUNT_IN_MEMORY, REFUSE):
+            raise ConfigurationError(
+                f'RATELIMIT_ON_STORAGE_ERROR must be "{COUNT_IN_MEMORY}" or "{REFUSE}", '
+                f"not {mode!r}"
+            )
+        return cls(mode=mode)
+
+    def spent(
+        self, strategy: RateLimiter, items: tuple[RateLimitItem, ...], identifiers: tuple[str, ...]
+    ) -> float | None:
+        """Count one attempt in the storage, or as the mode says when it fails; returns when the
+        first exhausted limit resets, or None while the budget lasts."""
+        if time.monotonic() >= self._down_until:
+            try:
+                return _spent(strategy, items, identifiers)
+            except Exception as error:  # the storage's own errors differ by backend
+                metrics.RATE_LIMIT_STORAGE_ERRORS.inc()
+                self._down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+                log.error(
+                    "rate limit storage failed error=%s; %s for %ds", type(error).__name__,
+                    "counting in memory" if self.mode == COUNT_IN_MEMORY else "refusing signing",
+                    STORAGE_RETRY_SECONDS,
+                )
+        if self.mode == REFUSE:
+            metrics.RATE_LIMIT_FALLBACK.labels(outcome="refused").inc()
+            raise SigningPaused()
+        metrics.RATE_LIMIT_FALLBACK.labels(outcome="memory").inc()
+        return _spent(self._in_memory(strategy), items, identifiers)
+
+    def _in_memory(self, strategy: RateLimiter) -> RateLimiter:
+        # Made at the first failure: most instances never need it, and each has a sweeper.
+        with self._lock:
+            if self._memory is None:
+                storage = MemoryStorage()
+                sweep_in_one_thread(storage)
+                self._memory = type(strategy)(storage)
+            return self._memory
+
+
+def _spent(
+    strategy: RateLimiter, items: tuple[RateLimitItem, ...], identifiers: tuple[str, ...]
+) -> float | None:
+    for item in items:
+        if not strategy.hit(item, *identifiers):
+            return float(strategy.get_window_stats(item, *identifiers).reset_time)
+    return None
 
 
 @lru_cache(maxsize=64)
@@ -66,8 +160,8 @@ def check_signing_limit(petition: Petition | None) -> None:
     """Count one signing attempt of this client; raise ``TooManyAttempts`` once the budget is
     spent. A petition with a limit of its own counts separately, so neither eats into the other.
 
-    If the storage cannot be reached (Redis down) the attempt is let through and the failure
-    logged: a signer's work is not refused because a counter is unavailable.
+    If the storage cannot be reached (Redis down) the attempt is counted in memory, or refused
+    with ``SigningPaused``, as ``RATELIMIT_ON_STORAGE_ERROR`` says (``StorageFallback``).
     """
     if not limiter.enabled:
         return
@@ -78,16 +172,7 @@ def check_signing_limit(petition: Petition | None) -> None:
         items, scope = _parsed(str(current_app.config["RATELIMIT_SIGN"])), SHARED_SCOPE
     prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
     identifiers = (prefix, client_key(), scope) if prefix else (client_key(), scope)
-    strategy = limiter.limiter
-    for item in items:
-        try:
-            allowed = strategy.hit(item, *identifiers)
-            if allowed:
-                continue
-            reset_at = strategy.get_window_stats(item, *identifiers).reset_time
-        except Exception as error:  # the storage's own errors differ by backend
-            metrics.RATE_LIMIT_STORAGE_ERRORS.inc()
-            log.error("rate limit storage failed error=%s; attempt let through",
-                      type(error).__name__)
-            return
+    fallback: StorageFallback = current_app.extensions["petitionkit.rate_limit_fallback"]
+    reset_at = fallback.spent(limiter.limiter, items, identifiers)
+    if reset_at is not None:
         raise TooManyAttempts(retry_after=max(1, math.ceil(reset_at - time.time())))

@@ -10,6 +10,7 @@ from flask import Flask
 from petitionkit.outbox.mail import new_message, open_transport
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import Signature
+from petitionkit.signatures.normalize import shown_name
 from petitionkit.targets import Delivery, Target
 
 LETTER_FIELD = "letter_text"
@@ -26,8 +27,9 @@ def locality(signature: Signature) -> str:
 
 
 def signer_line(signature: Signature) -> str:
+    name = shown_name(signature.name)
     place = locality(signature)
-    return f"{signature.name} ({place})" if place else signature.name
+    return f"{name} ({place})" if place else name
 
 
 # A salutation that already ends in punctuation ("Dear Minister,", "尊敬的局长：") keeps it.

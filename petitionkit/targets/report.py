@@ -18,6 +18,7 @@ from petitionkit.extensions import db
 from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.normalize import shown_name
 from petitionkit.targets import Target
 from petitionkit.targets.delivery import DELIVER_JOB, delivery_mode
 from petitionkit.targets.letter import locality
@@ -37,7 +38,7 @@ def named_signers(petition: Petition) -> Iterator[tuple[str, str]]:
             .limit(PAGE)
         ))
         for signature in page:
-            yield signature.name, locality(signature)
+            yield shown_name(signature.name), locality(signature)
         if len(page) < PAGE:
             return
         last_id = page[-1].id
