@@ -191,7 +191,7 @@ def prepare_database(database_url: str, instance: Path) -> int:
 
     app = create_app(engine_config(database_url, instance, "http://127.0.0.1"))
     with app.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
         upsert_petition(db.session(), {
             "slug": SLUG,
             "title": "Release the detained cartographer",

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from flask import Flask, Request, Response, g
+from alembic.config import Config as AlembicConfig
+from flask import Flask, Request, Response, current_app, g
 from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
@@ -32,6 +33,19 @@ from petitionkit.signatures.normalize import NormalizationRules, shown_name
 from petitionkit.signatures.services import SigningPolicy
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+MIGRATIONS_DIR = os.path.join(PACKAGE_DIR, "migrations")
+
+
+@migrate.configure
+def _plugin_migrations(config: AlembicConfig) -> AlembicConfig:
+    """The core's revisions and those of plugins with tables of their own, each plugin's a
+    branch of its own (``petitionkit db upgrade`` applies every branch)."""
+    folders = current_app.extensions["petitionkit.migration_folders"]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations", os.pathsep.join([os.path.join(MIGRATIONS_DIR, "versions"), *folders])
+    )
+    return config
 
 
 def build_app(test_config: dict[str, Any] | None) -> Flask:
@@ -52,7 +66,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
 
     app.session_interface = NoSessionInterface()
     _init_database(app)
-    migrate.init_app(app, db, directory=os.path.join(PACKAGE_DIR, "migrations"))
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_rate_limits(app)
     app.extensions["petitionkit.rate_limit_fallback"] = StorageFallback.from_config(app.config)
     babel.init_app(

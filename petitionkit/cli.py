@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import signal
 import threading
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
+from flask_migrate import cli as flask_migrate_cli
 from sqlalchemy import func, inspect, select, update
 
 from petitionkit.extensions import db
@@ -39,6 +41,8 @@ class PetitionkitGroup(FlaskGroup):
     """
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "db":
+            return DATABASE_GROUP
         try:
             ctx.ensure_object(ScriptInfo).load_app()
         except NoAppException as error:
@@ -48,6 +52,28 @@ class PetitionkitGroup(FlaskGroup):
                 raise click.ClickException(error.format_message()) from error
             return command
         return super().get_command(ctx, cmd_name)
+
+
+def _database_group() -> click.Group:
+    """Flask-Migrate's ``db`` commands, except that ``upgrade`` applies every branch (``heads``):
+    the core's revisions and those of each installed plugin with tables of its own. Flask-Migrate
+    itself upgrades to ``head``, which Alembic refuses while plugins add branches."""
+    original = flask_migrate_cli.db
+    # Its own options and callback too: the callback hands --directory and -x to the commands.
+    group = click.Group("db", help=original.help, params=list(original.params),
+                        callback=original.callback)
+    for name, command in original.commands.items():
+        if name == "upgrade":
+            command = copy.copy(command)
+            command.params = [copy.copy(param) for param in command.params]
+            for param in command.params:
+                if param.name == "revision":
+                    param.default = "heads"
+        group.add_command(command, name)
+    return group
+
+
+DATABASE_GROUP = _database_group()
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ def make_test_app(folder: Path, **config: Any) -> Flask:
     app = create_app(settings)
     if str(settings["DATABASE_URL"]).startswith("sqlite"):
         with app.app_context():
-            flask_migrate.upgrade()
+            flask_migrate.upgrade(revision="heads")
     return app
 
 

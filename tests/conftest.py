@@ -47,7 +47,7 @@ def migrate(app: Flask) -> None:
     import flask_migrate
 
     with app.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
 
 
 @pytest.fixture(scope="session")

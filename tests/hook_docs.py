@@ -23,7 +23,10 @@ def hook_sections() -> dict[str, HookSection]:
     sections = {}
     for chunk in re.split(r"^### ", reference, flags=re.MULTILINE)[1:]:
         name = chunk.split("\n", 1)[0].strip()
-        match = re.search(r"```python\n(# (instance/plugins/\w+\.py)\n.*?)```", chunk, re.DOTALL)
+        # An instance plugin's file; or, for what only an installed plugin can do (tables of its
+        # own), a file of the plugin template, which the test then compares with the template.
+        where = r"instance/plugins/\w+\.py|examples/plugin-template/[\w/]+\.py"
+        match = re.search(rf"```python\n(# ({where})\n.*?)```", chunk, re.DOTALL)
         assert match, f"the section on {name} has no example starting with its instance path"
         sections[name] = HookSection(name, chunk, match.group(2), match.group(1))
     return sections

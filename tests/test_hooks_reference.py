@@ -8,8 +8,10 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from petitionkit.extensions import db
 from petitionkit.outbox.services import enqueue
@@ -152,6 +154,22 @@ def test_petitionkit_petition_changed_example(
         assert run_jobs(app) == 0
     logged = [r.getMessage() for r in caplog.records if r.name == "petitionkit.petition_log"]
     assert logged == ["new petition save-the-river", "petition save-the-river changed: goal"]
+
+
+def test_petitionkit_migrations_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    """The documented code is the template's, and its table is built by its own branch."""
+    section = hook_sections()["petitionkit_migrations"]
+    template_file = TESTS.parent / section.example_path
+    documented = section.example.split("\n", 1)[1]
+    assert documented in template_file.read_text(encoding="utf-8")
+    app = make_app(tmp_path, migrated_sqlite)
+    with app.app_context(), db.engine.connect() as connection:
+        heads = set(MigrationContext.configure(connection).get_current_heads())
+        tables = set(inspect(connection).get_table_names())
+        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert "myplugin_0001" in heads, "the plugin's branch was applied beside the core's"
+    assert "myplugin_sent" in tables
+    assert differences == []
 
 
 def test_petitionkit_targets_example(tmp_path: Path, migrated_sqlite: Path) -> None:

@@ -14,6 +14,7 @@ how lists are flattened and duplicates refused, and what a failure does where th
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -91,6 +92,17 @@ def job_handlers(manager: pluggy.PluginManager) -> dict[str, JobHandler]:
                 raise PluginConfigError(f"two handlers claim the outbox job kind {kind!r}")
             handlers[kind] = handler
     return handlers
+
+
+def migration_folders(manager: pluggy.PluginManager) -> list[str]:
+    """``petitionkit_migrations``: every plugin's folders of revision scripts, joined; a folder
+    that does not exist is refused."""
+    folders = [str(folder) for answer in manager.hook.petitionkit_migrations()
+               for folder in answer]
+    for folder in folders:
+        if not os.path.isdir(folder):
+            raise PluginConfigError(f"petitionkit_migrations: {folder} is not a folder")
+    return folders
 
 
 # Requests.

@@ -91,6 +91,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(plugins_command)
     app.extensions["petitionkit.job_handlers"] = calls.job_handlers(manager)
+    app.extensions["petitionkit.migration_folders"] = calls.migration_folders(manager)
     # A global, not a context processor: the form is an imported macro, which sees no context.
     app.jinja_env.globals["plugin_form_fields"] = calls.form_fields
 

@@ -189,6 +189,22 @@ def petitionkit_register_commands() -> list[click.Command]:
 
 
 @hookspec
+def petitionkit_migrations() -> list[str]:
+    """Folders of Alembic revision scripts that create and change a plugin's own tables.
+
+    Returns: a list of folder paths; an empty list adds none.
+    All implementations are called and their lists joined; a folder that does not exist stops
+    the start. Each folder is a branch of its own: its first revision has ``down_revision =
+    None``, a ``branch_labels`` of the plugin's name and ``depends_on`` the core revision it
+    builds on. The tables' models are declared on ``petitionkit.extensions.db.Model`` in the
+    plugin's package (an installed plugin: a file in ``instance/plugins/`` is loaded anew by
+    every app and cannot declare tables).
+    Arguments: none.
+    Runs: once, when the app is created; ``petitionkit db upgrade`` applies the revisions.
+    """
+
+
+@hookspec
 def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
     """Outbox job kinds this plugin delivers, for work of its own it enqueues.
 
