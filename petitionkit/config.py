@@ -29,6 +29,16 @@ DEFAULTS: dict[str, Any] = {
     # Per client (a keyed hash of its IPv4 address or IPv6 /64): a burst and a sustained limit.
     # A petition's own ``rate_limit`` replaces it on that petition.
     "RATELIMIT_SIGN": "10/minute;60/hour",
+    # The proof-of-work check a signer's browser does before signing (docs/signing.md): "off",
+    # "always", or "auto": on for a petition while CHALLENGE_AUTO_THRESHOLD or more of its new
+    # signatures, still unconfirmed, arrived within the last CHALLENGE_AUTO_WINDOW seconds.
+    "CHALLENGE_MODE": "auto",
+    "CHALLENGE_AUTO_THRESHOLD": 100,
+    "CHALLENGE_AUTO_WINDOW": 600,
+    "CHALLENGE_AUTO_CACHE_SECONDS": 5.0,
+    # The most SHA-256 hashes a browser needs to solve a challenge (half as many on average).
+    "CHALLENGE_MAX_ITERATIONS": 100_000,
+    "CHALLENGE_MAX_AGE": 300,
     "TRUSTED_PROXIES": 0,
     "MAIL_URL": None,  # None: files under instance/mail/
     "MAIL_FROM": "petitionkit <no-reply@localhost>",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 FIELD_KINDS = ("text", "textarea", "checkbox", "select")
 CORE_FIELD_NAMES = frozenset({
     "name", "email", "country", "postal_code", "consent_updates", "show_name", "source", "lang",
-    "embed", "website",
+    "embed", "website", "altcha",
 })
 
 

@@ -22,6 +22,8 @@ from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.challenges.services import Problem
+from petitionkit.challenges.views import check_solution, problem_message, spend
 from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import render_embed_page
 from petitionkit.extensions import db
@@ -66,6 +68,23 @@ def _accepting(petition: Petition) -> None:
         abort(409, description=gettext("This petition is closed and no longer takes signatures."))
 
 
+def _check_challenge(petition: Petition, post: SigningPost) -> None:
+    """The proof-of-work check, when the petition asks for one: its problem joins the post's
+    errors under ``altcha``, and a good solution is spent only when nothing else is wrong, so a
+    post refused for something else (a typo in the address) can be sent again, corrected, with
+    the same solution."""
+    ticket, problem = check_solution(petition, post.challenge)
+    if ticket is not None and not post.errors and not spend(ticket):
+        problem = Problem.INVALID  # the same solution, sent again
+    if problem is not None:
+        post.errors = {**post.errors, "altcha": [problem_message(problem)]}
+
+
+def _count_refusal(post: SigningPost) -> None:
+    only_the_check = post.errors.keys() == {"altcha"}
+    metrics.REJECTED.labels(reason="challenge" if only_the_check else "invalid").inc()
+
+
 def _record(petition: Petition, post: SigningPost, channel: str) -> None:
     if post.is_bot:
         # Answer exactly as for a person, so the bot learns nothing; store nothing.
@@ -89,8 +108,9 @@ def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise UnsupportedMediaType(gettext("Please send the form as a web form."))
     post = read_signing_post(petition)
+    _check_challenge(petition, post)
     if post.errors:
-        metrics.REJECTED.labels(reason="invalid").inc()
+        _count_refusal(post)
         form = SignatureForm(petition, post)
         if post.embedded:
             return render_embed_page(petition, form, status=422)
@@ -188,8 +208,11 @@ def sign_api(slug: str) -> Response:
     if problems:
         return _json_errors(400, gettext("Some fields have the wrong type."), problems)
     post = read_signing_post(petition)
+    _check_challenge(petition, post)
     if post.errors:
-        metrics.REJECTED.labels(reason="invalid").inc()
+        _count_refusal(post)
+        if post.errors.keys() == {"altcha"}:
+            return _json_errors(422, post.errors["altcha"][0], post.errors)
         return _json_errors(422, gettext("Please correct the highlighted fields."), post.errors)
     _record(petition, post, "api")
     return _accepted()
@@ -213,7 +236,9 @@ def _accepted() -> Response:
 
 
 _BOOLEAN_FIELDS = {"consent_updates", "show_name"}
-_STRING_FIELDS = {"name", "email", "country", "postal_code", "source", "lang", "website", "embed"}
+_STRING_FIELDS = {
+    "name", "email", "country", "postal_code", "source", "lang", "website", "embed", "altcha",
+}
 
 
 def _plugin_field_names(petition: Petition) -> set[str]:
