@@ -15,7 +15,8 @@ import pytest
 from altcha import create_challenge
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from petitionkit import create_app
 from petitionkit.challenges import services
@@ -248,9 +249,25 @@ def test_spent_solutions_are_swept_once_expired(always: Flask) -> None:
         db.session.add(SpentChallenge(nonce="live", expires_at=now + timedelta(seconds=60)))
         db.session.commit()
         spent = services.SpentChallenges()
-        assert spent.spend(db.engine, Ticket("new", now + timedelta(seconds=300)), now=now)
+        with db.engine.begin() as connection:
+            assert spent.claim(Ticket("new", now + timedelta(seconds=300)), now=now)(connection)
         assert set(db.session.scalars(select(SpentChallenge.nonce))) == {"live", "new"}
-        assert not spent.spend(db.engine, Ticket("live", now + timedelta(seconds=60)), now=now)
+        with db.engine.begin() as connection:
+            assert not spent.claim(Ticket("live", now), now=now)(connection)
+
+
+def test_a_solution_is_spent_with_its_signature_or_not_at_all(always: Flask) -> None:
+    """Spent in the signing's own transaction: a signing that fails leaves it unspent."""
+    client = always.test_client()
+    payload = fresh_solution(client)
+    with always.app_context():
+        db.session.execute(text("DROP TABLE outbox_jobs"))
+        db.session.commit()
+    with pytest.raises(OperationalError):
+        client.post(API, json={**person(1), "altcha": payload})
+    with always.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SpentChallenge)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
 
 
 # What a signer without a solution is told

@@ -14,20 +14,21 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from altcha import Challenge, Payload, create_challenge, verify_solution
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from petitionkit.challenges.models import SpentChallenge
 from petitionkit.config import ConfigurationError
-from petitionkit.petitions.models import Petition, aware, utcnow
+from petitionkit.petitions.models import aware, utcnow
 from petitionkit.signatures.models import PENDING, Signature
 
 MODES = ("off", "always", "auto")
@@ -131,26 +132,40 @@ def verify(policy: ChallengePolicy, slug: str, payload: object) -> Ticket | Prob
     return Ticket(parameters.nonce, datetime.fromtimestamp(parameters.expires_at, UTC))
 
 
+@cache
+def _spend_statement(dialect_name: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: a row back only for a nonce not spent before.
+    Built once; the values come with each execution."""
+    table = SpentChallenge.__table__
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (dialect.insert(table).on_conflict_do_nothing(index_elements=["nonce"])
+            .returning(table.c.nonce))
+
+
 class SpentChallenges:
-    """Records spent solutions in the database, which every process and machine shares."""
+    """Records spent solutions in the database, which every process and machine shares, and
+    sweeps out those expired now and then."""
 
     def __init__(self) -> None:
         self._next_purge = 0.0
         self._lock = threading.Lock()
 
-    def spend(self, engine: Engine, ticket: Ticket, now: datetime | None = None) -> bool:
-        """Mark ``ticket`` spent; False if it already was (the same solution sent again)."""
-        now = now or utcnow()
-        table = SpentChallenge.__table__
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).values(
-            nonce=ticket.nonce, expires_at=ticket.expires_at
-        ).on_conflict_do_nothing(index_elements=["nonce"]).returning(table.c.nonce)
-        with engine.begin() as connection:
-            inserted = connection.execute(statement).scalar_one_or_none()
+    def claim(self, ticket: Ticket, now: datetime | None = None) -> Callable[[Connection], bool]:
+        """Spending ``ticket``, to be done in the signing's own transaction (so a solution is
+        spent exactly when its signature is taken): True if it was not spent before."""
+        moment = now or utcnow()
+
+        def spend(connection: Connection) -> bool:
+            inserted = connection.execute(
+                _spend_statement(connection.dialect.name),
+                {"nonce": ticket.nonce, "expires_at": ticket.expires_at},
+            ).scalar_one_or_none()
             if self._purge_due():
-                connection.execute(delete(table).where(table.c.expires_at < now))
-        return inserted is not None
+                table = SpentChallenge.__table__
+                connection.execute(delete(table).where(table.c.expires_at < moment))
+            return inserted is not None
+
+        return spend
 
     def _purge_due(self) -> bool:
         with self._lock:
@@ -192,13 +207,15 @@ class AutoSwitch:
     def __init__(self) -> None:
         self._states: dict[int, tuple[float, bool]] = {}
 
-    def required(self, engine: Engine, policy: ChallengePolicy, petition: Petition) -> bool:
-        if policy.mode != "auto":
-            return policy.mode == "always"
-        state = self._states.get(petition.id)
-        if state is not None and state[0] > time.monotonic():
-            return state[1]
-        on = flooded(engine, petition.id, policy.auto_threshold, policy.auto_window)
+    def cached(self, petition_id: int) -> bool | None:
+        """The reading still fresh for this petition, or None when it must be read again."""
+        state = self._states.get(petition_id)
+        if state is None or state[0] <= time.monotonic():
+            return None
+        return state[1]
+
+    def read(self, engine: Engine, policy: ChallengePolicy, petition_id: int) -> bool:
+        on = flooded(engine, petition_id, policy.auto_threshold, policy.auto_window)
         if policy.auto_cache_seconds > 0:
-            self._states[petition.id] = (time.monotonic() + policy.auto_cache_seconds, on)
+            self._states[petition_id] = (time.monotonic() + policy.auto_cache_seconds, on)
         return on

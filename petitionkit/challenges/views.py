@@ -3,8 +3,11 @@ pages ask of it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, current_app, jsonify, url_for
 from flask_babel import gettext
+from sqlalchemy.engine import Connection
 
 from petitionkit.challenges import services
 from petitionkit.challenges.services import ChallengePolicy, Problem, Ticket
@@ -23,8 +26,14 @@ def _policy() -> ChallengePolicy:
 
 def challenge_required(petition: Petition) -> bool:
     """Whether signing ``petition`` needs a solved challenge now."""
+    policy = _policy()
+    if policy.mode != "auto":
+        return policy.mode == "always"
     switch: services.AutoSwitch = current_app.extensions["petitionkit.challenge_switch"]
-    return switch.required(db.engine, _policy(), petition)
+    on = switch.cached(petition.id)
+    # The engine only when the database is read: looking it up costs a signing more than the
+    # cached answer does.
+    return switch.read(db.engine, policy, petition.id) if on is None else on
 
 
 def challenge_url(petition: Petition) -> str | None:
@@ -63,10 +72,10 @@ def check_solution(petition: Petition, payload: object) -> tuple[Ticket | None, 
     return outcome, None
 
 
-def spend(ticket: Ticket) -> bool:
-    """Mark the solution spent; False if it already was."""
+def claim(ticket: Ticket) -> Callable[[Connection], bool]:
+    """Spending the solution, for the signing's transaction to take (services.sign)."""
     spent: services.SpentChallenges = current_app.extensions["petitionkit.spent_challenges"]
-    return spent.spend(db.engine, ticket)
+    return spent.claim(ticket)
 
 
 @bp.get("/api/v1/petitions/<slug>/challenge")
