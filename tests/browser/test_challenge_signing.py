@@ -175,3 +175,22 @@ def test_a_typo_does_not_cost_a_second_check(chromium: Any, guarded: Engine) -> 
     assert signatures(guarded) == [("Typo Signer", "pending")]
     assert len(fetched) == 1, "the solution the first post carried was sent again"
     context.close()
+
+
+def test_keyboard_only_signing_with_the_check(chromium: Any, guarded: Engine) -> None:
+    """Tab into the form, type, press Enter: the check runs on its own and the form goes."""
+    slug = guarded.add_petition()
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(f"{guarded.url}/p/{slug}")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "name":
+            break
+    page.keyboard.type("Keyboard Signer")
+    page.keyboard.press("Tab")
+    page.keyboard.type("keys@example.org")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Check your email").wait_for()
+    assert signatures(guarded) == [("Keyboard Signer", "pending")]
+    context.close()
