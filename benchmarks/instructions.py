@@ -65,7 +65,9 @@ def child(app_name: str, mode: str, requests: int) -> int:
     from cpu_per_request import ACCEPTED, build_apps, sign_once
 
     logging.disable(logging.CRITICAL)
-    engine, baseline = build_apps(Path(tempfile.mkdtemp(prefix="petitionkit-instructions-")))
+    # The check as production runs it when no petition is flooded ("auto", see run.py).
+    engine, baseline = build_apps(Path(tempfile.mkdtemp(prefix="petitionkit-instructions-")),
+                                  "auto")
     app = engine if app_name == "engine" else baseline
     for _ in range(WARM_UP):
         sign_once(app, mode)

@@ -1,12 +1,14 @@
 -- wrk script for benchmarks/run.py.
 --
---   wrk ... -s load.lua URL -- MODE RUN_ID ORIGIN
+--   wrk ... -s load.lua URL -- MODE RUN_ID ORIGIN [SOLUTIONS THREADS]
 --
 -- MODE "form" and "json" post a signature whose address is new for every request (run id,
 -- wrk thread and a per-thread counter), so each request is a new signature and none is
 -- answered as a repeat. MODE "get" sends the plain GET of URL. ORIGIN, when given, is sent as
--- the Origin header, as a browser would. At the end one line starting with BENCH_JSON carries
--- the figures run.py reads.
+-- the Origin header, as a browser would. SOLUTIONS, when given, is a file of proof-of-work
+-- solutions, one per line: each signing carries the next one as "altcha" (wrk thread N of
+-- THREADS takes lines N, N+THREADS, ...), so none is sent twice. At the end one line starting with
+-- BENCH_JSON carries the figures run.py reads.
 
 local thread_count = 0
 
@@ -16,6 +18,7 @@ function setup(thread)
 end
 
 local mode, run_id, counter, get_request
+local solutions = nil
 
 function init(args)
   mode = args[1] or "get"
@@ -30,6 +33,21 @@ function init(args)
     wrk.headers["Content-Type"] = "application/json"
   end
   get_request = wrk.format("GET", wrk.path)
+  if args[4] and args[4] ~= "" then
+    solutions = {}
+    local thread_total = tonumber(args[5]) or 1
+    local line_number = 0
+    for line in io.lines(args[4]) do
+      if line_number % thread_total == thread_number - 1 then
+        solutions[#solutions + 1] = line
+      end
+      line_number = line_number + 1
+    end
+  end
+end
+
+local function form_escape(text)
+  return (text:gsub("[+/=]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 
 function request()
@@ -40,10 +58,15 @@ function request()
   local local_part = string.format("signer-%s-%d-%d", run_id, thread_number, counter)
   local name = string.format("Test Signer %d", counter)
   local body
+  -- Past the end of the file a signing goes without one, and the engine refuses it.
+  local solution = solutions and solutions[counter]
   if mode == "json" then
-    body = string.format('{"name":"%s","email":"%s@example.org"}', name, local_part)
+    body = string.format('{"name":"%s","email":"%s@example.org"', name, local_part)
+    if solution then body = body .. string.format(',"altcha":"%s"', solution) end
+    body = body .. "}"
   else
     body = string.format("name=%s&email=%s%%40example.org", name:gsub(" ", "+"), local_part)
+    if solution then body = body .. "&altcha=" .. form_escape(solution) end
   end
   return wrk.format("POST", wrk.path, nil, body)
 end

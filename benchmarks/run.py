@@ -13,12 +13,18 @@ wrk (``benchmarks/load.lua``) then drives, one after the other:
 
 After each signing measurement the rows in the database are counted: every answered request must
 have left its signature (and, for the engine, its outbox job). Ratios are printed, not asserted.
+
+``--challenge`` sets the engine's proof-of-work check (docs/signing.md): ``auto`` (the default, as
+in production, with a threshold the load never reaches, so each worker reads the flood state
+every few seconds and the check stays off), ``off``, or ``always``, where every request carries
+a solution of its own, solved here beforehand, for the engine to verify and spend.
 Nothing is installed here: a missing tool is named with the way to get it.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
@@ -70,6 +76,7 @@ class Settings:
     connections: int
     wrk_threads: int
     ratelimit_storage: str
+    challenge: str
     cases: tuple[str, ...]
     rounds: int
 
@@ -164,8 +171,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The proof-of-work check under load. "auto" as in production, with a flood threshold of 10,000
+# signatures within one second, which the load never reaches: each worker reads the flood state
+# every CHALLENGE_AUTO_CACHE_SECONDS (walking at most 10,000 index entries) and signs without the
+# check. "always" with a difficulty of one hash: what the engine pays to verify a solution does
+# not depend on how long the browser searched for it, and the solutions are made here.
+CHALLENGE_SETTINGS: dict[str, dict[str, Any]] = {
+    "off": {"CHALLENGE_MODE": "off"},
+    "auto": {"CHALLENGE_MODE": "auto", "CHALLENGE_AUTO_THRESHOLD": 10_000,
+             "CHALLENGE_AUTO_WINDOW": 1},
+    "always": {"CHALLENGE_MODE": "always", "CHALLENGE_MAX_ITERATIONS": 1},
+}
+# Solutions made for each wrk run: more than the engine can take in that time at this rate.
+SOLUTIONS_PER_SECOND = 4000
+
+
 def engine_config(database_url: str, instance: Path, public_url: str,
-                  ratelimit_storage: str = "memory://") -> dict[str, Any]:
+                  ratelimit_storage: str = "memory://", challenge: str = "auto") -> dict[str, Any]:
     return {
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": database_url,
@@ -176,7 +198,31 @@ def engine_config(database_url: str, instance: Path, public_url: str,
         # In production under gunicorn mail goes out from `petitionkit worker` processes; a
         # delivery loop inside each web worker would compete with the requests being measured.
         "OUTBOX_INPROCESS_WORKER": False,
+        **CHALLENGE_SETTINGS[challenge],
     }
+
+
+def write_solutions(path: Path, count: int, challenge: str) -> Path | None:
+    """``count`` solved challenges for the benchmark petition, one per line, for load.lua; None
+    when the check is not always on."""
+    if challenge != "always":
+        return None
+    from altcha import solve_challenge
+
+    from petitionkit.challenges.services import ChallengePolicy, issue
+    from petitionkit.config import DEFAULTS
+    from petitionkit.keys import Keys
+
+    config = {**DEFAULTS, "SECRET_KEY": SECRET_KEY, **CHALLENGE_SETTINGS[challenge]}
+    policy = ChallengePolicy.from_config(config, Keys.from_config(config).challenge)
+    with path.open("w") as out:
+        for _ in range(count):
+            made = issue(policy, SLUG)
+            solution = solve_challenge(made)
+            assert solution is not None
+            payload = {"challenge": made.to_dict(), "solution": solution.to_dict()}
+            out.write(base64.b64encode(json.dumps(payload).encode()).decode() + "\n")
+    return path
 
 
 def prepare_database(database_url: str, instance: Path) -> int:
@@ -329,11 +375,11 @@ class Server:
 
 
 def run_wrk(url: str, mode: str, origin: str, settings: Settings, seconds: float,
-            run_id: str) -> LoadResult:
+            run_id: str, solutions: Path | None = None) -> LoadResult:
     command = [
         "wrk", "--threads", str(settings.wrk_threads), "--connections", str(settings.connections),
         "--duration", f"{seconds:g}s", "--timeout", "10s", "--script", str(LUA_SCRIPT),
-        url, "--", mode, run_id, origin,
+        url, "--", mode, run_id, origin, str(solutions or ""), str(settings.wrk_threads),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, check=True)
     match = re.search(r"^BENCH_JSON (.*)$", completed.stdout, re.MULTILINE)
@@ -352,13 +398,30 @@ def run_wrk(url: str, mode: str, origin: str, settings: Settings, seconds: float
     )
 
 
-def warm_up(url: str, mode: str, origin: str, settings: Settings) -> None:
+def solutions_for(settings: Settings, mode: str, seconds: float) -> Path | None:
+    """A fresh file of solutions for one wrk run of the engine's signing (none is used twice)."""
+    if mode not in ("form", "json"):
+        return None
+    path = OUT / f"solutions-{uuid.uuid4().hex[:8]}.txt"
+    return write_solutions(path, int(SOLUTIONS_PER_SECOND * seconds), settings.challenge)
+
+
+def warm_up(url: str, mode: str, origin: str, settings: Settings,
+            engine: bool = False) -> None:
     if settings.warmup > 0:
-        run_wrk(url, mode, origin, settings, settings.warmup, uuid.uuid4().hex[:8])
+        solutions = solutions_for(settings, mode, settings.warmup) if engine else None
+        run_wrk(url, mode, origin, settings, settings.warmup, uuid.uuid4().hex[:8], solutions)
+        if solutions is not None:
+            solutions.unlink()
 
 
-def measure(url: str, mode: str, origin: str, settings: Settings, label: str) -> LoadResult:
-    result = run_wrk(url, mode, origin, settings, settings.duration, uuid.uuid4().hex[:8])
+def measure(url: str, mode: str, origin: str, settings: Settings, label: str,
+            engine: bool = False) -> LoadResult:
+    solutions = solutions_for(settings, mode, settings.duration) if engine else None
+    result = run_wrk(url, mode, origin, settings, settings.duration, uuid.uuid4().hex[:8],
+                     solutions)
+    if solutions is not None:
+        solutions.unlink()
     print(f"  {label:<62} {result.per_second:8.0f}/s  p99 {result.latency_p99_ms:7.1f} ms"
           + (f"  FAILED {result.failed}" if result.failed else ""), flush=True)
     return result
@@ -380,9 +443,10 @@ def stored_check(before: tuple[int, int], after: tuple[int, int], answered: int,
 
 
 def measurer(url: str, mode: str, origin: str, settings: Settings,
-             label: str) -> Callable[[str], LoadResult]:
+             label: str, engine: bool = False) -> Callable[[str], LoadResult]:
     """One side of a round: ``measure`` of ``url``, labelled with the round's name."""
-    return lambda round_name: measure(url, mode, origin, settings, f"{label} {round_name}")
+    return lambda round_name: measure(url, mode, origin, settings, f"{label} {round_name}",
+                                      engine)
 
 
 def alternate(settings: Settings, label: str, engine: Callable[[str], LoadResult],
@@ -415,14 +479,14 @@ def signing_rows(kind: str, engine_server: Server, baseline_server: Server, engi
         # The form comes from the engine's own page (hosted or in its iframe); the JSON from an
         # organisation's site that the petition lists in allowed_origins.
         engine_origin = engine_server.url if mode == "form" else ORGANISATION_ORIGIN
-        warm_up(engine_server.url + path, mode, engine_origin, settings)
+        warm_up(engine_server.url + path, mode, engine_origin, settings, engine=True)
         warm_up(baseline_server.url + path, mode, baseline_server.url, settings)
         engine_before = count_rows(engine_url)
         baseline_before = count_rows(baseline_url)
         engine_results, baseline_results = alternate(
             settings, f"{kind} {label}",
             measurer(engine_server.url + path, mode, engine_origin, settings,
-                     f"{kind} engine   {label}"),
+                     f"{kind} engine   {label}", engine=True),
             measurer(baseline_server.url + path, mode, baseline_server.url, settings,
                      f"{kind} baseline {label}"),
         )
@@ -462,7 +526,8 @@ def measure_database(kind: str, urls: tuple[str, str], folder: Path,
     engine_env = {
         f"PETITIONKIT_{key}": value if isinstance(value, str) else json.dumps(value)
         for key, value in engine_config(
-            engine_url, instance, f"http://127.0.0.1:{port}", settings.ratelimit_storage
+            engine_url, instance, f"http://127.0.0.1:{port}", settings.ratelimit_storage,
+            settings.challenge,
         ).items()
     }
     engine_server = Server(f"{kind} engine", "petitionkit:create_app()", settings, engine_env,
@@ -562,7 +627,9 @@ def markdown(rows: list[Row], settings: Settings, command: str, widget: list[str
         "warm-up; figures are medians over the rounds",
         f"- engine configuration for the benchmark: RATELIMIT_SIGN = \"{BENCH_RATELIMIT_SIGN}\", "
         f"RATELIMIT_STORAGE_URI = \"{settings.ratelimit_storage}\", "
-        "OUTBOX_INPROCESS_WORKER = False",
+        "OUTBOX_INPROCESS_WORKER = False, "
+        + ", ".join(f"{key} = {value!r}"
+                    for key, value in CHALLENGE_SETTINGS[settings.challenge].items()),
         "",
         "| database | endpoint | engine /s | engine p99 ms | baseline /s | baseline p99 ms "
         "| ratio | ratio by round | goal | stored |",
@@ -605,6 +672,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="comma-separated: form, json (signing), read (count)")
     parser.add_argument("--ratelimit-storage", default="memory://",
                         help="the engine's RATELIMIT_STORAGE_URI, e.g. redis://127.0.0.1:6379/0")
+    parser.add_argument("--challenge", default="auto", choices=sorted(CHALLENGE_SETTINGS),
+                        help="the engine's proof-of-work check (see CHALLENGE_SETTINGS)")
     parser.add_argument("--markdown", type=Path, default=OUT / "results.md",
                         help="where to write the results as Markdown")
     return parser.parse_args(argv)
@@ -624,6 +693,7 @@ def main(argv: list[str]) -> int:
         threads=arguments.threads, duration=arguments.duration, warmup=arguments.warmup,
         connections=arguments.connections, wrk_threads=arguments.wrk_threads,
         ratelimit_storage=arguments.ratelimit_storage,
+        challenge=arguments.challenge,
         cases=tuple(case.strip() for case in arguments.cases.split(",") if case.strip()),
         rounds=max(1, arguments.rounds),
     )

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitionkit import i18n
+from petitionkit.challenges.services import AutoSwitch, ChallengePolicy, SpentChallenges
 from petitionkit.config import load_config
 from petitionkit.extensions import babel, db, limiter, migrate
 from petitionkit.keys import Keys
@@ -83,6 +84,11 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         max_mails_per_day=int(app.config["MAX_EMAILS_PER_ADDRESS_PER_DAY"]),
         message_domain=sender_domain(app.config["MAIL_FROM"]),
     )
+    app.extensions["petitionkit.challenge_policy"] = ChallengePolicy.from_config(
+        app.config, keys.challenge
+    )
+    app.extensions["petitionkit.challenge_switch"] = AutoSwitch()
+    app.extensions["petitionkit.spent_challenges"] = SpentChallenges()
     summaries = SummaryCache()
     app.extensions["petitionkit.summary_cache"] = summaries
     app.extensions["petitionkit.petition_cache"] = PetitionCache()
@@ -146,12 +152,13 @@ class NoSessionInterface(SessionInterface):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from petitionkit.challenges.views import bp as challenges_bp
     from petitionkit.embed.views import bp as embed_bp
     from petitionkit.ops.views import bp as ops_bp
     from petitionkit.petitions.views import bp as petitions_bp
     from petitionkit.signatures.views import bp as signatures_bp
 
-    for blueprint in (petitions_bp, signatures_bp, embed_bp, ops_bp):
+    for blueprint in (petitions_bp, signatures_bp, challenges_bp, embed_bp, ops_bp):
         app.register_blueprint(blueprint)
     limiter.exempt(ops_bp)
 
@@ -190,7 +197,7 @@ def _register_template_helpers(app: Flask) -> None:
 
 _PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    "worker-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 # Powerful features no page of the engine uses, refused to its pages and to anything they embed.
 PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (

@@ -32,6 +32,16 @@ DEFAULTS: dict[str, Any] = {
     # When the storage fails (Redis down): "memory" counts in each process's memory,
     # "refuse" answers 503 until it is back.
     "RATELIMIT_ON_STORAGE_ERROR": "memory",
+    # The proof-of-work check a signer's browser does before signing (docs/signing.md): "off",
+    # "always", or "auto": on for a petition while CHALLENGE_AUTO_THRESHOLD or more of its new
+    # signatures, still unconfirmed, arrived within the last CHALLENGE_AUTO_WINDOW seconds.
+    "CHALLENGE_MODE": "auto",
+    "CHALLENGE_AUTO_THRESHOLD": 100,
+    "CHALLENGE_AUTO_WINDOW": 600,
+    "CHALLENGE_AUTO_CACHE_SECONDS": 5.0,
+    # The most SHA-256 hashes a browser needs to solve a challenge (half as many on average).
+    "CHALLENGE_MAX_ITERATIONS": 100_000,
+    "CHALLENGE_MAX_AGE": 300,
     "TRUSTED_PROXIES": 0,
     "MAIL_URL": None,  # None: files under instance/mail/
     "MAIL_FROM": "petitionkit <no-reply@localhost>",

@@ -13,6 +13,7 @@ class Keys:
     secret: str
     blind_index: bytes
     client: bytes
+    challenge: bytes
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Keys:
@@ -23,6 +24,8 @@ class Keys:
             # Keep BLIND_INDEX_KEY stable when rotating SECRET_KEY, or duplicates stop matching.
             blind_index=(str(blind).encode() if blind else _derive(secret, "blind-index")),
             client=_derive(secret, "client-address"),
+            # HMAC key of the proof-of-work challenges handed to browsers (ALTCHA).
+            challenge=_derive(secret, "challenge"),
         )
 
 

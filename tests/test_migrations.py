@@ -15,7 +15,7 @@ from petitionkit.extensions import db
 
 from .conftest import base_config, migrate
 
-TABLES = {"petitions", "signatures", "outbox_jobs"}
+TABLES = {"petitions", "signatures", "outbox_jobs", "spent_challenges"}
 
 
 def schema_differences(app: Flask) -> list[Any]:

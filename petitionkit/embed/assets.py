@@ -15,7 +15,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # checkout has it beside the package.
 _CANDIDATES = (_PACKAGE_DIR / "widgets_dist", _PACKAGE_DIR.parent / "widgets")
 
-ASSETS = {"loader.js", "petitionkit.js"}
+ASSETS = {"loader.js", "petitionkit.js", "challenge.js"}
 
 
 def widgets_dir() -> Path:

@@ -32,8 +32,8 @@ def frame_origins(petition: Petition) -> list[str]:
 def embed_policy(frame_ancestors: str) -> str:
     return (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        f"connect-src 'self'; frame-ancestors {frame_ancestors}; form-action 'self'; "
-        "base-uri 'none'"
+        "worker-src 'self'; connect-src 'self'; "
+        f"frame-ancestors {frame_ancestors}; form-action 'self'; base-uri 'none'"
     )
 
 

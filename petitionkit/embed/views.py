@@ -22,6 +22,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext
 from markupsafe import escape
 
+from petitionkit.challenges.views import challenge_url
 from petitionkit.embed.assets import asset, asset_response
 from petitionkit.embed.framing import (
     embed_policy,
@@ -115,6 +116,7 @@ def render_embed_page(
         form=form,
         countries=country_choices(current_locale_name()) if petition.asks_country else [],
         is_open=petition.is_open(),
+        challenge_url=challenge_url(petition) if petition.is_open() else None,
         **embed_context(petition),
     )
     return body, status
@@ -183,7 +185,7 @@ def loader() -> Response:
 
 @bp.get("/widget/<name>")
 def widget_asset(name: str) -> Response:
-    if name not in ("petitionkit.js",):
+    if name not in ("petitionkit.js", "challenge.js"):
         abort(404)
     return asset_response(name, max_age=365 * 24 * 3600, immutable=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.challenges.views import challenge_url
 from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
 from petitionkit.outbox.mail import demo_mail_folder
@@ -56,6 +57,7 @@ def render_petition_page(
         goal=goal,
         countries=country_choices(current_locale_name()) if petition.asks_country else [],
         is_open=petition.is_open(),
+        challenge_url=challenge_url(petition) if petition.is_open() else None,
     )
     return body, status
 

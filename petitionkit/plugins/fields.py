@@ -15,7 +15,7 @@ from petitionkit.plugins.errors import PluginConfigError
 FIELD_KINDS = ("text", "textarea", "checkbox", "select")
 CORE_FIELD_NAMES = frozenset({
     "name", "email", "country", "postal_code", "consent_updates", "show_name", "source", "lang",
-    "embed", "website",
+    "embed", "website", "altcha",
 })
 
 

@@ -76,8 +76,10 @@ class SigningPost:
     ``values`` are the core fields as they will be stored (stripped, the address normalised),
     ``errors`` the problems by field name (core fields first, then the plugins' fields); no
     errors means it may be signed. ``page_lang`` (the language the page spoke), ``embedded``
-    (sent from the widget's iframe) and ``is_bot`` (the honeypot ``website`` was filled) come
-    from inputs that are not the signer's data: read as sent, never stored or shown back.
+    (sent from the widget's iframe), ``is_bot`` (the honeypot ``website`` was filled) and
+    ``challenge`` (the proof-of-work solution ``altcha``, checked by the signing views when the
+    petition asks for one) come from inputs that are not the signer's data: read as sent, never
+    stored or shown back.
     """
 
     values: dict[str, Any]
@@ -86,6 +88,7 @@ class SigningPost:
     page_lang: str | None
     embedded: bool
     is_bot: bool
+    challenge: object = field(default=None)
     signature: SignatureInput | None = field(default=None)
 
     def signed(self) -> SignatureInput:
@@ -147,6 +150,7 @@ def read_signing_post(petition: Petition) -> SigningPost:
         page_lang=submitted.text("lang") or None,
         embedded=submitted.text("embed") == "1",
         is_bot=bool(submitted.text("website")),
+        challenge=submitted.raw("altcha"),
     )
     if errors or extra_errors:
         post.errors = {**errors, **extra_errors}
@@ -255,14 +259,16 @@ class SignatureForm(FlaskForm):
     show_name = BooleanField(_l("Show my name publicly among the signers"))
     source = HiddenField()
     # Besides these, every post carries ``lang``, ``embed`` and the honeypot ``website``
-    # (hidden from people by CSS and aria-hidden; bots fill every field they find): see
-    # ``SigningPost``.
+    # (hidden from people by CSS and aria-hidden; bots fill every field they find), and, while
+    # the petition asks for the proof-of-work check, ``altcha``: see ``SigningPost``.
 
     def __init__(self, petition: Petition, post: SigningPost | None = None) -> None:
         super().__init__(formdata=None)
         self.petition = petition
         self.extra_values: dict[str, Any] = {}
         self.extra_errors: dict[str, list[str]] = {}
+        # A solution the post was not refused for goes back into the page, to be sent again.
+        self.challenge = ""
         if post is not None:
             self.show(post)
 
@@ -274,6 +280,8 @@ class SignatureForm(FlaskForm):
         self.extra_values = dict(post.extra_values)
         self.extra_errors = {name: messages for name, messages in post.errors.items()
                              if name not in self._fields}
+        if isinstance(post.challenge, str) and "altcha" not in post.errors:
+            self.challenge = post.challenge
 
     @property
     def errors(self) -> dict[str, Any]:

@@ -66,6 +66,15 @@ class SignOutcome(Enum):
     # What ``sign`` answers for either of the two above: telling them apart would take a
     # statement more, on just these paths, and so show in the response time.
     NOT_MAILED = "not_mailed"
+    # The claim handed in was refused, so nothing was written.
+    CLAIM_REFUSED = "claim_refused"
+
+
+class Claim(Protocol):
+    """Something a signing takes in its own transaction, first, or the signing does not happen
+    (a proof-of-work solution being spent). Returns whether it was taken."""
+
+    def __call__(self, connection: Connection, /) -> bool: ...
 
 
 # The columns of a new signature, as the statements' parameters.
@@ -163,12 +172,15 @@ def sign(
     data: SignatureInput,
     policy: SigningPolicy,
     now: datetime | None = None,
+    *,
+    claim: Claim | None = None,
 ) -> SignOutcome:
     """Record a signature (pending confirmation) and queue its e-mail, in one transaction.
 
     The transaction is its own, on a connection of ``engine``, and uses Core statements only:
     a signing loads no object and changes none the caller holds, so the ORM session's unit of
-    work and its commit bookkeeping would only add to the busiest path.
+    work and its commit bookkeeping would only add to the busiest path. A ``claim`` is taken in
+    the same transaction before anything else; refused, nothing is written.
     """
     now = now or utcnow()
     email_hash = blind_index(normalize_email(data.email, policy.rules), policy.index_key)
@@ -195,6 +207,8 @@ def sign(
         "max_mails": policy.max_mails_per_day,
     }
     with engine.begin() as connection:
+        if claim is not None and not claim(connection):
+            return SignOutcome.CLAIM_REFUSED
         if connection.dialect.name == "postgresql":
             row = connection.execute(_postgresql_signing_statement(), {
                 **values,

@@ -22,6 +22,8 @@ from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.challenges.services import Problem, Ticket
+from petitionkit.challenges.views import check_solution, claim, problem_message
 from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import render_embed_page
 from petitionkit.extensions import db
@@ -68,13 +70,34 @@ def _accepting(petition: Petition) -> None:
         abort(409, description=gettext("This petition is closed and no longer takes signatures."))
 
 
-def _record(petition: Petition, post: SigningPost, channel: str) -> None:
+def _check_challenge(petition: Petition, post: SigningPost) -> Ticket | None:
+    """The proof-of-work check, when the petition asks for one: its problem joins the post's
+    errors under ``altcha``; a good solution comes back, to be spent with the signature."""
+    ticket, problem = check_solution(petition, post.challenge)
+    if problem is not None:
+        post.errors = {**post.errors, "altcha": [problem_message(problem)]}
+    return ticket
+
+
+def _count_refusal(post: SigningPost) -> None:
+    only_the_check = post.errors.keys() == {"altcha"}
+    metrics.REJECTED.labels(reason="challenge" if only_the_check else "invalid").inc()
+
+
+def _record(petition: Petition, post: SigningPost, channel: str, ticket: Ticket | None) -> None:
+    """Sign a post without errors. Its solution, if any, is spent in the same transaction, so a
+    post refused for something else (a typo in the address) can be sent again, corrected, with
+    the same one; one already spent becomes the post's error and nothing is written."""
     if post.is_bot:
         # Answer exactly as for a person, so the bot learns nothing; store nothing.
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
     policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
-    services.sign(db.engine, petition, post.signed(), policy)
+    outcome = services.sign(db.engine, petition, post.signed(), policy,
+                            claim=claim(ticket) if ticket is not None else None)
+    if outcome is services.SignOutcome.CLAIM_REFUSED:
+        post.errors = {"altcha": [problem_message(Problem.INVALID)]}
+        return
     metrics.SIGNINGS.labels(channel=channel).inc()
     # The outcome (new, repeat, capped…) stays out of the log: joined with an access log by
     # time it would tell who had signed before.
@@ -91,13 +114,15 @@ def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise UnsupportedMediaType(gettext("Please send the form as a web form."))
     post = read_signing_post(petition)
+    ticket = _check_challenge(petition, post)
+    if not post.errors:
+        _record(petition, post, "embed" if post.embedded else "form", ticket)
     if post.errors:
-        metrics.REJECTED.labels(reason="invalid").inc()
+        _count_refusal(post)
         form = SignatureForm(petition, post)
         if post.embedded:
             return render_embed_page(petition, form, status=422)
         return render_petition_page(petition, form, status=422)
-    _record(petition, post, "embed" if post.embedded else "form")
     target = "embed.check_email" if post.embedded else "petitions.check_email"
     return redirect(url_for(target, slug=slug, lang=post.page_lang), code=303)
 
@@ -192,10 +217,14 @@ def sign_api(slug: str) -> Response:
     if problems:
         return _json_errors(400, gettext("Some fields have the wrong type."), problems)
     post = read_signing_post(petition)
+    ticket = _check_challenge(petition, post)
+    if not post.errors:
+        _record(petition, post, "api", ticket)
     if post.errors:
-        metrics.REJECTED.labels(reason="invalid").inc()
+        _count_refusal(post)
+        if post.errors.keys() == {"altcha"}:
+            return _json_errors(422, post.errors["altcha"][0], post.errors)
         return _json_errors(422, gettext("Please correct the highlighted fields."), post.errors)
-    _record(petition, post, "api")
     return _accepted()
 
 
@@ -217,7 +246,9 @@ def _accepted() -> Response:
 
 
 _BOOLEAN_FIELDS = {"consent_updates", "show_name"}
-_STRING_FIELDS = {"name", "email", "country", "postal_code", "source", "lang", "website", "embed"}
+_STRING_FIELDS = {
+    "name", "email", "country", "postal_code", "source", "lang", "website", "embed", "altcha",
+}
 
 
 def _plugin_field_names(petition: Petition) -> set[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,23 +115,36 @@ def host_site() -> Iterator[HostSite]:
     thread.join(timeout=5)
 
 
+@contextmanager
+def serve_engine(tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer,
+                 **overrides: Any) -> Iterator[Engine]:
+    """The engine on a loopback port of its own, with ``overrides`` of its configuration."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config: dict[str, Any] = {
+        "MAIL_URL": smtp_server.url, "PUBLIC_URL": url, "WIDGET_POLL_SECONDS": 1,
+        "COUNT_CACHE_SECONDS": 0, "API_MAX_AGE": 0, **overrides,
+    }
+    app = make_app(tmp_path, migrated_sqlite, **config)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Engine(app=app, url=url, smtp=smtp_server)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def engine(
     tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
 ) -> Iterator[Engine]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url, PUBLIC_URL=url,
-                   WIDGET_POLL_SECONDS=1, COUNT_CACHE_SECONDS=0, API_MAX_AGE=0)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Engine(app=app, url=url, smtp=smtp_server)
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with serve_engine(tmp_path, migrated_sqlite, smtp_server) as served:
+        yield served
 
 
 def snippet(engine: Engine, slug: str, **attributes: str) -> str:
