@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC
 from typing import Any
 
 from alembic.config import Config as AlembicConfig
@@ -167,7 +166,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["format_count"] = format_decimal
     app.jinja_env.filters["shown_name"] = shown_name
     app.jinja_env.filters["format_moment"] = lambda moment: format_datetime(
-        moment if moment.tzinfo else moment.replace(tzinfo=UTC), "medium"
+        moment, "medium"
     )
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

@@ -238,7 +238,7 @@ def outbox_dead() -> None:
     """List jobs that gave up after retrying: id, kind, attempts, created, last error."""
     jobs = outbox.dead_jobs(db.session())
     for job in jobs:
-        created = outbox.as_utc(job.created_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created = job.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         click.echo(f"{job.id}\t{job.kind}\t{job.attempts} attempts\t{created}\t{job.last_error}")
     click.echo(f"{len(jobs)} dead job(s)" + ("; `petitionkit outbox replay` queues them again"
                                               if jobs else ""), err=True)

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, Dialect
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 from petitionkit.security import client_key
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in time: written in UTC, read back timezone-aware in UTC, on every database.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite keeps none and hands back naive values.
+    Every column of a moment uses this type, so no code has to guess a zone. A naive value is
+    refused: it would be read back as UTC whatever zone it meant.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a moment without a time zone cannot be stored; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 db = SQLAlchemy(model_class=Base)

@@ -164,8 +164,8 @@ def test_failures_back_off_then_die_and_replay_starts_over(app: Flask) -> None:
             statuses.append(services.fail(db.session(), job_id, claim.lease, "SMTPDataError 451",
                                           POLICY, now=now))
             job = db.session.get(OutboxJob, job_id)
-            waits.append((services.as_utc(job.available_at) - now).total_seconds())
-            now = services.as_utc(job.available_at)
+            waits.append((job.available_at - now).total_seconds())
+            now = job.available_at
         assert statuses == [PENDING] * 3 + [DEAD]
         assert waits == [10.0, 20.0, 40.0, 60.0]
         assert services.claim(db.session(), "w", 10, 60, now=now).job_ids == []

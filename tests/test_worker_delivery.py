@@ -13,7 +13,6 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from petitionkit.extensions import db
-from petitionkit.outbox import services
 from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
 from petitionkit.outbox.worker import run_batch
 from petitionkit.petitions.models import Petition, utcnow
@@ -80,7 +79,7 @@ def test_mail_waits_while_the_server_is_down_and_all_goes_out_when_it_is_back(
         assert {row.last_error for row in rows} == {
             "TransportUnavailable (ConnectionRefusedError: [Errno 111] Connection refused)"
         }
-        waits.append(min((services.as_utc(row.available_at) - started).total_seconds()
+        waits.append(min((row.available_at - started).total_seconds()
                          for row in rows))
         assert drain(app) == 0, "nothing is due again before its backoff has passed"
         make_all_due(app)

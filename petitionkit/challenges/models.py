@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petitionkit.extensions import db
+from petitionkit.extensions import UTCDateTime, db
 
 
 class SpentChallenge(db.Model):  # type: ignore[name-defined]
@@ -16,4 +16,4 @@ class SpentChallenge(db.Model):  # type: ignore[name-defined]
 
     # The challenge's nonce: random per challenge, and covered by the engine's signature.
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from petitionkit.challenges.models import SpentChallenge
 from petitionkit.config import ConfigurationError
-from petitionkit.petitions.models import aware, utcnow
+from petitionkit.petitions.models import utcnow
 from petitionkit.signatures.models import PENDING, Signature
 
 MODES = ("off", "always", "auto")
@@ -193,7 +193,7 @@ def flooded(engine: Engine, petition_id: int, threshold: int, window: int,
             .limit(1)
             .offset(threshold - 1)
         ).scalar_one_or_none()
-    return created is not None and aware(created) >= now - timedelta(seconds=window)
+    return created is not None and created >= now - timedelta(seconds=window)
 
 
 class AutoSwitch:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import format_date, format_decimal, format_percent, format_time, gettext, ngettext
 
@@ -27,9 +27,8 @@ def progress_percent(count: int, goal: int | None) -> str:
 
 
 def deadline_sentence(closes_at: datetime) -> str:
-    moment = closes_at if closes_at.tzinfo else closes_at.replace(tzinfo=UTC)
     return gettext(
         "Open until %(date)s, %(time)s (UTC)",
-        date=format_date(moment, "long"),
-        time=format_time(moment, "short"),
+        date=format_date(closes_at, "long"),
+        time=format_time(closes_at, "short"),
     )

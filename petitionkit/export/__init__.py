@@ -83,12 +83,6 @@ _COLUMNS = (
 )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class SignatureStream:
     """Signatures of one petition in pages of ``page_size``: memory stays flat at any size.
 
@@ -180,7 +174,7 @@ def _record(row: Any, slug: str) -> ExportRecord:
         "consent_updates": bool(consent_updates),
         "consent_version": consent_version,
         "show_name": bool(show_name),
-        "signed_at": _utc(created_at),
-        "confirmed_at": _utc(confirmed_at),
+        "signed_at": created_at,
+        "confirmed_at": confirmed_at,
         "extra": dict(extra or {}),
     }

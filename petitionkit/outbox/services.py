@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
@@ -24,11 +24,6 @@ from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
 from petitionkit.petitions.models import utcnow
 
 LEASE_NAME_LENGTH = 100
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; everything this package stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def new_message_id(message_domain: str) -> str:
@@ -355,5 +350,5 @@ def stats(session: Session, now: datetime | None = None) -> OutboxStats:
     ).one()
     dead = session.scalar(select(func.count(OutboxJob.id)).where(OutboxJob.status == DEAD))
     session.rollback()
-    age = 0.0 if oldest is None else max(0.0, (now - as_utc(oldest)).total_seconds())
+    age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
     return OutboxStats(pending=int(pending), due=int(due), dead=int(dead or 0), oldest_due_age=age)

@@ -328,8 +328,6 @@ def upsert_petition(
         changed = []
         for key, value in values.items():
             current = getattr(petition, key)
-            if isinstance(current, datetime) and current.tzinfo is None:
-                current = current.replace(tzinfo=UTC)
             if current != value:
                 setattr(petition, key, value)
                 changed.append(key)

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petitionkit.extensions import db
+from petitionkit.extensions import UTCDateTime, db
 
 STATUSES = ("draft", "open", "closed")
 
@@ -28,8 +28,8 @@ class Petition(db.Model):  # type: ignore[name-defined]
     locale: Mapped[str] = mapped_column(String(16), default="en")
     status: Mapped[str] = mapped_column(String(10), default="draft")
     status_line: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     goal: Mapped[int | None] = mapped_column(Integer, nullable=True)
     goal_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -45,22 +45,17 @@ class Petition(db.Model):  # type: ignore[name-defined]
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     signature_count: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UTCDateTime, default=utcnow, onupdate=utcnow
     )
 
     def is_open(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         if self.status != "open":
             return False
-        if self.opens_at is not None and now < aware(self.opens_at):
+        if self.opens_at is not None and now < self.opens_at:
             return False
-        if self.closes_at is not None and now >= aware(self.closes_at):
+        if self.closes_at is not None and now >= self.closes_at:
             return False
         return True
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored moment is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from petitionkit.extensions import db
-from petitionkit.petitions.models import Petition, aware, utcnow
+from petitionkit.petitions.models import Petition, utcnow
 
 
 def find_petition(slug: str) -> Petition | None:
@@ -118,7 +118,7 @@ def public_status(petition: Petition, now: datetime | None = None) -> str:
     now = now or utcnow()
     if petition.is_open(now):
         return "open"
-    if petition.status == "open" and petition.opens_at and now < aware(petition.opens_at):
+    if petition.status == "open" and petition.opens_at and now < petition.opens_at:
         return "scheduled"
     return "closed" if petition.status != "draft" else "draft"
 

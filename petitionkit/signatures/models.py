@@ -7,7 +7,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petitionkit.extensions import db
+from petitionkit.extensions import UTCDateTime, db
 from petitionkit.petitions.models import utcnow
 
 PENDING = "pending"
@@ -56,6 +55,6 @@ class Signature(db.Model):  # type: ignore[name-defined]
     mail_suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
     mails_day: Mapped[date | None] = mapped_column(Date, nullable=True)
     mails_sent_today: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -85,8 +85,6 @@ def add_to_batch(
         )
         if _append_to_open_batch(session, prefix, signature_id):
             return
-        if latest is not None and latest.tzinfo is None:
-            latest = latest.replace(tzinfo=now.tzinfo)
         earliest = now if latest is None else max(now, latest + timedelta(seconds=spacing))
         slot = math.ceil(earliest.timestamp() / spacing)
         opened = enqueue_once(

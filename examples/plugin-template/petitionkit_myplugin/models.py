@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer
+from sqlalchemy import ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from petitionkit.extensions import db
+from petitionkit.extensions import UTCDateTime, db
 from petitionkit.petitions.models import utcnow
 
 
@@ -21,4 +21,4 @@ class Sent(db.Model):  # type: ignore[name-defined]
     signature_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("signatures.id", ondelete="CASCADE"), primary_key=True
     )
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 import httpx
@@ -100,8 +100,6 @@ def osdi_signature(
 
 def signature_values(signature: Signature) -> dict[str, Any]:
     confirmed = signature.confirmed_at
-    if confirmed is not None and confirmed.tzinfo is None:
-        confirmed = confirmed.replace(tzinfo=UTC)
     return {
         "signature_id": signature.id, "name": signature.name, "email": signature.email,
         "country": signature.country, "postal_code": signature.postal_code,
