@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskCliRunner
 from sqlalchemy import insert, select
 
 from petitionkit.export import Cursor, CursorError, SignatureStream
@@ -260,3 +261,17 @@ def test_export_pages_across_ties_on_postgresql(pg_app: Flask) -> None:
             select(Signature.id).order_by(Signature.confirmed_at, Signature.id)
         ))
     assert ids == expected and len(ids) == 1_000
+
+
+def test_a_signature_carries_its_kind_into_exports(app: Flask, runner: FlaskCliRunner) -> None:
+    """Room for joint letters: an organisation signs as such, and exports say which is which."""
+    slug = add_petition(app, slug="joint-letter")
+    sign_and_confirm(app, slug, "Ada Example", "ada@example.org")
+    sign_and_confirm(app, slug, "Harbour Watch", "contact@harbour.example.org",
+                     kind="organization")
+    with pytest.raises(ValueError, match="unknown kind of signer"):
+        sign_and_confirm(app, slug, "Someone", "x@example.org", kind="robot")
+    result = runner.invoke(args=["export", slug, "--format", "jsonl"])
+    kinds = {json.loads(line)["name"]: json.loads(line)["kind"]
+             for line in result.output.splitlines() if line.startswith("{")}
+    assert kinds == {"Ada Example": "person", "Harbour Watch": "organization"}

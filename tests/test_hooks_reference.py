@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect, select
 
+from petitionkit.actions import Action
 from petitionkit.extensions import db
 from petitionkit.outbox.services import enqueue
 from petitionkit.petitions.models import Petition
@@ -170,6 +172,29 @@ def test_petitionkit_migrations_example(tmp_path: Path, migrated_sqlite: Path) -
     assert "myplugin_0001" in heads, "the plugin's branch was applied beside the core's"
     assert "myplugin_sent" in tables
     assert differences == []
+
+
+def test_petitionkit_action_taken_example(
+    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_action_taken")
+    slug = add_petition(app)
+    signature_id = sign_and_confirm(app, slug, "Caller", "caller@example.org")
+    with app.app_context():
+        petition_id = db.session.scalar(select(Petition.id).where(Petition.slug == slug))
+        lifecycle = app.extensions["petitionkit.lifecycle"]
+        lifecycle.action_taken(db.session(), Action(
+            "call", petition_id, datetime.now(UTC), signature_id=signature_id,
+            target="minister", outcome="voicemail"))
+        lifecycle.action_taken(db.session(), Action("paper", petition_id, datetime.now(UTC),
+                                                    count=120))
+        db.session.commit()
+    with caplog.at_level(logging.INFO, logger="petitionkit.action_tally"):
+        run_jobs(app)
+    logged = sorted(r.getMessage() for r in caplog.records if r.name == "petitionkit.action_tally")
+    assert logged == [f"{slug}: 1 x call (voicemail)", f"{slug}: 120 x paper (no outcome)"]
+    with pytest.raises(ValueError, match="lower-case word"):
+        Action("Called the minister!", petition_id, datetime.now(UTC))
 
 
 def test_petitionkit_targets_example(tmp_path: Path, migrated_sqlite: Path) -> None:

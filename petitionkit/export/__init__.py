@@ -19,9 +19,9 @@ from petitionkit.signatures.normalize import shown_name
 ExportRecord = Mapping[str, Any]
 
 EXPORT_FIELDS: tuple[str, ...] = (
-    "signature_id", "petition", "status", "name", "email", "country", "postal_code", "locale",
-    "source", "consent_updates", "consent_version", "show_name", "signed_at", "confirmed_at",
-    "extra",
+    "signature_id", "petition", "kind", "status", "name", "email", "country", "postal_code",
+    "locale", "source", "consent_updates", "consent_version", "show_name", "signed_at",
+    "confirmed_at", "extra",
 )
 
 
@@ -76,10 +76,10 @@ class Cursor:
 
 
 _COLUMNS = (
-    Signature.id, Signature.status, Signature.name, Signature.email, Signature.country,
-    Signature.postal_code, Signature.locale, Signature.source, Signature.consent_updates,
-    Signature.consent_version, Signature.show_name, Signature.created_at, Signature.confirmed_at,
-    Signature.extra,
+    Signature.id, Signature.kind, Signature.status, Signature.name, Signature.email,
+    Signature.country, Signature.postal_code, Signature.locale, Signature.source,
+    Signature.consent_updates, Signature.consent_version, Signature.show_name,
+    Signature.created_at, Signature.confirmed_at, Signature.extra,
 )
 
 
@@ -159,11 +159,12 @@ class SignatureStream:
 
 def _record(row: Any, slug: str) -> ExportRecord:
     # Unpacked by position, in the order of _COLUMNS: a million rows each read a dozen fields.
-    (signature_id, status, name, email, country, postal_code, locale, source, consent_updates,
+    (signature_id, kind, status, name, email, country, postal_code, locale, source, consent_updates,
      consent_version, show_name, created_at, confirmed_at, extra) = row
     return {
         "signature_id": signature_id,
         "petition": slug,
+        "kind": kind,
         "status": status,
         "name": shown_name(name),
         "email": email,

@@ -22,6 +22,7 @@ import click
 import pluggy
 from flask import Blueprint, Flask, current_app, g
 
+from petitionkit.actions import Action
 from petitionkit.export import Exporter
 from petitionkit.outbox.worker import JobHandler
 from petitionkit.petitions.models import Petition
@@ -153,7 +154,7 @@ def validation_errors(petition: Petition, signature: SignatureInput) -> dict[str
 # The events that reach each plugin through an outbox job of its own.
 OUTBOX_EVENTS = (
     "petitionkit_signature_confirmed", "petitionkit_signature_withdrawn",
-    "petitionkit_petition_changed",
+    "petitionkit_petition_changed", "petitionkit_action_taken",
 )
 
 
@@ -204,6 +205,11 @@ def petition_changed(
     _one_plugin(app, "petitionkit_petition_changed", plugin_name)(
         petition=petition, created=created, changed=changed
     )
+
+
+def action_taken(app: Flask, plugin_name: str, petition: Petition, action: Action) -> None:
+    """``petitionkit_action_taken`` of one plugin; a failure retries the job."""
+    _one_plugin(app, "petitionkit_action_taken", plugin_name)(petition=petition, action=action)
 
 
 def goal_reached(app: Flask, petition: Petition, reached: int, count: int) -> None:

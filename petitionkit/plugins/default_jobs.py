@@ -1,5 +1,6 @@
 """Built-in: the outbox job kinds that run the event hooks in workers (a signature confirmed or
-withdrawn, a goal reached, a petition changed)."""
+withdrawn, a goal reached, a petition changed, an
+action taken)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from collections.abc import Mapping
 
 from petitionkit.outbox.worker import JobHandler
 from petitionkit.plugins.events import (
+    ACTION_TAKEN_JOB,
     GOAL_REACHED_JOB,
     PETITION_CHANGED_JOB,
     SIGNATURE_CONFIRMED_JOB,
     SIGNATURE_WITHDRAWN_JOB,
+    run_action_taken,
     run_goal_reached,
     run_petition_changed,
     run_signature_confirmed,
@@ -26,4 +29,5 @@ def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
         SIGNATURE_WITHDRAWN_JOB: run_signature_withdrawn,
         GOAL_REACHED_JOB: run_goal_reached,
         PETITION_CHANGED_JOB: run_petition_changed,
+        ACTION_TAKEN_JOB: run_action_taken,
     }

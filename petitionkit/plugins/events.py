@@ -19,6 +19,7 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from petitionkit.actions import Action
 from petitionkit.extensions import db
 from petitionkit.ops import metrics
 from petitionkit.outbox.models import OutboxJob
@@ -36,6 +37,7 @@ log = logging.getLogger("petitionkit.plugins")
 SIGNATURE_CONFIRMED_JOB = "plugins.signature_confirmed"
 SIGNATURE_WITHDRAWN_JOB = "plugins.signature_withdrawn"
 PETITION_CHANGED_JOB = "plugins.petition_changed"
+ACTION_TAKEN_JOB = "plugins.action_taken"
 GOAL_REACHED_JOB = "plugins.goal_reached"
 
 
@@ -89,6 +91,17 @@ class Lifecycle:
                 {"petition_id": petition.id, "plugin": plugin_name, "created": created,
                  "changed": changed},
                 f"petition-changed:{petition.id}:{change}:{plugin_name}",
+            )
+
+    def action_taken(self, session: Session, action: Action) -> None:
+        """Inside the transaction that records an action: a job per plugin to hear of it."""
+        taken = uuid.uuid4().hex
+        for plugin_name in calls.event_plugin_names(self.app, "petitionkit_action_taken"):
+            enqueue_once(
+                session,
+                ACTION_TAKEN_JOB,
+                {"action": action.to_payload(), "plugin": plugin_name},
+                f"action-taken:{action.petition_id}:{taken}:{plugin_name}",
             )
 
     def confirmed(self, petition: Petition) -> None:
@@ -149,6 +162,14 @@ def run_petition_changed(job: OutboxJob, context: DeliveryContext) -> None:
         return
     calls.petition_changed(context.app, job.payload["plugin"], petition,
                            bool(job.payload["created"]), list(job.payload["changed"]))
+
+
+def run_action_taken(job: OutboxJob, context: DeliveryContext) -> None:
+    action = Action.from_payload(job.payload["action"])
+    petition = db.session.get(Petition, action.petition_id)
+    if petition is None:
+        return
+    calls.action_taken(context.app, job.payload["plugin"], petition, action)
 
 
 def run_goal_reached(job: OutboxJob, context: DeliveryContext) -> None:

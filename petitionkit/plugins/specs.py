@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import click
     from flask import Blueprint
 
+    from petitionkit.actions import Action
     from petitionkit.export import Exporter
     from petitionkit.outbox.worker import JobHandler
     from petitionkit.petitions.models import Petition
@@ -108,6 +109,22 @@ def petitionkit_petition_changed(petition: Petition, created: bool, changed: lis
     that made the change, so a slow or failing destination never holds the change up.
     Arguments: ``petition`` as it is when the job runs; ``created`` true for a new petition;
     ``changed`` the names of the fields that changed (all of them for a new petition).
+    Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once.
+    """
+
+
+@hookspec
+def petitionkit_action_taken(petition: Petition, action: Action) -> None:
+    """A supporter did something for the petition besides signing: called an official, sent a
+    letter in their own words, reported an action; or organisers added signatures gathered on
+    paper.
+
+    Returns: nothing.
+    Every implementing plugin gets a job of its own in the outbox, queued in the transaction
+    that recorded the action.
+    Arguments: ``petition``; ``action`` a :class:`petitionkit.actions.Action`: its ``kind``
+    (``"call"``, ``"letter"``, ``"report"``, ``"paper"`` …), ``count``, ``taken_at``, and where
+    known the ``signature_id``, the ``target`` key and an ``outcome`` word. No personal data.
     Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once.
     """
 

@@ -19,6 +19,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from petitionkit.extensions import UTCDateTime, db
 from petitionkit.petitions.models import utcnow
 
+# Who signs: a person, or an organisation (a joint letter's signatories).
+PERSON = "person"
+ORGANIZATION = "organization"
+SIGNER_KINDS = (PERSON, ORGANIZATION)
+
 PENDING = "pending"
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
@@ -34,6 +39,7 @@ class Signature(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default=PERSON, server_default=PERSON)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"))
     # Blind index: keyed hash of the normalized address, so duplicates are found without
     # comparing (or indexing) the address itself.

@@ -23,7 +23,14 @@ from petitionkit.outbox.models import PENDING as OUTBOX_PENDING
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.services import enqueue_now, new_message_id
 from petitionkit.petitions.models import Petition, utcnow
-from petitionkit.signatures.models import CANCELLED, CONFIRMED, PENDING, Signature
+from petitionkit.signatures.models import (
+    CANCELLED,
+    CONFIRMED,
+    PENDING,
+    PERSON,
+    SIGNER_KINDS,
+    Signature,
+)
 from petitionkit.signatures.normalize import NormalizationRules, blind_index, normalize_email
 from petitionkit.signatures.tokens import TokenClaims
 
@@ -43,6 +50,8 @@ class SignatureInput:
     source: str | None = None
     # Values of the plugins' extra form fields (petitionkit_form_fields).
     extra: dict[str, Any] = field(default_factory=dict)
+    # Who signs: ``PERSON`` or ``ORGANIZATION`` (see signatures.models.SIGNER_KINDS).
+    kind: str = PERSON
 
 
 @dataclass(frozen=True)
@@ -79,9 +88,9 @@ class Claim(Protocol):
 
 # The columns of a new signature, as the statements' parameters.
 _SIGNATURE_COLUMNS = (
-    "petition_id", "email_hash", "email", "name", "country", "postal_code", "consent_updates",
-    "consent_version", "show_name", "locale", "source", "extra", "status", "token_nonce",
-    "mail_suppressed", "mails_day", "mails_sent_today", "created_at",
+    "petition_id", "kind", "email_hash", "email", "name", "country", "postal_code",
+    "consent_updates", "consent_version", "show_name", "locale", "source", "extra", "status",
+    "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today", "created_at",
 )
 
 
@@ -182,11 +191,14 @@ def sign(
     work and its commit bookkeeping would only add to the busiest path. A ``claim`` is taken in
     the same transaction before anything else; refused, nothing is written.
     """
+    if data.kind not in SIGNER_KINDS:
+        raise ValueError(f"unknown kind of signer {data.kind!r}")
     now = now or utcnow()
     email_hash = blind_index(normalize_email(data.email, policy.rules), policy.index_key)
     nonce = secrets.token_urlsafe(12)
     values = {
         "petition_id": petition.id,
+        "kind": data.kind,
         "email_hash": email_hash,
         "email": data.email.strip(),
         "name": data.name,
@@ -231,7 +243,7 @@ def sign(
     return SignOutcome.RESENT_CONFIRMATION
 
 
-def _repeat_signing(
+def _mail_new_link(
     connection: Connection,
     petition_id: int,
     email_hash: bytes,
@@ -443,7 +455,7 @@ def resend_confirmation(
         return False, None
     petition = session.get(Petition, signature.petition_id)
     if signature.status == PENDING and petition is not None and petition.is_open(now):
-        _repeat_signing(session.connection(), signature.petition_id, signature.email_hash, policy,
+        _mail_new_link(session.connection(), signature.petition_id, signature.email_hash, policy,
                         now)
         session.commit()
     return True, petition

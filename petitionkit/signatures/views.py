@@ -84,7 +84,7 @@ def _count_refusal(post: SigningPost) -> None:
     metrics.REJECTED.labels(reason="challenge" if only_the_check else "invalid").inc()
 
 
-def _record(petition: Petition, post: SigningPost, channel: str, ticket: Ticket | None) -> None:
+def _sign(petition: Petition, post: SigningPost, channel: str, ticket: Ticket | None) -> None:
     """Sign a post without errors. Its solution, if any, is spent in the same transaction, so a
     post refused for something else (a typo in the address) can be sent again, corrected, with
     the same one; one already spent becomes the post's error and nothing is written."""
@@ -116,7 +116,7 @@ def sign_form(slug: str) -> BaseResponse | tuple[str, int]:
     post = read_signing_post(petition)
     ticket = _check_challenge(petition, post)
     if not post.errors:
-        _record(petition, post, "embed" if post.embedded else "form", ticket)
+        _sign(petition, post, "embed" if post.embedded else "form", ticket)
     if post.errors:
         _count_refusal(post)
         form = SignatureForm(petition, post)
@@ -219,7 +219,7 @@ def sign_api(slug: str) -> Response:
     post = read_signing_post(petition)
     ticket = _check_challenge(petition, post)
     if not post.errors:
-        _record(petition, post, "api", ticket)
+        _sign(petition, post, "api", ticket)
     if post.errors:
         _count_refusal(post)
         if post.errors.keys() == {"altcha"}:

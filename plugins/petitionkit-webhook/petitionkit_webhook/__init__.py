@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from petitionkit import hookimpl
+from petitionkit.actions import Action
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import (
     PermanentJobError,
@@ -91,6 +92,7 @@ def signature_payload(signature: Signature) -> dict[str, Any]:
     confirmed = signature.confirmed_at
     return {
         "id": signature.id,
+        "kind": signature.kind,
         "name": signature.name,
         "email": signature.email,
         "country": signature.country,
@@ -142,6 +144,20 @@ def petitionkit_petition_changed(petition: Petition, created: bool, changed: lis
     post(settings, event, delivery, {
         "petition": {**petition_payload(petition), "status": petition.status},
         "changed": changed,
+    })
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_action_taken(petition: Petition, action: Action) -> None:
+    settings = _settings()
+    if settings is None:
+        return
+    payload = action.to_payload()
+    delivery = f"action.taken:{petition.slug}:{payload['taken_at']}:{payload['kind']}"
+    post(settings, "action.taken", delivery, {
+        "petition": petition_payload(petition),
+        "action": {key: value for key, value in payload.items() if key != "petition_id"},
     })
 
 

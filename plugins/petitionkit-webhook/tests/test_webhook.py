@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from petitionkit.actions import Action
 from petitionkit.extensions import db
 from petitionkit.outbox.models import DEAD, DONE, OutboxJob
+from petitionkit.petitions.models import Petition
 from petitionkit.testing import (
     RecordingHTTPServer,
     add_petition,
@@ -135,7 +138,7 @@ def test_installed_without_a_url_sends_nothing(tmp_path: Path) -> None:
     assert queued is None, "an unconfigured plugin costs no job"
     listed = app.test_cli_runner().invoke(args=["plugins"]).output
     assert ("petitionkit-webhook\t0.1.0\tentry point\t"
-            "petitionkit_goal_reached, petitionkit_petition_changed, "
+            "petitionkit_action_taken, petitionkit_goal_reached, petitionkit_petition_changed, "
             "petitionkit_signature_confirmed, petitionkit_signature_withdrawn") in listed
 
 
@@ -182,3 +185,26 @@ def test_petitions_created_and_changed_from_files_are_announced(tmp_path: Path) 
     assert changed.headers["X-Petitionkit-Event"] == "petition.changed"
     assert changed.json()["changed"] == ["status"]
     assert changed.json()["petition"]["status"] == "open"
+
+
+def test_an_action_is_announced_without_personal_data(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = webhook_app(tmp_path, server)
+        slug = add_petition(app)
+        signature_id = sign_and_confirm(app, slug, "Caller", "caller@example.org")
+        run_jobs(app)
+        before = len(server.requests)
+        with app.app_context():
+            petition_id = db.session.scalar(select(Petition.id).where(Petition.slug == slug))
+            app.extensions["petitionkit.lifecycle"].action_taken(db.session(), Action(
+                "call", petition_id, datetime(2027, 1, 5, 9, 30, tzinfo=UTC),
+                signature_id=signature_id, target="minister", outcome="answered"))
+            db.session.commit()
+        run_jobs(app)
+    [request] = server.requests[before:]
+    assert request.headers["X-Petitionkit-Event"] == "action.taken"
+    assert request.json()["action"] == {
+        "kind": "call", "taken_at": "2027-01-05T09:30:00+00:00", "signature_id": signature_id,
+        "target": "minister", "outcome": "answered", "count": 1,
+    }
+    assert b"caller@example.org" not in request.body
