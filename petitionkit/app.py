@@ -26,9 +26,9 @@ from petitionkit.ops.views import OutboxCollector
 from petitionkit.petitions.services import PetitionCache, SummaryCache
 from petitionkit.plugins import manager as plugin_manager
 from petitionkit.plugins.events import Lifecycle
-from petitionkit.security import PetitionkitRequest, init_rate_limits
+from petitionkit.security import PetitionkitRequest
 from petitionkit.signatures.emails import sender_domain
-from petitionkit.signatures.limits import StorageFallback
+from petitionkit.signatures.limits import StorageFallback, init_rate_limits
 from petitionkit.signatures.normalize import NormalizationRules, shown_name
 from petitionkit.signatures.services import SigningPolicy
 

@@ -17,17 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import threading
-import time
-import weakref
 from collections.abc import Iterable
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import IO, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Flask, Request, current_app, request
+from flask import Request, current_app, request
 from flask_babel import gettext
-from limits.storage import MemoryStorage
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -167,87 +163,6 @@ def own_origins() -> frozenset[str]:
     return canonical_origins(
         (current_app.config["PUBLIC_URL"], f"{request.scheme}://{request.host}")
     )
-
-
-def init_rate_limits(app: Flask) -> None:
-    """Bind the shared limiter to ``app`` with this app's settings only.
-
-    Flask-Limiter keeps some settings from the first app it was bound to (the key prefix, the
-    strategy, whether it is enabled); start each app from the defaults so a second app in the same
-    process gets its own configuration.
-    """
-    from petitionkit.extensions import limiter  # the extensions module imports client_key
-
-    limiter._key_prefix = ""
-    limiter._strategy = None
-    limiter.enabled = True
-    limiter.init_app(app)
-    if limiter.enabled:  # RATELIMIT_ENABLED = False: Flask-Limiter installs no hooks at all
-        _drop_request_hooks(app, limiter)
-        sweep_in_one_thread(limiter.storage)
-
-
-# How often the in-memory counters are swept of expired entries.
-MEMORY_SWEEP_SECONDS = 1.0
-
-
-def sweep_in_one_thread(storage: object) -> bool:
-    """Give ``memory://`` one long-lived thread that sweeps expired counters every second.
-
-    The ``limits`` library's memory storage starts a new timer thread, 10 ms long, whenever one
-    is not running, so under steady load each signing process starts about a hundred threads a
-    second, and every start waits for the new thread to be scheduled. Counting does not depend on
-    the sweep: an expired counter is dropped when it is next read. The sweep only frees the
-    memory of clients that never come back, which once a second does as well.
-
-    The storage starts a timer only while ``storage.timer`` is not alive; this puts a thread
-    that stays alive there. Returns False, changing nothing, for other storages (Redis) or a
-    version of the library without these parts. After a fork the thread is gone from the child
-    and the library's own timers take over again.
-    """
-    expire = getattr(MemoryStorage, "_MemoryStorage__expire_events", None)
-    if not isinstance(storage, MemoryStorage) or expire is None:
-        return False
-    reference = weakref.ref(storage)
-
-    def sweep() -> None:
-        while True:
-            time.sleep(MEMORY_SWEEP_SECONDS)
-            live = reference()
-            if live is None:  # the app and its limiter are gone
-                return
-            expire(live)
-            del live
-
-    sweeper = threading.Thread(target=sweep, name="petitionkit-ratelimit-sweep", daemon=True)
-    sweeper.start()
-    storage.timer = sweeper  # type: ignore[assignment]
-    return True
-
-
-def _drop_request_hooks(app: Flask, owner: object) -> None:
-    """Unhook ``owner``'s before/after/teardown request functions from ``app``.
-
-    The signing views count their attempts through the limiter's strategy themselves
-    (signatures/limits.py), so no route carries a Flask-Limiter limit. Its hooks would only
-    resolve empty limits, look for headers to add and reset a context on every request: a few
-    percent of each signing. Fails loudly if the limiter no longer installs the hook to drop.
-    """
-
-    def owned(function: object) -> bool:
-        if isinstance(function, partial):
-            return bool(function.args) and function.args[0] is owner
-        return getattr(function, "__self__", None) is owner
-
-    registries: tuple[dict[Any, list[Any]], ...] = (
-        app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
-    )
-    for registry in registries:
-        hooks = registry.get(None, [])
-        kept = [function for function in hooks if not owned(function)]
-        if len(kept) == len(hooks):
-            raise RuntimeError("Flask-Limiter's request hooks were not found; see security.py")
-        hooks[:] = kept
 
 
 class _ReadableFormDataParser(FormDataParser):

@@ -510,9 +510,9 @@ def test_memory_counters_are_swept_by_one_thread_not_a_timer_per_burst(
 ) -> None:
     import time
 
-    from petitionkit import security
+    from petitionkit.signatures import limits
 
-    monkeypatch.setattr(security, "MEMORY_SWEEP_SECONDS", 0.1)
+    monkeypatch.setattr(limits, "MEMORY_SWEEP_SECONDS", 0.1)
     app = limited_app(tmp_path, migrated_sqlite, "100/second")
     storage = limiter.storage
     sweeper = storage.timer

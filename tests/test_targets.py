@@ -302,3 +302,23 @@ def test_the_petition_file_configures_delivery_and_salutations_keep_their_punctu
     path.write_text("---\ntitle: T\nletter:\n  delivery: always\n---\nBody\n", encoding="utf-8")
     with pytest.raises(PetitionFileError, match="letter.delivery must be one of off, test, live"):
         parse_petition_file(path)
+
+
+def test_the_letter_field_follows_the_same_text_rules_as_the_core_fields(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    """A plugin's field refuses what the name field refuses, except the line breaks and tabs a
+    text area is for; a browser sends its line breaks as CR LF."""
+    app = make_app(tmp_path, migrated_sqlite)
+    slug = letter_petition(app, delivery="test", editable=True)
+    client = app.test_client()
+    for sneaky in ("Ends here\u2028Reply-To: x", "A\u2029B", "Unreadable \ufffd bytes",
+                   "Bell \x07", "Private \ue000 use"):
+        response = client.post(f"/api/v1/petitions/{slug}/signatures", json={
+            "name": "Own Words", "email": "own@example.org", "letter_text": sneaky})
+        assert response.status_code == 422, sneaky
+        assert list(response.json["errors"]) == ["letter_text"]
+    page = client.post(f"/p/{slug}/sign", data={
+        "name": "Own Words", "email": "own@example.org",
+        "letter_text": "First line.\r\n\r\n\tSecond line."})
+    assert page.status_code == 303

@@ -3,7 +3,6 @@ submitted values are read."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,12 +10,9 @@ from typing import Any
 from flask_babel import gettext
 
 from petitionkit.plugins.errors import PluginConfigError
+from petitionkit.signatures.rules import CORE_FIELDS, text_problem
 
 FIELD_KINDS = ("text", "textarea", "checkbox", "select")
-CORE_FIELD_NAMES = frozenset({
-    "name", "email", "country", "postal_code", "consent_updates", "show_name", "source", "lang",
-    "embed", "website", "altcha",
-})
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,7 @@ class FormField:
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
             raise PluginConfigError(f"form field {self.name!r}: kind must be one of {FIELD_KINDS}")
-        if not self.name.isidentifier() or self.name in CORE_FIELD_NAMES:
+        if not self.name.isidentifier() or self.name in CORE_FIELDS:
             raise PluginConfigError(f"form field name {self.name!r} is taken or not an identifier")
         if self.kind == "select" and not self.choices:
             raise PluginConfigError(f"form field {self.name!r}: a select needs choices")
@@ -62,11 +58,8 @@ def read_extra_fields(
             errors[field.name] = [gettext(
                 "Please shorten this to %(limit)d characters.", limit=field.max_length
             )]
-        elif any(unicodedata.category(char) in {"Cc", "Cs", "Co"} and char not in "\n\t"
-                 for char in text):
-            errors[field.name] = [gettext(
-                "This contains invisible control characters. Please retype it."
-            )]
+        elif problems := text_problem(text, multiline=field.kind == "textarea"):
+            errors[field.name] = problems
         elif field.kind == "select" and text and text not in {key for key, _ in field.choices}:
             errors[field.name] = [gettext("Please choose from the list.")]
         values[field.name] = text or None

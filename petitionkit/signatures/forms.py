@@ -10,7 +10,6 @@ cost a fifth of a signing's instructions.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,14 +26,11 @@ from petitionkit.petitions.models import Petition
 from petitionkit.plugins import calls
 from petitionkit.plugins.fields import read_extra_fields
 from petitionkit.signatures.normalize import shown_name
+from petitionkit.signatures.rules import text_problem
 
 if TYPE_CHECKING:
     from petitionkit.signatures.services import SignatureInput
 
-# Cc and Cs cover NUL and friends (which PostgreSQL refuses to store) and lone surrogates;
-# U+FFFD is what the form parser leaves where the body was not valid UTF-8.
-_FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Co", "Zl", "Zp"}
-_REPLACEMENT_CHARACTER = "\ufffd"
 MAX_EMAIL_LENGTH = 254
 MAX_POSTAL_CODE_LENGTH = 20
 MAX_SOURCE_LENGTH = 100
@@ -59,14 +55,6 @@ def country_choices(locale: str) -> list[tuple[str, str]]:
     )
 
 
-def _plain_text_problem(value: str | None) -> list[str]:
-    if not value:
-        return []
-    if _REPLACEMENT_CHARACTER in value:
-        return [gettext("This contains characters that could not be read. Please retype it.")]
-    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value):
-        return [gettext("This contains invisible control characters. Please retype it.")]
-    return []
 
 
 @dataclass
@@ -176,7 +164,7 @@ def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[s
         problems["name"] = [gettext("Please enter your name.")]
     else:
         limit = int(current_app.config["MAX_NAME_LENGTH"])
-        problems["name"] = _plain_text_problem(name) + (
+        problems["name"] = text_problem(name) + (
             [gettext("Please shorten your name to %(limit)d characters.", limit=limit)]
             if len(name) > limit else []
         )
@@ -184,7 +172,7 @@ def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[s
     if not email:
         problems["email"] = [gettext("Please enter your email address.")]
     else:
-        problems["email"] = _plain_text_problem(email) + _email_problem(values)
+        problems["email"] = text_problem(email) + _email_problem(values)
     country = values["country"]
     if not country:
         if petition.asks_country:
@@ -195,7 +183,7 @@ def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[s
     problems["postal_code"] = (
         [gettext("A postal code has at most 20 characters.")]
         if postal_code and len(postal_code) > MAX_POSTAL_CODE_LENGTH else []
-    ) + _plain_text_problem(postal_code) + (
+    ) + text_problem(postal_code) + (
         [gettext("Please enter your postal code.")]
         if petition.asks_postal_code and not postal_code else []
     )
@@ -203,7 +191,7 @@ def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[s
     problems["source"] = (
         [gettext("The source has at most 100 characters.")]
         if source and len(source) > MAX_SOURCE_LENGTH else []
-    ) + _plain_text_problem(source)
+    ) + text_problem(source)
     return {name: messages for name, messages in problems.items() if messages}
 
 

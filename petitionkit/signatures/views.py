@@ -43,6 +43,7 @@ from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
 from petitionkit.signatures.limits import check_signing_limit
 from petitionkit.signatures.models import CANCELLED, CONFIRMED, Signature
+from petitionkit.signatures.rules import CORE_BOOLEAN_FIELDS, CORE_FIELDS, CORE_TEXT_FIELDS
 from petitionkit.signatures.tokens import (
     Purpose,
     TokenClaims,
@@ -245,12 +246,6 @@ def _accepted() -> Response:
     return Response(bodies[locale], status=202, mimetype="application/json")
 
 
-_BOOLEAN_FIELDS = {"consent_updates", "show_name"}
-_STRING_FIELDS = {
-    "name", "email", "country", "postal_code", "source", "lang", "website", "embed", "altcha",
-}
-
-
 def _plugin_field_names(petition: Petition) -> set[str]:
     return {field.name for field in calls.form_fields(petition)}
 
@@ -262,11 +257,11 @@ def _json_shape_problems(
         return {"body": [gettext("The body must be a JSON object.")]}
     problems: dict[str, list[str]] = {}
     for key, value in payload.items():
-        if key in _BOOLEAN_FIELDS and not isinstance(value, bool):
+        if key in CORE_BOOLEAN_FIELDS and not isinstance(value, bool):
             problems[key] = [gettext("This must be true or false.")]
-        elif key in _STRING_FIELDS and value is not None and not isinstance(value, str):
+        elif key in CORE_TEXT_FIELDS and value is not None and not isinstance(value, str):
             problems[key] = [gettext("This must be text.")]
-        elif key not in _BOOLEAN_FIELDS | _STRING_FIELDS | plugin_fields:
+        elif key not in CORE_FIELDS and key not in plugin_fields:
             problems[key] = [gettext("This field is not known.")]
     return problems or None
 
