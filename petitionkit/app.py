@@ -16,14 +16,21 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitionkit import i18n
 from petitionkit.challenges.services import AutoSwitch, ChallengePolicy, SpentChallenges
-from petitionkit.config import load_config
+from petitionkit.challenges.views import bp as challenges_bp
+from petitionkit.cli import register_commands
+from petitionkit.config import ConfigurationError, load_config
+from petitionkit.embed.views import bp as embed_bp
 from petitionkit.extensions import babel, db, limiter, migrate
 from petitionkit.keys import Keys
 from petitionkit.ops.access import OpsAccess
 from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import OutboxCollector
+from petitionkit.ops.views import bp as ops_bp
+from petitionkit.outbox.mail import MailConfigError, parse_mail_url
+from petitionkit.outbox.worker import start_inprocess_loop
 from petitionkit.petitions.services import PetitionCache, SummaryCache
+from petitionkit.petitions.views import bp as petitions_bp
 from petitionkit.plugins import manager as plugin_manager
 from petitionkit.plugins.events import Lifecycle
 from petitionkit.security import PetitionkitRequest
@@ -31,6 +38,7 @@ from petitionkit.signatures.emails import sender_domain
 from petitionkit.signatures.limits import StorageFallback, init_rate_limits
 from petitionkit.signatures.normalize import NormalizationRules, shown_name
 from petitionkit.signatures.services import SigningPolicy
+from petitionkit.signatures.views import bp as signatures_bp
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 MIGRATIONS_DIR = os.path.join(PACKAGE_DIR, "migrations")
@@ -108,8 +116,6 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
 
 
 def _check_mail_url(app: Flask) -> None:
-    from petitionkit.config import ConfigurationError
-    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
 
     try:
         parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
@@ -151,11 +157,6 @@ class NoSessionInterface(SessionInterface):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from petitionkit.challenges.views import bp as challenges_bp
-    from petitionkit.embed.views import bp as embed_bp
-    from petitionkit.ops.views import bp as ops_bp
-    from petitionkit.petitions.views import bp as petitions_bp
-    from petitionkit.signatures.views import bp as signatures_bp
 
     for blueprint in (petitions_bp, signatures_bp, challenges_bp, embed_bp, ops_bp):
         app.register_blueprint(blueprint)
@@ -221,7 +222,6 @@ def _always_headers(config: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _register_commands(app: Flask) -> None:
-    from petitionkit.cli import register_commands
 
     register_commands(app)
 
@@ -229,7 +229,6 @@ def _register_commands(app: Flask) -> None:
 def _start_inprocess_delivery(app: Flask) -> None:
     if not app.config["OUTBOX_INPROCESS_WORKER"] or app.testing:
         return
-    from petitionkit.outbox.worker import start_inprocess_loop
 
     @app.before_request
     def ensure_delivery_loop() -> None:

@@ -13,8 +13,12 @@ from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 from flask_migrate import cli as flask_migrate_cli
 from sqlalchemy import func, inspect, select, update
 
+from petitionkit import create_app
+from petitionkit.config import ConfigurationError
 from petitionkit.extensions import db
 from petitionkit.outbox import services as outbox
+from petitionkit.outbox.mail import MailConfigError, parse_mail_url
+from petitionkit.outbox.worker import run_batch, run_forever
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import public_status
@@ -23,8 +27,6 @@ from petitionkit.signatures.models import CONFIRMED, Signature
 
 
 def _create_app() -> Flask:
-    from petitionkit import create_app
-    from petitionkit.config import ConfigurationError
 
     try:
         return create_app()
@@ -155,8 +157,6 @@ def petition_list() -> None:
 @with_appcontext
 def worker_command(once: bool, poll: float | None) -> None:
     """Deliver the outbox (e-mail and plugin jobs); run as many as you like, anywhere."""
-    from petitionkit.outbox.mail import MailConfigError, parse_mail_url
-    from petitionkit.outbox.worker import run_batch, run_forever
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:

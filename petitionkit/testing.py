@@ -17,18 +17,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import flask_migrate
 from flask import Flask
 from sqlalchemy import select
 
 from petitionkit import create_app
 from petitionkit.extensions import db
+from petitionkit.outbox.worker import run_once
+from petitionkit.petitions.loader import upsert_petition
+from petitionkit.petitions.models import Petition
+from petitionkit.signatures import services
+from petitionkit.signatures.models import Signature
 
 TEST_SECRET = "plugin-test-secret-0123456789abcdef"
 
 
 def make_test_app(folder: Path, **config: Any) -> Flask:
     """An app on a fresh, migrated SQLite database in ``folder`` (use pytest's ``tmp_path``)."""
-    import flask_migrate
 
     instance = Path(folder) / "instance"
     instance.mkdir(parents=True, exist_ok=True)
@@ -54,7 +59,6 @@ def make_test_app(folder: Path, **config: Any) -> Flask:
 
 
 def add_petition(app: Flask, **values: Any) -> str:
-    from petitionkit.petitions.loader import upsert_petition
 
     petition: dict[str, Any] = {
         "slug": "test-petition",
@@ -74,9 +78,6 @@ def add_petition(app: Flask, **values: Any) -> str:
 
 def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any) -> int:
     """A confirmed signature through the real services (plugins' validation and events run)."""
-    from petitionkit.petitions.models import Petition
-    from petitionkit.signatures import services
-    from petitionkit.signatures.models import Signature
 
     with app.app_context(), app.test_request_context():
         session = db.session()
@@ -103,8 +104,6 @@ def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any
 def withdraw(app: Flask, signature_id: int, reason: str = "signer") -> None:
     """Withdraw a signature through the real services, as "it wasn't me" (``reason="signer"``),
     an organiser (``"operator"``) or an erasure (``"erasure"``) would."""
-    from petitionkit.signatures import services
-    from petitionkit.signatures.models import Signature
 
     with app.app_context(), app.test_request_context():
         session = db.session()
@@ -117,7 +116,6 @@ def withdraw(app: Flask, signature_id: int, reason: str = "signer") -> None:
 
 def run_jobs(app: Flask) -> int:
     """Deliver every job that is due now; returns how many finished."""
-    from petitionkit.outbox.worker import run_once
 
     total = 0
     with app.app_context():

@@ -19,7 +19,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from petitionkit.embed.framing import embed_policy, petition_policy
 from petitionkit.ops import metrics
+from petitionkit.petitions.services import petition_already_loaded
 
 log = logging.getLogger("petitionkit.errors")
 
@@ -78,8 +80,6 @@ def _allow_widget_frame() -> None:
     """An error met inside the widget (a 429 on a shared connection, a petition that closed
     while the form was open) may be framed where the widget may: under the default
     frame-ancestors 'none' the signer would see the browser's refusal instead of the message."""
-    from petitionkit.embed.framing import embed_policy, petition_policy
-    from petitionkit.petitions.services import petition_already_loaded
 
     if request.headers.get("Sec-Fetch-Dest") != "iframe" and not request.path.startswith("/embed/"):
         return

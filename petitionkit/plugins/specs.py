@@ -9,6 +9,7 @@ job (retried with backoff when it raises) or in the **CLI**. ``docs/plugins.md``
 # mypy: disable-error-code="empty-body"
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -239,7 +240,6 @@ HOOK_NAMES: tuple[str, ...] = tuple(
 
 def spec_signature(name: str) -> str:
     """``name(arg: Type, …) -> Return``, as the reference documents it."""
-    import inspect
 
     function: Any = globals()[name]
     signature = inspect.signature(function)

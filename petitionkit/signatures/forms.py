@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
@@ -22,14 +22,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
 
+from petitionkit.i18n import current_locale_name
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import calls
 from petitionkit.plugins.fields import read_extra_fields
 from petitionkit.signatures.normalize import shown_name
 from petitionkit.signatures.rules import text_problem
-
-if TYPE_CHECKING:
-    from petitionkit.signatures.services import SignatureInput
+from petitionkit.signatures.services import SignatureInput
 
 MAX_EMAIL_LENGTH = 254
 MAX_POSTAL_CODE_LENGTH = 20
@@ -210,8 +209,6 @@ def _email_problem(values: dict[str, Any]) -> list[str]:
 
 
 def _signature_input(post: SigningPost) -> SignatureInput:
-    from petitionkit.i18n import current_locale_name
-    from petitionkit.signatures.services import SignatureInput
 
     values = post.values
     return SignatureInput(
