@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from alembic.config import Config as AlembicConfig
-from flask import Flask, Request, Response, current_app, g
+from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import format_datetime, format_decimal
 from prometheus_client import CollectorRegistry
@@ -15,29 +15,42 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitionkit import i18n
-from petitionkit.challenges.services import AutoSwitch, ChallengePolicy, SpentChallenges
+from petitionkit.challenges.services import (
+    CHALLENGE_POLICY,
+    CHALLENGE_SWITCH,
+    SPENT_CHALLENGES,
+    AutoSwitch,
+    ChallengePolicy,
+    SpentChallenges,
+)
 from petitionkit.challenges.views import bp as challenges_bp
 from petitionkit.cli import register_commands
 from petitionkit.config import ConfigurationError, load_config
 from petitionkit.embed.views import bp as embed_bp
 from petitionkit.extensions import babel, db, limiter, migrate
-from petitionkit.keys import Keys
-from petitionkit.ops.access import OpsAccess
+from petitionkit.keys import KEYS, Keys
+from petitionkit.ops.access import OPS_ACCESS, OpsAccess
 from petitionkit.ops.errors import register_error_handlers
 from petitionkit.ops.logs import configure_logging
-from petitionkit.ops.views import OutboxCollector
+from petitionkit.ops.views import METRICS_REGISTRY, OutboxCollector
 from petitionkit.ops.views import bp as ops_bp
 from petitionkit.outbox.mail import MailConfigError, parse_mail_url
 from petitionkit.outbox.worker import start_inprocess_loop
-from petitionkit.petitions.services import PetitionCache, SummaryCache
+from petitionkit.petitions.services import (
+    PETITION_CACHE,
+    SUMMARY_CACHE,
+    PetitionCache,
+    SummaryCache,
+)
 from petitionkit.petitions.views import bp as petitions_bp
 from petitionkit.plugins import manager as plugin_manager
-from petitionkit.plugins.events import Lifecycle
+from petitionkit.plugins.calls import MIGRATION_FOLDERS
+from petitionkit.plugins.events import LIFECYCLE, Lifecycle
 from petitionkit.security import PetitionkitRequest
 from petitionkit.signatures.emails import sender_domain
-from petitionkit.signatures.limits import StorageFallback, init_rate_limits
+from petitionkit.signatures.limits import RATE_LIMIT_FALLBACK, StorageFallback, init_rate_limits
 from petitionkit.signatures.normalize import NormalizationRules, shown_name
-from petitionkit.signatures.services import SigningPolicy
+from petitionkit.signatures.services import SIGNING_POLICY, SigningPolicy
 from petitionkit.signatures.views import bp as signatures_bp
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -48,7 +61,7 @@ MIGRATIONS_DIR = os.path.join(PACKAGE_DIR, "migrations")
 def _plugin_migrations(config: AlembicConfig) -> AlembicConfig:
     """The core's revisions and those of plugins with tables of their own, each plugin's a
     branch of its own (``petitionkit db upgrade`` applies every branch)."""
-    folders = current_app.extensions["petitionkit.migration_folders"]
+    folders = MIGRATION_FOLDERS.of()
     config.set_main_option("path_separator", "os")
     config.set_main_option(
         "version_locations", os.pathsep.join([os.path.join(MIGRATIONS_DIR, "versions"), *folders])
@@ -76,7 +89,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     _init_database(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_rate_limits(app)
-    app.extensions["petitionkit.rate_limit_fallback"] = StorageFallback.from_config(app.config)
+    RATE_LIMIT_FALLBACK.put(app, StorageFallback.from_config(app.config))
     babel.init_app(
         app,
         locale_selector=i18n.select_babel_locale,
@@ -84,29 +97,27 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     )
 
     keys = Keys.from_config(app.config)
-    app.extensions["petitionkit.keys"] = keys
-    app.extensions["petitionkit.signing_policy"] = SigningPolicy(
+    KEYS.put(app, keys)
+    SIGNING_POLICY.put(app, SigningPolicy(
         rules=NormalizationRules.from_config(app.config),
         index_key=keys.blind_index,
         max_mails_per_day=int(app.config["MAX_EMAILS_PER_ADDRESS_PER_DAY"]),
         message_domain=sender_domain(app.config["MAIL_FROM"]),
-    )
-    app.extensions["petitionkit.challenge_policy"] = ChallengePolicy.from_config(
-        app.config, keys.challenge
-    )
-    app.extensions["petitionkit.challenge_switch"] = AutoSwitch()
-    app.extensions["petitionkit.spent_challenges"] = SpentChallenges()
+    ))
+    CHALLENGE_POLICY.put(app, ChallengePolicy.from_config(app.config, keys.challenge))
+    CHALLENGE_SWITCH.put(app, AutoSwitch())
+    SPENT_CHALLENGES.put(app, SpentChallenges())
     summaries = SummaryCache()
-    app.extensions["petitionkit.summary_cache"] = summaries
-    app.extensions["petitionkit.petition_cache"] = PetitionCache()
-    app.extensions["petitionkit.ops_access"] = OpsAccess.from_config(app.config)
+    SUMMARY_CACHE.put(app, summaries)
+    PETITION_CACHE.put(app, PetitionCache())
+    OPS_ACCESS.put(app, OpsAccess.from_config(app.config))
     registry = CollectorRegistry(auto_describe=True)
     registry.register(OutboxCollector(app))
-    app.extensions["petitionkit.metrics_registry"] = registry
+    METRICS_REGISTRY.put(app, registry)
 
     # The hooks add job handlers (signer mail included), blueprints, commands and form fields.
     plugin_manager.init_app(app)
-    app.extensions["petitionkit.lifecycle"] = Lifecycle(app, summaries)
+    LIFECYCLE.put(app, Lifecycle(app, summaries))
     _register_blueprints(app)
     register_error_handlers(app)
     _register_template_helpers(app)

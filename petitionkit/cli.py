@@ -22,6 +22,7 @@ from petitionkit.outbox.worker import run_batch, run_forever
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import public_status
+from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.signatures.cli import signers_group
 from petitionkit.signatures.models import CONFIRMED, Signature
 
@@ -124,7 +125,7 @@ def petition_load(files: tuple[str, ...]) -> None:
         raise click.ClickException(
             f"{len(errors)} problem(s) found; no petition was loaded"
         )
-    lifecycle = current_app.extensions["petitionkit.lifecycle"]
+    lifecycle = LIFECYCLE.of()
     for values in parsed:
         result = upsert_petition(db.session, values, listener=lifecycle)
         if result.created:

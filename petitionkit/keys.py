@@ -7,6 +7,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from petitionkit.registry import Slot
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -31,3 +33,7 @@ class Keys:
 
 def _derive(secret: str, label: str) -> bytes:
     return hmac.new(secret.encode(), f"petitionkit:{label}".encode(), hashlib.sha256).digest()
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+KEYS: Slot[Keys] = Slot("petitionkit.keys", Keys)

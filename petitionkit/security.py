@@ -30,6 +30,8 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
+from petitionkit.keys import KEYS
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What Sec-Fetch-Site says for a post made by one of our own pages, or typed by the person.
 _OWN_FETCH_SITES = frozenset({"same-origin", "none"})
@@ -41,7 +43,7 @@ def client_key() -> str:
     ``request.remote_addr`` is already the client address: ProxyFix rewrites it from
     X-Forwarded-For only for the configured number of trusted proxies.
     """
-    key = current_app.extensions["petitionkit.keys"].client
+    key = KEYS.of().client
     client = client_network(request.remote_addr).encode()
     return hmac.new(key, client, hashlib.sha256).hexdigest()[:32]
 

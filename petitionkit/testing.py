@@ -26,8 +26,10 @@ from petitionkit.extensions import db
 from petitionkit.outbox.worker import run_once
 from petitionkit.petitions.loader import upsert_petition
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.signatures import services
 from petitionkit.signatures.models import Signature
+from petitionkit.signatures.services import SIGNING_POLICY
 
 TEST_SECRET = "plugin-test-secret-0123456789abcdef"
 
@@ -83,7 +85,7 @@ def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any
         session = db.session()
         petition = session.scalar(select(Petition).where(Petition.slug == slug))
         assert petition is not None, f"no petition {slug}"
-        policy = app.extensions["petitionkit.signing_policy"]
+        policy = SIGNING_POLICY.of(app)
         mine = Signature.petition_id == petition.id
         before = set(session.scalars(select(Signature.id).where(mine)))
         services.sign(db.engine, petition,
@@ -95,7 +97,7 @@ def sign_and_confirm(app: Flask, slug: str, name: str, email: str, **fields: Any
         assert signature is not None
         outcome, _ = services.confirm(
             session, signature_id, signature.token_nonce,
-            listener=app.extensions["petitionkit.lifecycle"],
+            listener=LIFECYCLE.of(app),
         )
         assert outcome is services.ConfirmOutcome.CONFIRMED
         return signature_id
@@ -109,7 +111,7 @@ def withdraw(app: Flask, signature_id: int, reason: str = "signer") -> None:
         session = db.session()
         signature = session.get(Signature, signature_id)
         assert signature is not None, f"no signature {signature_id}"
-        events = app.extensions["petitionkit.lifecycle"]
+        events = LIFECYCLE.of(app)
         outcome = services.withdraw(session, signature, reason, listener=events)
         assert outcome is services.CancelOutcome.CANCELLED
 

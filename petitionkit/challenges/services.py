@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from petitionkit.challenges.models import SpentChallenge
 from petitionkit.config import ConfigurationError
 from petitionkit.petitions.models import utcnow
+from petitionkit.registry import Slot
 from petitionkit.signatures.models import PENDING, Signature
 
 MODES = ("off", "always", "auto")
@@ -219,3 +220,9 @@ class AutoSwitch:
         if policy.auto_cache_seconds > 0:
             self._states[petition_id] = (time.monotonic() + policy.auto_cache_seconds, on)
         return on
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+CHALLENGE_POLICY: Slot[ChallengePolicy] = Slot("petitionkit.challenge_policy", ChallengePolicy)
+CHALLENGE_SWITCH: Slot[AutoSwitch] = Slot("petitionkit.challenge_switch", AutoSwitch)
+SPENT_CHALLENGES: Slot[SpentChallenges] = Slot("petitionkit.spent_challenges", SpentChallenges)

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, jsonify, url_for
+from flask import Blueprint, Response, jsonify, url_for
 from flask_babel import gettext
 from sqlalchemy.engine import Connection
 
 from petitionkit.challenges import services
-from petitionkit.challenges.services import ChallengePolicy, Problem, Ticket
+from petitionkit.challenges.services import (
+    CHALLENGE_POLICY,
+    CHALLENGE_SWITCH,
+    SPENT_CHALLENGES,
+    ChallengePolicy,
+    Problem,
+    Ticket,
+)
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import signing_petition
@@ -20,7 +27,7 @@ bp = Blueprint("challenges", __name__)
 
 
 def _policy() -> ChallengePolicy:
-    policy: ChallengePolicy = current_app.extensions["petitionkit.challenge_policy"]
+    policy: ChallengePolicy = CHALLENGE_POLICY.of()
     return policy
 
 
@@ -29,7 +36,7 @@ def challenge_required(petition: Petition) -> bool:
     policy = _policy()
     if policy.mode != "auto":
         return policy.mode == "always"
-    switch: services.AutoSwitch = current_app.extensions["petitionkit.challenge_switch"]
+    switch: services.AutoSwitch = CHALLENGE_SWITCH.of()
     on = switch.cached(petition.id)
     # The engine only when the database is read: looking it up costs a signing more than the
     # cached answer does.
@@ -74,7 +81,7 @@ def check_solution(petition: Petition, payload: object) -> tuple[Ticket | None, 
 
 def claim(ticket: Ticket) -> Callable[[Connection], bool]:
     """Spending the solution, for the signing's transaction to take (services.sign)."""
-    spent: services.SpentChallenges = current_app.extensions["petitionkit.spent_challenges"]
+    spent: services.SpentChallenges = SPENT_CHALLENGES.of()
     return spent.claim(ticket)
 
 

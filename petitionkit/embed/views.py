@@ -39,6 +39,7 @@ from petitionkit.outbox.mail import demo_mail_folder
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
+    SUMMARY_CACHE,
     SummaryCache,
     find_petition,
     petition_or_404,
@@ -156,7 +157,7 @@ def count(slug: str) -> Response:
     Every open widget polls, so this reads the same per-process cache as the public API rather
     than the database.
     """
-    cache: SummaryCache = current_app.extensions["petitionkit.summary_cache"]
+    cache: SummaryCache = SUMMARY_CACHE.of()
     item = cache.get(slug)
     if item is None:
         petition = petition_or_404(slug)

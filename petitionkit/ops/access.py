@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from petitionkit.config import ConfigurationError
+from petitionkit.registry import Slot
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -92,3 +93,7 @@ class OpsAccess:
         if scheme.lower() != "bearer":
             return False
         return hmac.compare_digest(offered.strip().encode(), self.token.encode())
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+OPS_ACCESS: Slot[OpsAccess] = Slot("petitionkit.ops_access", OpsAccess)

@@ -13,8 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from petitionkit.extensions import db
-from petitionkit.ops.access import OpsAccess
+from petitionkit.ops.access import OPS_ACCESS, OpsAccess
 from petitionkit.outbox import services as outbox
+from petitionkit.registry import Slot
 
 bp = Blueprint("ops", __name__)
 
@@ -26,7 +27,7 @@ def healthz() -> Response:
 
 def _operator_allowed() -> bool:
     """Whether this request may see the figures; see petitionkit/ops/access.py."""
-    access: OpsAccess = current_app.extensions["petitionkit.ops_access"]
+    access: OpsAccess = OPS_ACCESS.of()
     return access.allows(request.environ)
 
 
@@ -98,13 +99,13 @@ def process_counters() -> bytes:
 def metrics() -> Response:
     if not _operator_allowed():
         return _refusal()
-    outbox_registry = current_app.extensions["petitionkit.metrics_registry"]
+    outbox_registry = METRICS_REGISTRY.of()
     output = process_counters() + generate_latest(outbox_registry)
     return Response(output, mimetype=CONTENT_TYPE_LATEST)
 
 
 def _refusal() -> Response:
-    access: OpsAccess = current_app.extensions["petitionkit.ops_access"]
+    access: OpsAccess = OPS_ACCESS.of()
     if access.token is None:
         return Response(
             "Forbidden: /metrics answers connections from OPS_ALLOW_NETWORKS (loopback unless "
@@ -113,3 +114,7 @@ def _refusal() -> Response:
         )
     return Response("Unauthorized: send the OPS_TOKEN as a bearer token.\n", status=401,
                     headers={"WWW-Authenticate": "Bearer"}, mimetype="text/plain")
+
+
+# The registry of the outbox gauges, read at scrape time (see petitionkit/registry.py).
+METRICS_REGISTRY: Slot[CollectorRegistry] = Slot("petitionkit.metrics_registry", CollectorRegistry)

@@ -26,6 +26,7 @@ from petitionkit.outbox.mail import (
     parse_mail_url,
 )
 from petitionkit.outbox.models import DEAD, OutboxJob
+from petitionkit.registry import Slot
 
 log = logging.getLogger("petitionkit.worker")
 
@@ -65,7 +66,7 @@ class PermanentJobError(Exception):
 
 
 def job_handlers(app: Flask) -> dict[str, JobHandler]:
-    handlers: dict[str, JobHandler] = app.extensions["petitionkit.job_handlers"]
+    handlers: dict[str, JobHandler] = JOB_HANDLERS.of(app)
     return handlers
 
 
@@ -242,3 +243,7 @@ def start_inprocess_loop(app: Flask) -> threading.Thread | None:
         app.extensions["petitionkit.inprocess_worker"] = (thread, stop)
         thread.start()
         return thread
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+JOB_HANDLERS: Slot[dict[str, JobHandler]] = Slot("petitionkit.job_handlers", dict)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition, utcnow
+from petitionkit.registry import Slot
 
 
 def find_petition(slug: str) -> Petition | None:
@@ -36,7 +37,7 @@ def signing_petition(slug: str) -> Petition | None:
         return None
     cache: dict[str, Petition | None] = g.setdefault("petitions_by_slug", {})
     if slug not in cache:
-        recent: PetitionCache = current_app.extensions["petitionkit.petition_cache"]
+        recent: PetitionCache = PETITION_CACHE.of()
         petition = recent.get(slug)
         if petition is None:
             # A session of its own, closed at once: the copy is detached, so no request's commit
@@ -213,3 +214,8 @@ class SummaryCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+SUMMARY_CACHE: Slot[SummaryCache] = Slot("petitionkit.summary_cache", SummaryCache)
+PETITION_CACHE: Slot[PetitionCache] = Slot("petitionkit.petition_cache", PetitionCache)

@@ -12,6 +12,7 @@ from petitionkit.outbox.mail import demo_mail_folder
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
+    SUMMARY_CACHE,
     SummaryCache,
     listed_open_petitions,
     petition_or_404,
@@ -74,7 +75,7 @@ def check_email(slug: str) -> str:
 
 @bp.get("/api/v1/petitions/<slug>")
 def api_show(slug: str) -> Response:
-    cache: SummaryCache = current_app.extensions["petitionkit.summary_cache"]
+    cache: SummaryCache = SUMMARY_CACHE.of()
     item = cache.get(slug)
     if item is None:
         petition = petition_or_404(slug)

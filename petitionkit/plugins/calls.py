@@ -29,6 +29,7 @@ from petitionkit.petitions.models import Petition
 from petitionkit.plugins.errors import PluginConfigError
 from petitionkit.plugins.fields import FormField
 from petitionkit.plugins.settings import is_active
+from petitionkit.registry import Slot
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.services import SignatureInput
 from petitionkit.targets import Delivery, Target
@@ -248,3 +249,7 @@ def exporters(app: Flask | None = None) -> dict[str, Exporter]:
                 raise PluginConfigError(f"two plugins offer the export format {exporter.name!r}")
             found[exporter.name] = exporter
     return found
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+MIGRATION_FOLDERS: Slot[list[str]] = Slot("petitionkit.migration_folders", list)

@@ -29,6 +29,7 @@ from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import SummaryCache
 from petitionkit.plugins import calls
+from petitionkit.registry import Slot
 from petitionkit.signatures.models import CONFIRMED, Signature
 from petitionkit.targets.delivery import enqueue_routing
 
@@ -179,3 +180,7 @@ def run_goal_reached(job: OutboxJob, context: DeliveryContext) -> None:
     calls.goal_reached(context.app, petition, int(job.payload["goal"]),
                        int(job.payload["count"]))
     log.info("goal reached petition=%s goal=%s", petition.slug, job.payload["goal"])
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+LIFECYCLE: Slot[Lifecycle] = Slot("petitionkit.lifecycle", Lifecycle)

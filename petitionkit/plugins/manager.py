@@ -20,7 +20,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from petitionkit import __version__
+from petitionkit.outbox.worker import JOB_HANDLERS
 from petitionkit.plugins import calls, specs
+from petitionkit.plugins.calls import MIGRATION_FOLDERS
 from petitionkit.plugins.errors import PluginConfigError
 
 ENTRY_POINT_GROUP = "petitionkit"
@@ -90,8 +92,8 @@ def init_app(app: Flask) -> None:
     for command in calls.commands(manager):
         app.cli.add_command(command)
     app.cli.add_command(plugins_command)
-    app.extensions["petitionkit.job_handlers"] = calls.job_handlers(manager)
-    app.extensions["petitionkit.migration_folders"] = calls.migration_folders(manager)
+    JOB_HANDLERS.put(app, calls.job_handlers(manager))
+    MIGRATION_FOLDERS.put(app, calls.migration_folders(manager))
     # A global, not a context processor: the form is an imported macro, which sees no context.
     app.jinja_env.globals["plugin_form_fields"] = calls.form_fields
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
-from petitionkit.plugins.events import Lifecycle
+from petitionkit.plugins.events import LIFECYCLE, Lifecycle
 from petitionkit.signatures import services
 from petitionkit.signatures.models import Signature
 
@@ -33,7 +32,7 @@ def signers_invalidate(slug: str, signature_ids: tuple[int, ...]) -> None:
     petition = session.scalar(select(Petition).where(Petition.slug == slug))
     if petition is None:
         raise click.ClickException(f"there is no petition {slug!r}")
-    events: Lifecycle = current_app.extensions["petitionkit.lifecycle"]
+    events: Lifecycle = LIFECYCLE.of()
     withdrawn = 0
     for signature_id in signature_ids:
         signature = session.get(Signature, signature_id)

@@ -39,6 +39,7 @@ from petitionkit.config import ConfigurationError
 from petitionkit.extensions import limiter
 from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
+from petitionkit.registry import Slot
 from petitionkit.security import client_key
 
 log = logging.getLogger("petitionkit.signatures")
@@ -173,7 +174,7 @@ def check_signing_limit(petition: Petition | None) -> None:
         items, scope = _parsed(str(current_app.config["RATELIMIT_SIGN"])), SHARED_SCOPE
     prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
     identifiers = (prefix, client_key(), scope) if prefix else (client_key(), scope)
-    fallback: StorageFallback = current_app.extensions["petitionkit.rate_limit_fallback"]
+    fallback: StorageFallback = RATE_LIMIT_FALLBACK.of()
     reset_at = fallback.spent(limiter.limiter, items, identifiers)
     if reset_at is not None:
         raise TooManyAttempts(retry_after=max(1, math.ceil(reset_at - time.time())))
@@ -256,3 +257,9 @@ def _drop_request_hooks(app: Flask, owner: object) -> None:
         if len(kept) == len(hooks):
             raise RuntimeError("Flask-Limiter's request hooks were not found; see security.py")
         hooks[:] = kept
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+RATE_LIMIT_FALLBACK: Slot[StorageFallback] = Slot(
+    "petitionkit.rate_limit_fallback", StorageFallback
+)

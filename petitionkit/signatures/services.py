@@ -23,6 +23,7 @@ from petitionkit.outbox.models import PENDING as OUTBOX_PENDING
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.services import enqueue_now, new_message_id
 from petitionkit.petitions.models import Petition, utcnow
+from petitionkit.registry import Slot
 from petitionkit.signatures.models import (
     CANCELLED,
     CONFIRMED,
@@ -459,3 +460,7 @@ def resend_confirmation(
                         now)
         session.commit()
     return True, petition
+
+
+# What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+SIGNING_POLICY: Slot[SigningPolicy] = Slot("petitionkit.signing_policy", SigningPolicy)

@@ -37,13 +37,14 @@ from petitionkit.petitions.services import (
 )
 from petitionkit.petitions.views import render_petition_page
 from petitionkit.plugins import calls
-from petitionkit.plugins.events import Lifecycle
+from petitionkit.plugins.events import LIFECYCLE, Lifecycle
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
 from petitionkit.signatures.limits import check_signing_limit
 from petitionkit.signatures.models import CANCELLED, CONFIRMED, Signature
 from petitionkit.signatures.rules import CORE_BOOLEAN_FIELDS, CORE_FIELDS, CORE_TEXT_FIELDS
+from petitionkit.signatures.services import SIGNING_POLICY
 from petitionkit.signatures.tokens import (
     Purpose,
     TokenClaims,
@@ -93,7 +94,7 @@ def _sign(petition: Petition, post: SigningPost, channel: str, ticket: Ticket | 
         # Answer exactly as for a person, so the bot learns nothing; store nothing.
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
-    policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
+    policy: services.SigningPolicy = SIGNING_POLICY.of()
     outcome = services.sign(db.engine, petition, post.signed(), policy,
                             claim=claim(ticket) if ticket is not None else None)
     if outcome is services.SignOutcome.CLAIM_REFUSED:
@@ -316,7 +317,7 @@ def confirm(token: str) -> tuple[str, int]:
         # Mail scanners and link previews follow links, with GET or HEAD: only a person
         # pressing the button confirms.
         return render_template("signatures/confirm.html", petition=petition, token=token), 200
-    events: Lifecycle = current_app.extensions["petitionkit.lifecycle"]
+    events: Lifecycle = LIFECYCLE.of()
     outcome, _ = services.confirm(db.session(), claims.signature_id, claims.nonce, listener=events)
     if outcome is services.ConfirmOutcome.INVALID:
         return _token_invalid()
@@ -336,7 +337,7 @@ def resend(token: str) -> tuple[str, int]:
     _state, claims = _read(Purpose.CONFIRM, token, None)
     if claims is None:
         return _token_invalid()
-    policy: services.SigningPolicy = current_app.extensions["petitionkit.signing_policy"]
+    policy: services.SigningPolicy = SIGNING_POLICY.of()
     found, petition = services.resend_confirmation(db.session(), claims, policy)
     if not found:
         return _token_invalid()
@@ -363,7 +364,7 @@ def cancel(token: str) -> tuple[str, int]:
     if request.method != "POST":
         # HEAD included: only the button's POST (or a mail program's one-click POST) withdraws.
         return render_template("signatures/cancel.html", petition=petition, token=token), 200
-    events: Lifecycle = current_app.extensions["petitionkit.lifecycle"]
+    events: Lifecycle = LIFECYCLE.of()
     outcome = services.cancel(db.session(), claims.signature_id, claims.nonce, listener=events)
     if outcome is services.CancelOutcome.INVALID:
         return _token_invalid()
