@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from alembic.config import Config as AlembicConfig
 from flask import Flask, Request, Response, g
@@ -52,6 +52,9 @@ from petitionkit.signatures.limits import RATE_LIMIT_FALLBACK, StorageFallback, 
 from petitionkit.signatures.normalize import NormalizationRules, shown_name
 from petitionkit.signatures.services import SIGNING_POLICY, SigningPolicy
 from petitionkit.signatures.views import bp as signatures_bp
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 MIGRATIONS_DIR = os.path.join(PACKAGE_DIR, "migrations")
@@ -189,13 +192,10 @@ def _register_template_helpers(app: Flask) -> None:
             "text_direction": i18n.text_direction(locale),
         }
 
-    always = _always_headers(app.config)
+    app.wsgi_app = AlwaysHeaders(app.wsgi_app, _always_headers(app.config))  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        # Set outright, not with ``setdefault``: no view sets these, and a miss costs Werkzeug
-        # an exception per absent header, on every answer including the count read.
-        response.headers.extend(always)
         # The iframe's pages (and errors shown in it) take the petition's policy later, from
         # the embed blueprint; every other page may not be framed at all.
         if (response.mimetype == "text/html" and g.get("embed_policy") is None
@@ -215,6 +215,28 @@ PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
     "accelerometer", "browsing-topics", "camera", "display-capture", "geolocation",
     "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "serial", "usb",
 ))
+
+
+class AlwaysHeaders:
+    """WSGI middleware that adds the same headers to every answer.
+
+    No view sets these, so they are appended to the status line's headers as they are: on the
+    count read, which viral petitions are polled with, Werkzeug's header object would check and
+    copy each of them again on every answer.
+    """
+
+    def __init__(self, wsgi_app: WSGIApplication, headers: list[tuple[str, str]]) -> None:
+        self.wsgi_app = wsgi_app
+        self.headers = headers
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.extend(self.headers)
+            if exc_info is None:
+                return start_response(status, headers)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 def _always_headers(config: Mapping[str, Any]) -> list[tuple[str, str]]:
