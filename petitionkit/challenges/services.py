@@ -121,13 +121,18 @@ def verify(policy: ChallengePolicy, slug: str, payload: object) -> Ticket | Prob
         return Problem.MISSING
     if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD_LENGTH:
         return Problem.INVALID
-    result = verify_solution(payload, policy.key)
+    try:
+        # Decoded once, here; the library's own reading refuses the same malformed payloads.
+        decoded = Payload.from_base64(payload)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return Problem.INVALID
+    result = verify_solution(decoded, policy.key)
     if result.expired:
         return Problem.EXPIRED
     if not result.verified:
         return Problem.INVALID
-    # Verified, so it decodes, and its parameters are the engine's own.
-    parameters = Payload.from_base64(payload).challenge.parameters
+    # Verified, so its parameters are the engine's own.
+    parameters = decoded.challenge.parameters
     if parameters.data != {"petition": slug} or not isinstance(parameters.expires_at, int):
         return Problem.INVALID
     return Ticket(parameters.nonce, datetime.fromtimestamp(parameters.expires_at, UTC))
