@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import getpass
 import signal
 import threading
 from typing import Any
@@ -20,7 +21,8 @@ from petitionkit.outbox import services as outbox
 from petitionkit.outbox.mail import MailConfigError, parse_mail_url
 from petitionkit.outbox.worker import run_batch, run_forever
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
-from petitionkit.petitions.models import Petition
+from petitionkit.petitions.models import OfflineEntry, Petition
+from petitionkit.petitions.offline import OfflineEntryRefused, offline_entries, record_offline
 from petitionkit.petitions.services import public_status
 from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.signatures.cli import signers_group
@@ -152,6 +154,44 @@ def petition_list() -> None:
         )
 
 
+@petition_group.command("offline")
+@click.argument("slug")
+@click.option("--add", "count", type=int, default=None,
+              help="Signatures gathered offline to add; negative to correct an earlier entry.")
+@click.option("--note", default="", help="Where and how they were gathered (shown to operators).")
+@click.option("--by", "recorded_by", default=None,
+              help="Who records the entry [default: the operating-system user].")
+@with_appcontext
+def petition_offline(slug: str, count: int | None, note: str, recorded_by: str | None) -> None:
+    """Signatures gathered on paper or at events: list the entries of SLUG, or --add one.
+
+    Each entry records who added it and when; the total is shown beside the online count and
+    counts towards the goal. A mistake is corrected by a negative entry, never by editing; the
+    offline total may not go below 0.
+    """
+    require_schema()
+    petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+    if petition is None:
+        raise click.ClickException(f"there is no petition with the slug {slug!r}")
+    if count is None:
+        if note or recorded_by is not None:
+            raise click.UsageError("--note and --by go with --add")
+        entries = offline_entries(db.session(), petition)
+        for entry in entries:
+            recorded = entry.recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            click.echo(f"{recorded}\t{entry.count:+d}\t{entry.recorded_by}\t{entry.note}")
+        click.echo(f"{petition.offline_count} offline signature(s) in {len(entries)} entry(ies)",
+                   err=True)
+        return
+    try:
+        record_offline(db.session(), petition, count, note, recorded_by or getpass.getuser(),
+                       listener=LIFECYCLE.of())
+    except OfflineEntryRefused as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{slug}: {petition.offline_count} offline, "
+               f"{petition.signature_count + petition.offline_count} in total")
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--poll", type=float, default=None, help="Seconds between polls when idle.")
@@ -185,7 +225,8 @@ def worker_command(once: bool, poll: float | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Report differences without repairing them.")
 @with_appcontext
 def recount_command(dry_run: bool) -> None:
-    """Check every petition's count against its confirmed signatures, and repair it."""
+    """Check every petition's counts against its confirmed signatures and offline entries, and
+    repair them."""
     require_schema()
     confirmed: dict[int, int] = {
         petition_id: total
@@ -195,22 +236,33 @@ def recount_command(dry_run: bool) -> None:
             .group_by(Signature.petition_id)
         )
     }
+    offline: dict[int, int] = {
+        petition_id: int(total)
+        for petition_id, total in db.session.execute(
+            select(OfflineEntry.petition_id, func.sum(OfflineEntry.count))
+            .group_by(OfflineEntry.petition_id)
+        )
+    }
     fixed = 0
     for petition in db.session.scalars(select(Petition).order_by(Petition.slug)):
         actual = confirmed.get(petition.id, 0)
+        actual_offline = offline.get(petition.id, 0)
+        changes: dict[str, Any] = {}
         if petition.signature_count != actual:
-            fixed += 1
             click.echo(f"{petition.slug}: count was {petition.signature_count}, should be {actual}")
-            if not dry_run:
-                # Relative update: confirmations landing meanwhile are not overwritten.
-                db.session.execute(
-                    update(Petition)
-                    .where(Petition.id == petition.id)
-                    .values(
-                        signature_count=Petition.signature_count
-                        + (actual - petition.signature_count)
-                    )
-                )
+            # Relative updates: confirmations and entries landing meanwhile are not overwritten.
+            changes["signature_count"] = (
+                Petition.signature_count + (actual - petition.signature_count)
+            )
+        if petition.offline_count != actual_offline:
+            click.echo(f"{petition.slug}: offline count was {petition.offline_count}, "
+                       f"should be {actual_offline}")
+            changes["offline_count"] = (
+                Petition.offline_count + (actual_offline - petition.offline_count)
+            )
+        fixed += len(changes)
+        if changes and not dry_run:
+            db.session.execute(update(Petition).where(Petition.id == petition.id).values(changes))
     db.session.commit()
     if fixed == 0:
         click.echo("all counts are correct")

@@ -41,6 +41,8 @@ def test_summary_fields(client: FlaskClient, app: Flask) -> None:
         "title": "Reopen the river school",
         "summary": "A poet is held for his verses.",
         "count": 0,
+        "offline": 0,
+        "total": 0,
         "goal": 1000,
         "status": "open",
         "status_line": "Closed by decree",

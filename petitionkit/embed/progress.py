@@ -7,8 +7,20 @@ from datetime import datetime
 from flask_babel import format_date, format_decimal, format_percent, format_time, gettext, ngettext
 
 
-def count_sentence(count: int, goal: int | None) -> str:
-    """"1,234 have signed. Let's get to 2,000!" with the numbers written for the locale."""
+def count_sentence(count: int, goal: int | None, offline: int = 0) -> str:
+    """"1,234 have signed. Let's get to 2,000!" with the numbers written for the locale.
+
+    ``count`` is the confirmed online count; with signatures gathered offline the sentence says
+    both: "1,147 signed online + 80 on paper."
+    """
+    if offline:
+        numbers = {"online": format_decimal(count), "offline": format_decimal(offline)}
+        if goal:
+            return gettext(
+                "%(online)s signed online + %(offline)s on paper. Let's get to %(goal)s!",
+                goal=format_decimal(goal), **numbers,
+            )
+        return gettext("%(online)s signed online + %(offline)s on paper.", **numbers)
     if goal:
         return ngettext(
             "%(count)s has signed. Let's get to %(goal)s!",

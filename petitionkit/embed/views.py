@@ -96,7 +96,7 @@ def embed_context(petition: Petition) -> dict[str, Any]:
     accent = request.args.get("accent", "")
     return {
         "petition": petition,
-        "goal": current_goal(petition, petition.signature_count),
+        "goal": current_goal(petition, petition.total_count),
         "theme": theme if theme in THEMES else "light",
         "accent": accent if _ACCENT.match(accent) else "",
         "frame_origins": frame_origins(petition),
@@ -161,16 +161,17 @@ def count(slug: str) -> Response:
     item = cache.get(slug)
     if item is None:
         petition = petition_or_404(slug)
-        goal = current_goal(petition, petition.signature_count)
+        goal = current_goal(petition, petition.total_count)
         item = cache.put(slug, public_summary(petition, goal),
                          current_app.config["COUNT_CACHE_SECONDS"])
     summary = json.loads(item.body)
-    signed, goal = int(summary["count"]), summary["goal"]
+    online, offline, goal = int(summary["count"]), int(summary["offline"]), summary["goal"]
+    # The widget shows and measures the total: online and offline together.
     response = jsonify(
-        count=signed,
+        count=online + offline,
         goal=goal,
-        text=count_sentence(signed, goal),
-        percent=progress_percent(signed, goal),
+        text=count_sentence(online, goal, offline),
+        percent=progress_percent(online + offline, goal),
     )
     max_age = current_app.config["API_MAX_AGE"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}"

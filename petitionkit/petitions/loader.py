@@ -52,8 +52,9 @@ KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
     "asks", "letter", "targets", "extra", "listed",
 }
-# Never set from a file: the count belongs to confirm/cancel and `petitionkit recount`.
-_PROTECTED = frozenset({"id", "signature_count", "created_at", "updated_at"})
+# Never set from a file: the counts belong to confirm/cancel, offline entries and
+# `petitionkit recount`.
+_PROTECTED = frozenset({"id", "signature_count", "offline_count", "created_at", "updated_at"})
 
 
 class PetitionFileError(ValueError):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.extensions import UTCDateTime, db
@@ -45,10 +45,18 @@ class Petition(db.Model):  # type: ignore[name-defined]
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     signature_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Signatures gathered on paper or at events: the sum of the petition's offline entries, kept
+    # beside the online count so that reading the total costs no extra query.
+    offline_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
     )
+
+    @property
+    def total_count(self) -> int:
+        """Confirmed online signatures and those gathered offline: what goals count."""
+        return self.signature_count + self.offline_count
 
     def is_open(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -59,3 +67,24 @@ class Petition(db.Model):  # type: ignore[name-defined]
         if self.closes_at is not None and now >= self.closes_at:
             return False
         return True
+
+
+# The longest note an offline entry may carry.
+OFFLINE_NOTE_MAX = 500
+
+
+class OfflineEntry(db.Model):  # type: ignore[name-defined]
+    """An operator's record of signatures gathered offline (paper, events), or a correction of
+    an earlier one (a negative count). Entries are never edited: a mistake is corrected by
+    another entry, so the petition's offline count is always the sum of what is here."""
+
+    __tablename__ = "offline_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    petition_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("petitions.id", ondelete="CASCADE"), index=True
+    )
+    count: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

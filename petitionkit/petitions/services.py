@@ -105,6 +105,8 @@ def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
         "title": petition.title,
         "summary": petition.summary,
         "count": petition.signature_count,
+        "offline": petition.offline_count,
+        "total": petition.total_count,
         "goal": goal,
         "status": public_status(petition),
         "status_line": petition.status_line,

@@ -35,7 +35,7 @@ def index() -> BaseResponse | str:
     petitions = listed_open_petitions(db.session(), FRONT_PAGE_LIMIT)
     return render_template(
         "petitions/index.html",
-        petitions=[(petition, current_goal(petition, petition.signature_count))
+        petitions=[(petition, current_goal(petition, petition.total_count))
                    for petition in petitions],
     )
 
@@ -50,7 +50,7 @@ def show(slug: str) -> tuple[str, int]:
 def render_petition_page(
     petition: Petition, form: SignatureForm, status: int = 200
 ) -> tuple[str, int]:
-    goal = current_goal(petition, petition.signature_count)
+    goal = current_goal(petition, petition.total_count)
     body = render_template(
         "petitions/show.html",
         petition=petition,
@@ -79,7 +79,7 @@ def api_show(slug: str) -> Response:
     item = cache.get(slug)
     if item is None:
         petition = petition_or_404(slug)
-        goal = current_goal(petition, petition.signature_count)
+        goal = current_goal(petition, petition.total_count)
         item = cache.put(
             slug, public_summary(petition, goal), current_app.config["COUNT_CACHE_SECONDS"]
         )

@@ -2,12 +2,13 @@
 
 A confirmation adds, in the confirming transaction: one ``plugins.signature_confirmed`` job per
 plugin implementing that hook, a ``plugins.goal_reached`` job when the count crossed a goal, and a
-``targets.route`` job when the petition delivers to targets; the withdrawal of a confirmed
-signature likewise adds one ``plugins.signature_withdrawn`` job per plugin, and a petition created
-or changed one ``plugins.petition_changed`` job per plugin. Each job has an
-idempotency key, so a milestone crossed again after a withdrawal, or a confirmation replayed, adds
-nothing. Once the transaction committed, the counts that readers cache are dropped and the
-metrics counted. Views and commands call these and repeat none of it.
+``targets.route`` job when the petition delivers to targets; the withdrawal of a confirmed signature
+likewise adds one ``plugins.signature_withdrawn`` job per plugin, and a petition created or changed
+one ``plugins.petition_changed`` job per plugin. An offline entry (signatures gathered on paper)
+adds the goal-reached jobs of the goals its total crossed and, when it adds signatures, a ``paper``
+action per plugin. Each job has an idempotency key, so a milestone crossed again after a withdrawal,
+or a confirmation replayed, adds nothing. Once the transaction committed, the counts that readers
+cache are dropped and the metrics counted. Views and commands call these and repeat none of it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.services import enqueue_once
 from petitionkit.outbox.worker import DeliveryContext
 from petitionkit.petitions.goals import current_goal
-from petitionkit.petitions.models import Petition
+from petitionkit.petitions.models import OfflineEntry, Petition
 from petitionkit.petitions.services import SummaryCache
 from petitionkit.plugins import calls
 from petitionkit.registry import Slot
@@ -62,7 +63,7 @@ class Lifecycle:
                 {"signature_id": signature_id, "plugin": plugin_name},
                 f"signature-confirmed:{signature_id}:{plugin_name}",
             )
-        self._check_goal(session, petition, count)
+        self._check_goal(session, petition, count - 1, count)
         enqueue_routing(session, petition, signature_id)
 
     def withdrawing(
@@ -105,6 +106,22 @@ class Lifecycle:
                 f"action-taken:{action.petition_id}:{taken}:{plugin_name}",
             )
 
+    def offline_recording(
+        self, session: Session, petition: Petition, entry: OfflineEntry, total: int
+    ) -> None:
+        """Inside the transaction that records signatures gathered offline: the goal reached,
+        and for an addition (not a correction, which an ``Action`` cannot carry) an action per
+        plugin."""
+        self._check_goal(session, petition, total - entry.count, total)
+        if entry.count > 0:
+            self.action_taken(session, Action("paper", petition.id, entry.recorded_at,
+                                              count=entry.count))
+
+    def offline_recorded(self, petition: Petition) -> None:
+        """After an offline entry committed."""
+        self.summaries.clear()
+        log.info("offline entry petition=%s offline=%d", petition.slug, petition.offline_count)
+
     def confirmed(self, petition: Petition) -> None:
         """After the confirmation committed."""
         metrics.CONFIRMATIONS.inc()
@@ -123,18 +140,21 @@ class Lifecycle:
         self.summaries.clear()
         log.info("invalidated petition=%s signatures=%d", petition.slug, withdrawn)
 
-    def _check_goal(self, session: Session, petition: Petition, count: int) -> None:
-        # The goal shown before this signature: reached when this count is the one that meets it.
-        # Each confirmation sees a count of its own (the UPDATE … RETURNING serialises them), so
-        # only one transaction crosses a given goal; the key covers crossing it again later.
-        goal = current_goal(petition, count - 1)
-        if goal is not None and count - 1 < goal <= count:
+    def _check_goal(self, session: Session, petition: Petition, before: int, total: int) -> None:
+        # The goal shown at the total before this change: reached when this change meets it.
+        # Each change sees a total of its own (the UPDATE … RETURNING serialises them), so only
+        # one transaction crosses a given goal; the key covers crossing it again later. An
+        # offline entry can cross several steps of a ladder at once: each is reached.
+        goal = current_goal(petition, before)
+        while goal is not None and before < goal <= total:
             enqueue_once(
                 session,
                 GOAL_REACHED_JOB,
-                {"petition_id": petition.id, "goal": goal, "count": count},
+                {"petition_id": petition.id, "goal": goal, "count": total},
                 f"goal-reached:{petition.id}:{goal}",
             )
+            before = goal
+            goal = current_goal(petition, before)
 
 
 def run_signature_confirmed(job: OutboxJob, context: DeliveryContext) -> None:

@@ -42,8 +42,9 @@ def petitionkit_goal(petition: Petition, count: int) -> int | None:
     the built-in answers last with the ladder or the fixed goal of the petition file, which may
     itself be ``None``: no goal is shown).
     First result wins.
-    Arguments: ``petition`` the petition; ``count`` the number of confirmed signatures to measure
-    against (not always ``petition.signature_count``: milestone checks ask about earlier counts).
+    Arguments: ``petition`` the petition; ``count`` the total to measure against: confirmed
+    signatures and those gathered offline (not always ``petition.total_count``: milestone checks
+    ask about earlier totals).
     Runs: in requests (page, widget, JSON API, confirmation) and in the worker. Keep it pure.
     """
 
@@ -54,8 +55,8 @@ def petitionkit_goal_reached(petition: Petition, goal: int, count: int) -> None:
 
     Returns: nothing.
     All implementations are called.
-    Arguments: ``petition``; ``goal`` the milestone that was reached; ``count`` the count whose
-    confirmation reached it.
+    Arguments: ``petition``; ``goal`` the milestone that was reached; ``count`` the total (online
+    and offline) whose confirmation or offline entry reached it.
     Runs: in a worker job, so it may talk to the outside world; raising retries the job.
     """
 

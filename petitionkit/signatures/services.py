@@ -422,12 +422,13 @@ def still_consenting(session: Session, signature: Signature) -> bool:
 
 
 def _add_to_count(session: Session, petition_id: int, delta: int) -> int:
-    """The new count, as this transaction made it (row-locked until commit)."""
+    """The new total (online and offline), as this transaction made it (row-locked until
+    commit): what goals count."""
     return int(session.execute(
         update(Petition)
         .where(Petition.id == petition_id)
         .values(signature_count=Petition.signature_count + delta)
-        .returning(Petition.signature_count)
+        .returning(Petition.signature_count + Petition.offline_count)
         .execution_options(synchronize_session=False)
     ).scalar_one())
 
