@@ -240,6 +240,21 @@ def test_the_page_and_the_widget_say_online_and_on_paper(app: Flask) -> None:
     assert german == "1.147 online unterschrieben + 80 auf Papier. Auf zu 2.000!"
 
 
+def test_the_handover_report_shows_the_offline_count(app: Flask, tmp_path: Path) -> None:
+    slug = add_petition(app)
+    sign_and_confirm(app, slug, "Online", "online@example.org")
+    runner = app.test_cli_runner()
+    assert offline(runner, slug, "--add", "12", "--by", "A")[0] == 0
+    out = tmp_path / "out"
+    result = runner.invoke(args=["deliver", slug, "--report", "--output-dir", str(out)])
+    assert result.output.startswith("13 signature(s); wrote ")
+    rows = (out / f"{slug}-handover.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[1:4] == ["total signatures,13", "signed online,1", "gathered offline,12"]
+    html = (out / f"{slug}-handover.html").read_text(encoding="utf-8")
+    assert "<strong>13</strong> people signed" in html
+    assert "1 signed online and 12 on paper or at events." in html
+
+
 def test_concurrent_entries_on_postgresql_lose_no_update(pg_app: Flask) -> None:
     slug = add_petition(pg_app)
     start = threading.Barrier(8)

@@ -181,8 +181,9 @@ def test_handover_report_as_csv_and_printable_html(
     assert result.output.startswith("2 signature(s); wrote ")
     rows = list(csv.reader((tmp_path / "out" / f"{slug}-handover.csv").read_text().splitlines()))
     assert rows[0] == ["petition", "Release the poet"]
-    assert rows[1] == ["total signatures", "2"]
-    assert rows[4:] == [["name", "locality"], ["'=Named Signer", "Kenya"]]
+    assert rows[1:4] == [["total signatures", "2"], ["signed online", "2"],
+                         ["gathered offline", "0"]]
+    assert rows[6:] == [["name", "locality"], ["'=Named Signer", "Kenya"]]
     html = (tmp_path / "out" / f"{slug}-handover.html").read_text()
     assert "<strong>2</strong> people signed" in html
     assert "<td><bdi>=Named Signer</bdi></td><td>Kenya</td>" in html

@@ -53,11 +53,17 @@ def confirmed_total(petition: Petition) -> int:
 
 
 def write_csv_report(petition: Petition, path: str) -> int:
-    total = confirmed_total(petition)
+    """The report as CSV; returns the total, online and offline."""
+    online = confirmed_total(petition)
+    # Signatures gathered on paper or at events are counted beside those signed online; the
+    # names on paper stay on paper.
+    total = online + petition.offline_count
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["petition", neutralise(petition.title)])
         writer.writerow(["total signatures", total])
+        writer.writerow(["signed online", online])
+        writer.writerow(["gathered offline", petition.offline_count])
         writer.writerow(["generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
         writer.writerow([])
         writer.writerow(["name", "locality"])
@@ -68,10 +74,13 @@ def write_csv_report(petition: Petition, path: str) -> int:
 
 def write_html_report(petition: Petition, path: str) -> None:
     template = current_app.jinja_env.get_template("targets/report.html")
+    online = confirmed_total(petition)
     context: dict[str, Any] = {
         "petition": petition,
         "targets": [Target.from_mapping(values) for values in petition.targets or []],
-        "total": confirmed_total(petition),
+        "online": online,
+        "offline": petition.offline_count,
+        "total": online + petition.offline_count,
         "signers": named_signers(petition),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
