@@ -52,6 +52,7 @@ from petitionkit.signatures.limits import RATE_LIMIT_FALLBACK, StorageFallback, 
 from petitionkit.signatures.normalize import NormalizationRules, shown_name
 from petitionkit.signatures.services import SIGNING_POLICY, SigningPolicy
 from petitionkit.signatures.views import bp as signatures_bp
+from petitionkit.targets.letter import mailto_links
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -180,6 +181,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["format_count"] = format_decimal
     app.jinja_env.filters["shown_name"] = shown_name
+    app.jinja_env.globals["letter_mailto_links"] = mailto_links
     app.jinja_env.filters["format_moment"] = lambda moment: format_datetime(
         moment, "medium"
     )

@@ -31,7 +31,10 @@ KINDS = ("petition", "letter", "joint-letter", "urgent-action")
 ASKS = ("country", "postal_code")
 SHARE_KEYS = ("hashtags", "posts")
 LETTER_KEYS = ("salutation", "closing", "delivery", "organizer_email", "editable",
-               "max_per_hour", "max_letter_length")
+               "max_per_hour", "max_letter_length", "sample", "subject", "via", "batch")
+# Who sends a letter: the engine (batched and throttled per target), the signer's own mail
+# program (a mailto: link, so the letter never passes through the engine), or both.
+LETTER_VIA = ("engine", "signer", "both")
 # Read by the built-in delivery of letters to targets (petitionkit/targets).
 DELIVERY_MODES = ("off", "test", "live")
 TARGET_KEYS = ("name", "title", "organization", "address", "email", "phone", "salutation",
@@ -243,14 +246,15 @@ def _string_mapping(
 def _letter(where: str, value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PetitionFileError(where, "letter must be a mapping")
-    typed = ("editable", "max_per_hour", "max_letter_length")
+    typed = ("editable", "batch", "max_per_hour", "max_letter_length")
     letter: dict[str, Any] = _string_mapping(
         where, "letter", {k: v for k, v in value.items() if k not in typed}, LETTER_KEYS
     )
-    if "editable" in value:
-        if not isinstance(value["editable"], bool):
-            raise PetitionFileError(where, "letter.editable must be true or false")
-        letter["editable"] = value["editable"]
+    for key in ("editable", "batch"):
+        if key in value:
+            if not isinstance(value[key], bool):
+                raise PetitionFileError(where, f"letter.{key} must be true or false")
+            letter[key] = value[key]
     for key in ("max_per_hour", "max_letter_length"):
         if key in value:
             letter[key] = _positive(where, f"letter.{key}", value[key])
@@ -258,6 +262,14 @@ def _letter(where: str, value: object) -> dict[str, Any]:
         raise PetitionFileError(
             where, f"letter.delivery must be one of {', '.join(DELIVERY_MODES)}"
         )
+    if len(letter.get("sample", "")) > letter.get("max_letter_length", 3000):
+        raise PetitionFileError(
+            where, "letter.sample is longer than letter.max_letter_length (3000 by default)"
+        )
+    if letter.get("via", "engine") not in LETTER_VIA:
+        raise PetitionFileError(where, f"letter.via must be one of {', '.join(LETTER_VIA)}")
+    if len(letter.get("subject", "")) > 200:
+        raise PetitionFileError(where, "letter.subject must be at most 200 characters")
     if "organizer_email" in letter:
         try:
             validate_email(letter["organizer_email"], check_deliverability=False)

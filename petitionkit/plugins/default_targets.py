@@ -15,7 +15,7 @@ from petitionkit.plugins.specs import hookimpl
 from petitionkit.signatures.models import Signature
 from petitionkit.targets import Delivery, Target
 from petitionkit.targets.delivery import DELIVER_JOB, ROUTE_JOB, run_deliver, run_route
-from petitionkit.targets.letter import LETTER_FIELD, email_delivery
+from petitionkit.targets.letter import LETTER_FIELD, email_delivery, sends_by_engine
 from petitionkit.targets.report import deliver_command
 
 
@@ -37,12 +37,15 @@ def petitionkit_deliver(
 @hookimpl(trylast=True)
 def petitionkit_form_fields(petition: Petition) -> list[FormField]:
     letter = petition.letter or {}
-    if not letter.get("editable"):
+    if not letter.get("editable") or not sends_by_engine(petition):
         return []
+    sample = str(letter.get("sample") or "")
     return [FormField(
         LETTER_FIELD, str(_l("Your letter (optional: change the words if you like)")),
         kind="textarea", max_length=int(letter.get("max_letter_length", 3000)),
-        help=str(_l("Leave it empty to send the petition text as it is.")),
+        help=str(_l("Edit the sample letter, or leave it as it is.") if sample
+                 else _l("Leave it empty to send the petition text as it is.")),
+        default=sample,
     )]
 
 

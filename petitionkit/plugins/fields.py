@@ -26,6 +26,9 @@ class FormField:
     max_length: int = 200
     choices: tuple[tuple[str, str], ...] = ()
     help: str = ""
+    # Text a text or textarea field starts with (a sample letter to edit). A value sent back
+    # unchanged is stored as empty: the signer kept the offered words, which the plugin knows.
+    default: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
@@ -62,5 +65,12 @@ def read_extra_fields(
             errors[field.name] = problems
         elif field.kind == "select" and text and text not in {key for key, _ in field.choices}:
             errors[field.name] = [gettext("Please choose from the list.")]
+        if field.default and _same_words(text, field.default):
+            text = ""
         values[field.name] = text or None
     return values, errors
+
+
+def _same_words(text: str, default: str) -> bool:
+    """Equal but for line endings and the spacing a browser or mail program may change."""
+    return text.split() == default.split()

@@ -25,6 +25,7 @@ from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.plugins import calls
 from petitionkit.signatures.models import CONFIRMED, Signature
 from petitionkit.targets import Target
+from petitionkit.targets.letter import batched, sends_by_engine
 
 log = logging.getLogger("petitionkit.targets")
 
@@ -50,7 +51,7 @@ def max_per_hour(petition: Petition, app: Flask) -> int:
 
 
 def enqueue_routing(session: Session, petition: Petition, signature_id: int) -> None:
-    if delivery_mode(petition) == "off":
+    if delivery_mode(petition) == "off" or not sends_by_engine(petition):
         return
     enqueue_once(session, ROUTE_JOB, {"signature_id": signature_id}, f"route:{signature_id}")
 
@@ -83,7 +84,7 @@ def add_to_batch(
                 OutboxJob.kind == DELIVER_JOB, OutboxJob.idempotency_key.startswith(prefix)
             )
         )
-        if _append_to_open_batch(session, prefix, signature_id):
+        if batched(petition) and _append_to_open_batch(session, prefix, signature_id):
             return
         earliest = now if latest is None else max(now, latest + timedelta(seconds=spacing))
         slot = math.ceil(earliest.timestamp() / spacing)

@@ -38,7 +38,7 @@ def named_signers(petition: Petition) -> Iterator[tuple[str, str]]:
             .limit(PAGE)
         ))
         for signature in page:
-            yield shown_name(signature.name), locality(signature)
+            yield shown_name(signature.name), locality(signature, petition.locale)
         if len(page) < PAGE:
             return
         last_id = page[-1].id
