@@ -214,3 +214,11 @@ def test_the_petition_file_rejects_bad_letter_settings(
 ) -> None:
     with pytest.raises(PetitionFileError, match=re.escape(problem)):
         parse_petition("t.md", {"title": "T", "letter": letter}, "Body")
+
+
+def test_the_sample_keeps_its_paragraphs_and_drops_the_files_line_wrapping() -> None:
+    values = parse_petition("t.md", {"title": "T", "letter": {
+        "sample": "First line\nwrapped here.\r\n\r\n\n  Second   paragraph\n  also wrapped.\n"}},
+        "Body")
+    sample = values["letter"]["sample"]
+    assert sample == "First line wrapped here.\n\nSecond paragraph also wrapped."

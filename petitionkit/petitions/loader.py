@@ -262,6 +262,8 @@ def _letter(where: str, value: object) -> dict[str, Any]:
         raise PetitionFileError(
             where, f"letter.delivery must be one of {', '.join(DELIVERY_MODES)}"
         )
+    if "sample" in letter:
+        letter["sample"] = _paragraphs(letter["sample"])
     if len(letter.get("sample", "")) > letter.get("max_letter_length", 3000):
         raise PetitionFileError(
             where, "letter.sample is longer than letter.max_letter_length (3000 by default)"
@@ -282,6 +284,14 @@ def _letter(where: str, value: object) -> dict[str, Any]:
             where, "letter.delivery: test sends to letter.organizer_email; set it"
         )
     return letter
+
+
+def _paragraphs(text: str) -> str:
+    """Paragraphs as a mail program shows them: a paragraph's lines joined, a blank line between.
+
+    A file wraps its lines to stay readable; a letter box or a mail would keep those breaks."""
+    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
+    return "\n\n".join(" ".join(block.split()) for block in blocks if block.strip())
 
 
 def _targets(where: str, value: object) -> list[dict[str, Any]]:
