@@ -192,6 +192,7 @@ def _register_template_helpers(app: Flask) -> None:
             "locale_name": locale,
             "html_lang": locale.replace("_", "-"),
             "text_direction": i18n.text_direction(locale),
+            "language_switch": i18n.language_switch,
         }
 
     app.wsgi_app = AlwaysHeaders(app.wsgi_app, _always_headers(app.config))  # type: ignore[method-assign]

@@ -1,8 +1,14 @@
-"""Which language to speak: the widget's ``lang``, then the browser's, then the petition's."""
+"""Which language to speak: the visitor's choice (``lang``), then the petition's, then the browser's
+
+A petition is written in one language; its page speaks that language by default, so an English
+browser on a Chinese petition sees Chinese buttons around the Chinese text, and a visible switch
+offers the visitor's own language (``language_switch``). The JSON API has no page to switch on:
+there the browser's language comes before the petition's."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from babel import Locale
 from flask import current_app, g, has_request_context, request
@@ -39,17 +45,54 @@ def select_locale() -> str:
     chosen = supported_locale(request.args["lang"]) if asked else None
     if chosen is None and request.method == "POST":
         chosen = supported_locale(_body_lang())
-    if chosen is None and "HTTP_ACCEPT_LANGUAGE" in request.environ:
-        for tag, _quality in request.accept_languages:
-            chosen = supported_locale(tag)
-            if chosen:
-                break
+    api = request.path.startswith("/api/")
+    if chosen is None and not api:
+        chosen = _petition_locale()
     if chosen is None:
-        petitions = g.get("petitions_by_slug") or {}
-        for petition in petitions.values():
-            if petition is not None:
-                chosen = supported_locale(petition.locale)
+        chosen = visitor_locale()
+    if chosen is None and api:
+        chosen = _petition_locale()
     return chosen or str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _petition_locale() -> str | None:
+    petitions = g.get("petitions_by_slug") or {}
+    for petition in petitions.values():
+        if petition is not None:
+            return supported_locale(petition.locale)
+    return None
+
+
+def visitor_locale() -> str | None:
+    """The first of the browser's languages (Accept-Language) that the engine speaks."""
+    if "HTTP_ACCEPT_LANGUAGE" not in request.environ:
+        return None
+    for tag, _quality in request.accept_languages:
+        chosen = supported_locale(tag)
+        if chosen:
+            return chosen
+    return None
+
+
+def language_switch() -> list[tuple[str, str, str]]:
+    """Links to the page in the other languages a visitor may want: the petition's and the
+    browser's, each as (locale, its name in itself, URL); none when the page speaks both."""
+    if not has_request_context() or request.method != "GET":
+        return []
+    current = current_locale_name()
+    wanted = [_petition_locale(), visitor_locale()]
+    links = []
+    for locale in dict.fromkeys(w for w in wanted if w and w != current):
+        args = request.args.to_dict()
+        args["lang"] = locale
+        links.append((locale, native_name(locale), f"{request.path}?{urlencode(args)}"))
+    return links
+
+
+@lru_cache(maxsize=64)
+def native_name(locale: str) -> str:
+    name = Locale.parse(locale).get_display_name(locale) or locale
+    return name[:1].upper() + name[1:]
 
 
 def select_babel_locale() -> Locale:

@@ -1,4 +1,4 @@
-"""Which language a signer sees: the widget's lang, then the browser's, then the petition's."""
+"""Which language a signer sees: the widget's lang, then the petition's, then the browser's."""
 
 from __future__ import annotations
 
@@ -21,14 +21,38 @@ def test_data_lang_wins_and_arabic_is_right_to_left(client: FlaskClient, petitio
     assert 'name="lang" value="ar"' in html, "the form carries the language to the next page"
 
 
-def test_browser_language_comes_next(client: FlaskClient, petition: str) -> None:
-    html = client.get(f"/embed/{petition}",
-                      headers={"Accept-Language": "zh-TW,zh;q=0.9"}).get_data(as_text=True)
+def test_the_petitions_language_comes_next_with_a_switch_to_the_visitors(
+    app: Flask, client: FlaskClient
+) -> None:
+    slug = add_petition(app, slug="zhong-wen", locale="zh_Hans", title="释放他")
+    html = client.get(f"/p/{slug}", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
+    assert '<html lang="zh-Hans" dir="ltr"' in html
+    assert "加入联署" in html
+    assert '<a href="/p/zhong-wen?lang=en" lang="en" hreflang="en">English</a>' in html
+    english = client.get(f"/p/{slug}?lang=en", headers={"Accept-Language": "en"}).text
+    assert '<html lang="en"' in english and "Add your name" in english
+    assert 'href="/p/zhong-wen?lang=zh_Hans" lang="zh-Hans" hreflang="zh-Hans">中文' in english
+    assert 'name="lang" value="en"' in english, "the choice goes on with the form"
+    embed = client.get(f"/embed/{slug}", headers={"Accept-Language": "ar"}).text
+    assert '<html lang="zh-Hans"' in embed
+    same = client.get(f"/p/{slug}", headers={"Accept-Language": "zh-CN"}).text
+    assert 'class="languages"' not in same, "no switch when the page already speaks both"
+
+
+def test_the_browsers_language_speaks_where_there_is_no_petition(
+    client: FlaskClient, petition: str
+) -> None:
+    html = client.get("/", headers={"Accept-Language": "zh-TW,zh;q=0.9"}).text
     assert '<html lang="zh-Hant" dir="ltr"' in html
-    assert "加入連署" in html or "連署" in html
+    api = client.post(f"/api/v1/petitions/{petition}/signatures", json={"name": ""},
+                      headers={"Accept-Language": "fr"})
+    assert api.status_code == 422
+    assert "nom" in str(api.json).lower() or "adresse" in str(api.json).lower()
 
 
-def test_petition_language_is_the_last_resort(app: Flask, client: FlaskClient) -> None:
+def test_petition_language_beats_an_unknown_browser_language(
+    app: Flask, client: FlaskClient
+) -> None:
     slug = add_petition(app, slug="en-francais", locale="fr")
     html = client.get(f"/p/{slug}", headers={"Accept-Language": "ja"}).get_data(as_text=True)
     assert '<html lang="fr"' in html
