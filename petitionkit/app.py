@@ -10,11 +10,14 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import format_datetime, format_decimal
+from jinja2 import ChoiceLoader, FileSystemLoader
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitionkit import i18n
+from petitionkit.branding import BRANDING, Branding, BrandingError
+from petitionkit.branding.views import bp as branding_bp
 from petitionkit.challenges.services import (
     CHALLENGE_POLICY,
     CHALLENGE_SWITCH,
@@ -115,6 +118,10 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     SUMMARY_CACHE.put(app, summaries)
     PETITION_CACHE.put(app, PetitionCache())
     OPS_ACCESS.put(app, OpsAccess.from_config(app.config))
+    try:
+        BRANDING.put(app, Branding.from_config(app.config, app.instance_path))
+    except BrandingError as error:
+        raise ConfigurationError(str(error)) from error
     registry = CollectorRegistry(auto_describe=True)
     registry.register(OutboxCollector(app))
     METRICS_REGISTRY.put(app, registry)
@@ -173,12 +180,17 @@ class NoSessionInterface(SessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
 
-    for blueprint in (petitions_bp, signatures_bp, challenges_bp, embed_bp, ops_bp):
+    for blueprint in (petitions_bp, signatures_bp, challenges_bp, embed_bp, ops_bp, branding_bp):
         app.register_blueprint(blueprint)
     limiter.exempt(ops_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:
+    # Templates in instance/templates/ replace the engine's own of the same name (docs/branding.md).
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(os.path.join(app.instance_path, "templates")),
+        app.jinja_loader,  # type: ignore[list-item]
+    ])
     app.jinja_env.filters["format_count"] = format_decimal
     app.jinja_env.filters["shown_name"] = shown_name
     app.jinja_env.globals["letter_mailto_links"] = mailto_links
@@ -193,6 +205,7 @@ def _register_template_helpers(app: Flask) -> None:
             "html_lang": locale.replace("_", "-"),
             "text_direction": i18n.text_direction(locale),
             "language_switch": i18n.language_switch,
+            "brand": BRANDING.of(),
         }
 
     app.wsgi_app = AlwaysHeaders(app.wsgi_app, _always_headers(app.config))  # type: ignore[method-assign]

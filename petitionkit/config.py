@@ -92,6 +92,16 @@ DEFAULTS: dict[str, Any] = {
     "PLUGINS": {},
     # None: plugin errors in requests raise under DEBUG/TESTING and are logged otherwise.
     "PLUGINS_RAISE_ERRORS": None,
+    # Branding of the hosted pages (docs/branding.md): the organisation's name and site, a logo
+    # file in the instance folder, the accent colour (#rrggbb) and the footer's links.
+    "ORGANIZATION_NAME": None,
+    "ORGANIZATION_URL": None,
+    "BRAND_LOGO": None,
+    "BRAND_LOGO_ALT": None,
+    "BRAND_ACCENT": None,
+    "PRIVACY_URL": None,
+    "IMPRINT_URL": None,
+    "CONTACT_URL": None,
     # Letters per target per hour when a petition file does not say (letter.max_per_hour).
     "DELIVERY_MAX_PER_HOUR": 12,
 }
