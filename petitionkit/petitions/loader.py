@@ -22,6 +22,12 @@ from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
+from petitionkit.petitions.images import (
+    ImageProblem,
+    PetitionImage,
+    PreparedImage,
+    prepare_image,
+)
 from petitionkit.petitions.markdown import render_markdown
 from petitionkit.petitions.models import STATUSES, Petition
 
@@ -53,7 +59,7 @@ _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
 }
 KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
-    "asks", "letter", "targets", "extra", "listed",
+    "asks", "letter", "targets", "extra", "listed", "image",
 }
 # Never set from a file: the counts belong to confirm/cancel, offline entries and
 # `petitionkit recount`.
@@ -80,7 +86,18 @@ def parse_petition_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise PetitionFileError(where, f"cannot be read: {reason}") from error
-    return parse_petition(where, dict(post.metadata), post.content)
+    values = parse_petition(where, dict(post.metadata), post.content)
+    if values["image"] is not None:
+        # The picture's file is found beside the petition file, read and prepared once.
+        picture = Path(where).parent / values["image"].pop("file")
+        try:
+            prepared = prepare_image(picture)
+        except ImageProblem as error:
+            raise PetitionFileError(where, f"image: {error}") from error
+        values["image"].update(width=prepared.width, height=prepared.height,
+                               version=prepared.version)
+        values["image_data"] = prepared
+    return values
 
 
 def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any]:
@@ -157,6 +174,7 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
     if not isinstance(extra, dict):
         raise PetitionFileError(where, "extra must be a mapping")
     values["extra"] = extra
+    values["image"] = _image(where, meta.get("image"))
     values["body"] = body
     values["body_html"] = render_markdown(body)
     return values
@@ -286,6 +304,23 @@ def _letter(where: str, value: object) -> dict[str, Any]:
     return letter
 
 
+def _image(where: str, value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    image = _string_mapping(where, "image", value, ("file", "alt"))
+    if not image.get("file"):
+        raise PetitionFileError(where, "image.file names the picture, beside the petition file")
+    if Path(image["file"]).is_absolute() or ".." in Path(image["file"]).parts:
+        raise PetitionFileError(where, "image.file must be a file beside the petition file")
+    if not image.get("alt"):
+        raise PetitionFileError(
+            where, "image.alt describes the picture for people who cannot see it; it is required"
+        )
+    if len(image["alt"]) > 300:
+        raise PetitionFileError(where, "image.alt must be at most 300 characters")
+    return image
+
+
 def _paragraphs(text: str) -> str:
     """Paragraphs as a mail program shows them: a paragraph's lines joined, a blank line between.
 
@@ -342,6 +377,8 @@ def upsert_petition(
     protected = _PROTECTED & set(values)
     if protected:
         raise ValueError(f"not settable from a petition file: {', '.join(sorted(protected))}")
+    values = dict(values)
+    prepared = values.pop("image_data", None)
     petition = session.scalar(select(Petition).where(Petition.slug == values["slug"]))
     if petition is None:
         petition = Petition(signature_count=0, **values)
@@ -355,9 +392,28 @@ def upsert_petition(
                 setattr(petition, key, value)
                 changed.append(key)
         result = LoadResult(values["slug"], created=False, changed=changed)
+    if "image" in result.changed:
+        session.flush()  # the new petition's id, for its picture
+        _store_image(session, petition.id, prepared)
     if listener is not None and result.changed:
         session.flush()  # the new petition's id, for the listener's jobs
         plain = session() if isinstance(session, scoped_session) else session
         listener.petition_saving(plain, petition, result.created, result.changed)
     session.commit()
     return result
+
+
+def _store_image(
+    session: Session | scoped_session[Any], petition_id: int, prepared: PreparedImage | None
+) -> None:
+    stored = session.get(PetitionImage, petition_id)
+    if prepared is None:
+        if stored is not None:
+            session.delete(stored)
+        return
+    if stored is None:
+        stored = PetitionImage(petition_id=petition_id)
+        session.add(stored)
+    stored.version = prepared.version
+    stored.width, stored.height = prepared.width, prepared.height
+    stored.data = prepared.data

@@ -44,6 +44,8 @@ class Petition(db.Model):  # type: ignore[name-defined]
     letter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The picture: alt text, width, height and version (its bytes: petitions.images).
+    image: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     signature_count: Mapped[int] = mapped_column(Integer, default=0)
     # Signatures gathered on paper or at events: the sum of the petition's offline entries, kept
     # beside the online count so that reading the total costs no extra query.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.challenges.views import challenge_url
@@ -10,6 +10,7 @@ from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
 from petitionkit.outbox.mail import demo_mail_folder
 from petitionkit.petitions.goals import current_goal
+from petitionkit.petitions.images import PetitionImage
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
     SUMMARY_CACHE,
@@ -61,6 +62,25 @@ def render_petition_page(
         challenge_url=challenge_url(petition) if petition.is_open() else None,
     )
     return body, status
+
+
+@bp.get("/p/<slug>/image.jpg")
+def image(slug: str) -> Response:
+    """The petition's picture; its address carries its version, so it may be kept a year."""
+    petition = petition_or_404(slug)
+    stored = db.session.get(PetitionImage, petition.id) if petition.image else None
+    if stored is None:
+        abort(404)
+    response = Response(stored.data, mimetype=stored.content_type)
+    response.set_etag(stored.version)
+    response.cache_control.public = True
+    if request.args.get("v") == stored.version:
+        response.cache_control.max_age = 365 * 24 * 3600
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.max_age = 300
+    response.make_conditional(request)
+    return response
 
 
 @bp.get("/p/<slug>/check-email")
