@@ -100,7 +100,7 @@
         count.textContent = state.text;
         if (bar && state.goal) {
           bar.max = state.goal;
-          bar.value = Math.min(state.count, state.goal);
+          bar.value = Math.min(state.count > 0 ? Math.max(state.count, Math.ceil(state.goal / 60)) : 0, state.goal);
           bar.textContent = state.percent;
         }
       }).catch(function () { /* the next round tries again */ });
