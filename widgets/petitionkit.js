@@ -43,6 +43,15 @@
   var allowed = (data.origins || "").split(" ");
   var permitted = !framed || allowed.indexOf("*") >= 0 || allowed.indexOf(parentOrigin) >= 0;
 
+  // WordPress embeds a pasted petition address in a frame sandboxed to scripts alone, with
+  // "#?secret=…" after its address; its wp-embed.js sizes the frame on "height" messages that carry
+  // the secret and follows "link" messages to this frame's own site. Forms cannot be sent from
+  // there, so the frame offers a way to the petition's page instead.
+  var wpSecret = framed ? (win.location.hash.match(/^#\?secret=([A-Za-z0-9]{1,32})$/) || [])[1] : null;
+  function tellWordPress(message, value) {
+    if (wpSecret) win.parent.postMessage({ message: message, value: value, secret: wpSecret }, "*");
+  }
+
   function tell(message) {
     if (!framed || !context.petitionkit || !/^https?:\/\//.test(parentOrigin)) return;
     message.petitionkit = context.petitionkit;
@@ -60,7 +69,27 @@
       }
     }
     var body = doc.body;
-    var sendSize = function () { tell({ type: "resize", height: body.getBoundingClientRect().height }); };
+    var elsewhere = doc.getElementById("pk-sign-elsewhere");
+    if (wpSecret && elsewhere) {
+      var form = doc.querySelector("form.sign-form");
+      if (form) form.hidden = true;
+      elsewhere.hidden = false;
+      elsewhere.querySelector("a").addEventListener("click", function (event) {
+        event.preventDefault();
+        tellWordPress("link", this.href);
+      });
+    }
+    var sendSize = function () {
+      var height = body.getBoundingClientRect().height;
+      tell({ type: "resize", height: height });
+      tellWordPress("height", Math.ceil(height));
+    };
+    if (wpSecret) {
+      win.addEventListener("message", function (event) {
+        if (event.source === win.parent && event.data && event.data.message === "ready" &&
+            event.data.secret === wpSecret) sendSize();
+      });
+    }
     if (win.ResizeObserver) new win.ResizeObserver(sendSize).observe(body);
     sendSize();
     var count = doc.querySelector("[data-count]");

@@ -176,6 +176,9 @@ def count(slug: str) -> Response:
     max_age = current_app.config["API_MAX_AGE"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Vary"] = "Accept-Language"
+    # Public figures, read without credentials: a frame sandboxed without allow-same-origin
+    # (WordPress's embeds) has an opaque origin and may still refresh its count.
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
