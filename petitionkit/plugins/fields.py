@@ -26,6 +26,10 @@ class FormField:
     max_length: int = 200
     choices: tuple[tuple[str, str], ...] = ()
     help: str = ""
+    # Personal data (the default): stored only sealed, readable where the private key is.
+    # ``False`` keeps the value readable to every process (a choice in a list, a tick box that
+    # says nothing of the person).
+    personal: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
