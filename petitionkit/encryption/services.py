@@ -33,8 +33,10 @@ def encrypt_existing(engine: Engine, sealer: Sealer, batch_size: int = 500) -> I
     while True:
         with engine.begin() as connection:
             rows = connection.execute(
-                select(Signature.id, Signature.legacy_name, Signature.legacy_email,
-                       Signature.legacy_postal_code, Signature.plain_extra, Signature.show_name)
+                select(Signature.id, Signature.legacy_name.label("legacy_name"),
+                       Signature.legacy_email.label("legacy_email"),
+                       Signature.legacy_postal_code.label("legacy_postal_code"),
+                       Signature.plain_extra.label("plain_extra"), Signature.show_name)
                 .where(Signature.sealed.is_(None))
                 .order_by(Signature.id)
                 .limit(batch_size)
