@@ -148,3 +148,16 @@ def test_goal_reached_exactly_once_with_concurrent_confirmations_on_postgresql(
         assert db.session.scalar(
             select(Petition.signature_count).where(Petition.slug == slug)
         ) == 24
+
+
+def test_after_the_last_goal_the_sentence_says_it_is_reached(app: Flask) -> None:
+    from petitionkit.embed.progress import count_sentence
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert count_sentence(5, 4) == "5 have signed: the goal of 4 is reached. Thank you!"
+        assert count_sentence(4, 4) == "4 have signed: the goal of 4 is reached. Thank you!"
+        assert count_sentence(3, 4) == "3 have signed. Let's get to 4!"
+        assert count_sentence(3, 4, offline=2) == (
+            "3 signed online + 2 on paper: the goal of 4 is reached. Thank you!")
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert "Let's" not in count_sentence(5, 4) and "5" in count_sentence(5, 4)

@@ -13,14 +13,28 @@ def count_sentence(count: int, goal: int | None, offline: int = 0) -> str:
     ``count`` is the confirmed online count; with signatures gathered offline the sentence says
     both: "1,147 signed online + 80 on paper."
     """
+    # A goal the count has reached is the last one (a ladder would have offered the next):
+    # "Let's get to 4!" after 5 signatures would read as a mistake.
+    reached = bool(goal) and count + offline >= (goal or 0)
     if offline:
         numbers = {"online": format_decimal(count), "offline": format_decimal(offline)}
+        if reached:
+            return gettext(
+                "%(online)s signed online + %(offline)s on paper: the goal of %(goal)s is "
+                "reached. Thank you!", goal=format_decimal(goal), **numbers,
+            )
         if goal:
             return gettext(
                 "%(online)s signed online + %(offline)s on paper. Let's get to %(goal)s!",
                 goal=format_decimal(goal), **numbers,
             )
         return gettext("%(online)s signed online + %(offline)s on paper.", **numbers)
+    if reached:
+        return ngettext(
+            "%(count)s has signed: the goal of %(goal)s is reached. Thank you!",
+            "%(count)s have signed: the goal of %(goal)s is reached. Thank you!",
+            count, count=format_decimal(count), goal=format_decimal(goal),
+        )
     if goal:
         return ngettext(
             "%(count)s has signed. Let's get to %(goal)s!",
