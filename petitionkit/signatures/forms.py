@@ -72,8 +72,6 @@ class SigningPost:
     values: dict[str, Any]
     extra_values: dict[str, Any]
     errors: dict[str, list[str]]
-    # Names of the extra fields marked personal (FormField.personal): stored sealed.
-    personal_fields: frozenset[str]
     page_lang: str | None
     embedded: bool
     is_bot: bool
@@ -131,12 +129,10 @@ def read_signing_post(petition: Petition) -> SigningPost:
         "source": submitted.text("source"),
     }
     errors = _core_errors(petition, values)
-    fields = calls.form_fields(petition)
-    extra_values, extra_errors = read_extra_fields(fields, submitted.values)
+    extra_values, extra_errors = read_extra_fields(calls.form_fields(petition), submitted.values)
     post = SigningPost(
         values=values,
         extra_values=extra_values,
-        personal_fields=frozenset(field.name for field in fields if field.personal),
         errors=errors,
         page_lang=submitted.text("lang") or None,
         embedded=submitted.text("embed") == "1",
@@ -224,10 +220,7 @@ def _signature_input(post: SigningPost) -> SignatureInput:
         show_name=values["show_name"],
         locale=current_locale_name(),
         source=values["source"] or None,
-        extra={key: value for key, value in post.extra_values.items()
-               if key not in post.personal_fields},
-        personal_extra={key: value for key, value in post.extra_values.items()
-                        if key in post.personal_fields},
+        extra=dict(post.extra_values),
     )
 
 
