@@ -23,12 +23,19 @@ instance/config.py: | $(STAMP)
 	mkdir -p instance
 	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = \"{secrets.token_hex(32)}\"\nBLIND_INDEX_KEY = \"{secrets.token_hex(32)}\"\nPUBLIC_URL = \"http://127.0.0.1:5000\"')" > $@
 
+# The key pair signers' personal data is sealed to. The demo's one process takes signatures and
+# delivers its own mail, so it holds both keys: a choice written into instance/config.py
+# (docs/privacy.md says how to split them).
+instance/data.key: | instance/config.py
+	$(BIN)/petitionkit keys generate --dir instance
+	grep -q '^DATA_PRIVATE_KEY_FILE' instance/config.py || echo 'DATA_PRIVATE_KEY_FILE = "data.key"  # one process holds both keys (docs/privacy.md)' >> instance/config.py
+
 # The example organization site (examples/site) embeds the petitions' widgets.
 SITE_DIR := examples/site
 
 # The engine on :5000 (SQLite, mail written to instance/mail/ by the in-process loop) and an
 # example organization site on :8000 that embeds the petitions. Ctrl-C stops both.
-demo: $(STAMP) instance/config.py
+demo: $(STAMP) instance/config.py instance/data.key
 	$(BIN)/petitionkit db upgrade
 	$(BIN)/petitionkit petition load examples/petitions/*.md
 	@echo

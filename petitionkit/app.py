@@ -30,6 +30,7 @@ from petitionkit.challenges.views import bp as challenges_bp
 from petitionkit.cli import register_commands
 from petitionkit.config import ConfigurationError, load_config
 from petitionkit.embed.views import bp as embed_bp
+from petitionkit.encryption import DATA_SEALER, Sealer
 from petitionkit.extensions import babel, db, limiter, migrate
 from petitionkit.keys import KEYS, Keys
 from petitionkit.ops.access import OPS_ACCESS, OpsAccess
@@ -105,7 +106,9 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
 
     keys = Keys.from_config(app.config)
     KEYS.put(app, keys)
+    sealer = DATA_SEALER.put(app, Sealer.from_config(app))
     SIGNING_POLICY.put(app, SigningPolicy(
+        sealer=sealer,
         rules=NormalizationRules.from_config(app.config),
         index_key=keys.blind_index,
         max_mails_per_day=int(app.config["MAX_EMAILS_PER_ADDRESS_PER_DAY"]),

@@ -16,10 +16,16 @@ from sqlalchemy import func, inspect, select, update
 
 from petitionkit import create_app
 from petitionkit.config import ConfigurationError
+from petitionkit.encryption.cli import keys_group
 from petitionkit.extensions import db
 from petitionkit.outbox import services as outbox
 from petitionkit.outbox.mail import MailConfigError, parse_mail_url
-from petitionkit.outbox.worker import run_batch, run_forever
+from petitionkit.outbox.worker import (
+    PrivateKeyMissing,
+    require_private_key,
+    run_batch,
+    run_forever,
+)
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import OfflineEntry, Petition
 from petitionkit.petitions.offline import OfflineEntryRefused, offline_entries, record_offline
@@ -202,7 +208,8 @@ def worker_command(once: bool, poll: float | None) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         parse_mail_url(app.config["MAIL_URL"], app.config["DEV_MAIL_DIR"])
-    except MailConfigError as error:
+        require_private_key(app, "petitionkit worker")
+    except (MailConfigError, PrivateKeyMissing) as error:
         raise click.ClickException(str(error)) from error
     if once:
         delivered = failed = 0
@@ -308,5 +315,5 @@ def outbox_replay(job_ids: tuple[int, ...]) -> None:
 
 def register_commands(app: Flask) -> None:
     for command in (petition_group, worker_command, recount_command, outbox_group,
-                    signers_group):
+                    signers_group, keys_group):
         app.cli.add_command(command)

@@ -22,6 +22,12 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": DEFAULT_SECRET_KEY,
     # Separate key for the blind index of e-mail addresses; derived from SECRET_KEY when unset.
     "BLIND_INDEX_KEY": None,
+    # Signers' personal data is sealed to this public key (None: data.pub in the instance
+    # folder) and read with the private key, which only the processes that must read hold.
+    "DATA_PUBLIC_KEY_FILE": None,
+    "DATA_PRIVATE_KEY_FILE": None,
+    # Confidential stories are sealed to a key pair of their own (None: instance/stories.pub).
+    "STORIES_PUBLIC_KEY_FILE": None,
     "DATABASE_URL": None,  # None: SQLite in the instance folder
     "RATELIMIT_STORAGE_URI": "memory://",
     # Namespace of the limiter's keys, for a Redis shared with other applications.

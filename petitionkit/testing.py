@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from petitionkit import create_app
+from petitionkit.encryption import ensure_key_pair
 from petitionkit.extensions import db
 from petitionkit.outbox.worker import run_once
 from petitionkit.petitions.loader import upsert_petition
@@ -34,12 +35,20 @@ from petitionkit.signatures.services import SIGNING_POLICY
 TEST_SECRET = "plugin-test-secret-0123456789abcdef"
 
 
+def key_settings(instance: Path) -> dict[str, Any]:
+    """A key pair in ``instance`` (made when absent) and the settings that give a test app both
+    keys, as one process of the embedded default holds them."""
+    public, private = ensure_key_pair(instance)
+    return {"DATA_PUBLIC_KEY_FILE": str(public), "DATA_PRIVATE_KEY_FILE": str(private)}
+
+
 def make_test_app(folder: Path, **config: Any) -> Flask:
     """An app on a fresh, migrated SQLite database in ``folder`` (use pytest's ``tmp_path``)."""
 
     instance = Path(folder) / "instance"
     instance.mkdir(parents=True, exist_ok=True)
     settings: dict[str, Any] = {
+        **key_settings(instance),
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET,
         "INSTANCE_PATH": str(instance),

@@ -29,7 +29,9 @@ REQUIRE_SERVICES = os.environ.get("PETITIONKIT_REQUIRE_SERVICES") == "1"
 
 
 def base_config(instance: Path, **overrides: Any) -> dict[str, Any]:
+    """A test app's settings; its instance folder gets a key pair, and the app both keys."""
     config: dict[str, Any] = {
+        **testing.key_settings(instance),
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET,
         "INSTANCE_PATH": str(instance),

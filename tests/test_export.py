@@ -15,12 +15,13 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import insert, select
 
+from petitionkit.encryption import DATA_SEALER
 from petitionkit.export import Cursor, CursorError, SignatureStream
 from petitionkit.export.cli import _with_progress
 from petitionkit.export.formats import neutralise, write_csv
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
-from petitionkit.signatures.models import Signature
+from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.testing import sign_and_confirm
 
 from .conftest import add_petition
@@ -166,9 +167,12 @@ def _bulk_confirmed(app: Flask, slug: str, how_many: int, same_moment: int = 1) 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with app.app_context():
         petition_id = db.session.scalar(select(Petition.id).where(Petition.slug == slug))
+        sealer = DATA_SEALER.of(app)
         rows = [{
             "petition_id": petition_id, "email_hash": i.to_bytes(32, "big"),
-            "email": f"bulk{i}@example.org", "name": f"Bulk Signer {i}", "status": "confirmed",
+            "sealed": sealer.seal_json(PersonalData(
+                name=f"Bulk Signer {i}", email=f"bulk{i}@example.org").to_json()),
+            "status": "confirmed",
             "token_nonce": "n", "consent_updates": i % 2 == 0, "show_name": False,
             "locale": "en", "mail_suppressed": False, "mails_sent_today": 0, "extra": {},
             "created_at": start, "confirmed_at": start + timedelta(seconds=i // same_moment),

@@ -237,7 +237,7 @@ def test_petitionkit_form_fields_example(tmp_path: Path, migrated_sqlite: Path) 
                       json={"name": "B", "email": "b@example.org", "organisation": "Example Aid"})
     assert api.status_code == 202, api.json
     with app.app_context():
-        assert db.session.scalar(select(Signature.extra)) == {"organisation": "Example Aid"}
+        assert db.session.scalars(select(Signature)).one().extra == {"organisation": "Example Aid"}
 
 
 def test_petitionkit_validate_signature_example(tmp_path: Path, migrated_sqlite: Path) -> None:

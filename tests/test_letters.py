@@ -54,8 +54,7 @@ def text_of(message: Any) -> str:
 
 def confirm_api_signature(app: Flask, name: str) -> None:
     with app.app_context():
-        signature = db.session.scalar(select(Signature).where(Signature.name == name))
-        assert signature is not None
+        [signature] = [s for s in db.session.scalars(select(Signature)) if s.name == name]
         services.confirm(db.session(), signature.id, signature.token_nonce,
                          listener=app.extensions["petitionkit.lifecycle"])
 
@@ -88,8 +87,7 @@ def test_the_letter_box_holds_the_sample_and_an_unchanged_sample_is_not_stored(
         "letter_text": SAMPLE + "\nShe taught my daughter to read."})
     assert edited.status_code == 202
     with app.app_context():
-        rows = db.session.execute(select(Signature.name, Signature.extra))
-        stored = {name: extra for name, extra in rows}
+        stored = {s.name: s.extra for s in db.session.scalars(select(Signature))}
     assert stored["Kept Sample"].get("letter_text") is None
     assert stored["Own Words"]["letter_text"].endswith("She taught my daughter to read.")
     confirm_api_signature(app, "Kept Sample")

@@ -200,7 +200,7 @@ def test_a_failing_request_hook_is_logged_in_production_and_the_signature_kept(
                              json={"name": "Kept Signer", "email": "kept@example.org"})
     assert signed.status_code == 202
     with app.app_context():
-        assert db.session.scalar(select(Signature.name)) == "Kept Signer"
+        assert db.session.scalars(select(Signature)).one().name == "Kept Signer"
     messages = [record.getMessage() for record in caplog.records]
     assert "plugin hook failed hook=petitionkit_validate_signature error=RuntimeError" in messages
     assert not any("kept@example.org" in message or "Kept" in message for message in messages)

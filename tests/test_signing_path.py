@@ -183,7 +183,8 @@ def test_the_signers_language_is_kept_from_form_and_json(app: Flask, client: Fla
     assert len(set(messages)) == 3 and messages[2].startswith("Thank you!")
     assert again.get_data() == french.get_data()
     with app.app_context():
-        locales = dict(db.session.execute(select(Signature.email, Signature.locale)).all())
+        locales = {signature.email: signature.locale
+                   for signature in db.session.scalars(select(Signature))}
     assert locales == {"lio@example.org": "es", "maelle@example.org": "fr",
                        "wen@example.org": "zh_Hant", "ola@example.org": "en",
                        "maelle2@example.org": "fr"}

@@ -10,8 +10,9 @@ from typing import Any, TextIO
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from petitionkit.encryption import DATA_SEALER, Sealer
 from petitionkit.petitions.models import Petition
-from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.models import CONFIRMED, PersonalData, Signature
 from petitionkit.signatures.normalize import shown_name
 
 # One exported signature. Datetimes are timezone-aware UTC; ``extra`` holds plugin form fields;
@@ -76,10 +77,10 @@ class Cursor:
 
 
 _COLUMNS = (
-    Signature.id, Signature.kind, Signature.status, Signature.name, Signature.email,
-    Signature.country, Signature.postal_code, Signature.locale, Signature.source,
+    Signature.id, Signature.kind, Signature.status, Signature.sealed,
+    Signature.country, Signature.locale, Signature.source,
     Signature.consent_updates, Signature.consent_version, Signature.show_name,
-    Signature.created_at, Signature.confirmed_at, Signature.extra,
+    Signature.created_at, Signature.confirmed_at, Signature.plain_extra,
 )
 
 
@@ -88,7 +89,8 @@ class SignatureStream:
 
     Confirmed ones are ordered by (confirmed_at, id), so a later ``--since`` picks up signatures
     confirmed after the export, whatever their id; with ``include_unconfirmed`` every signature
-    is ordered by id.
+    is ordered by id. Personal data is opened with ``sealer``'s private key (by default the
+    current app's), so an export runs only where that key is.
     """
 
     def __init__(
@@ -99,7 +101,11 @@ class SignatureStream:
         since: Cursor | None = None,
         include_unconfirmed: bool = False,
         page_size: int = 1000,
+        sealer: Sealer | None = None,
     ) -> None:
+        self.sealer = sealer if sealer is not None else DATA_SEALER.of()
+        # Fails here, before the first row, when this process has no private key.
+        self.sealer.opener()
         self.session = session
         self.petition = petition
         self.since = since
@@ -147,7 +153,7 @@ class SignatureStream:
                 return
             slug = self.petition.slug
             for row in rows:
-                record = _record(row, slug)
+                record = _record(row, slug, self.sealer)
                 cursor = Cursor(
                     None if self.include_unconfirmed else record["confirmed_at"], row.id
                 )
@@ -157,19 +163,20 @@ class SignatureStream:
                 return
 
 
-def _record(row: Any, slug: str) -> ExportRecord:
+def _record(row: Any, slug: str, sealer: Sealer) -> ExportRecord:
     # Unpacked by position, in the order of _COLUMNS: a million rows each read a dozen fields.
-    (signature_id, kind, status, name, email, country, postal_code, locale, source, consent_updates,
+    (signature_id, kind, status, sealed, country, locale, source, consent_updates,
      consent_version, show_name, created_at, confirmed_at, extra) = row
+    personal = PersonalData.from_json(sealer.open_json(sealed))
     return {
         "signature_id": signature_id,
         "petition": slug,
         "kind": kind,
         "status": status,
-        "name": shown_name(name),
-        "email": email,
+        "name": shown_name(personal.name),
+        "email": personal.email,
         "country": country,
-        "postal_code": postal_code,
+        "postal_code": personal.postal_code,
         "locale": locale,
         "source": source,
         "consent_updates": bool(consent_updates),
@@ -177,5 +184,5 @@ def _record(row: Any, slug: str) -> ExportRecord:
         "show_name": bool(show_name),
         "signed_at": created_at,
         "confirmed_at": confirmed_at,
-        "extra": dict(extra or {}),
+        "extra": {**(extra or {}), **personal.extra},
     }

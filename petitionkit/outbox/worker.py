@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import db
 from petitionkit.ops import metrics
 from petitionkit.outbox import services
@@ -229,10 +230,32 @@ def run_forever(app: Flask, stop: threading.Event, poll_interval: float | None =
 _inprocess_lock = threading.Lock()
 
 
+class PrivateKeyMissing(RuntimeError):  # noqa: N818 - reads as the message it carries
+    pass
+
+
+def require_private_key(app: Flask, what: str) -> None:
+    """Stop unless this process can open sealed personal data."""
+    try:
+        DATA_SEALER.of(app).opener()
+    except KeyUnavailable as error:
+        raise PrivateKeyMissing(
+            f"{what} reads signers' personal data and so needs the private key: {error}. "
+            "Either give this process DATA_PRIVATE_KEY_FILE, or run it without that work "
+            "(OUTBOX_INPROCESS_WORKER = False on web processes) and run `petitionkit worker` "
+            "where the key is."
+        ) from error
+
+
 def start_inprocess_loop(app: Flask) -> threading.Thread | None:
-    """The embedded default: deliver from inside the web process, once per process."""
+    """The embedded default: deliver from inside the web process, once per process.
+
+    Delivering reads signers' addresses, so this process must hold the private key: without it
+    every request stops with the message saying so, rather than mail silently piling up.
+    """
     if app.extensions.get("petitionkit.inprocess_worker") is not None:
         return None
+    require_private_key(app, "the in-process delivery loop (OUTBOX_INPROCESS_WORKER)")
     with _inprocess_lock:
         if app.extensions.get("petitionkit.inprocess_worker") is not None:
             return None

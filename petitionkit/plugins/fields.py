@@ -29,6 +29,10 @@ class FormField:
     # Text a text or textarea field starts with (a sample letter to edit). A value sent back
     # unchanged is stored as empty: the signer kept the offered words, which the plugin knows.
     default: str = ""
+    # Personal data (the default): stored only sealed, readable where the private key is.
+    # ``False`` keeps the value readable to every process (a choice in a list, a tick box that
+    # says nothing of the person).
+    personal: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:

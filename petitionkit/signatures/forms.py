@@ -72,6 +72,8 @@ class SigningPost:
     values: dict[str, Any]
     extra_values: dict[str, Any]
     errors: dict[str, list[str]]
+    # Names of the extra fields marked personal (FormField.personal): stored sealed.
+    personal_fields: frozenset[str]
     page_lang: str | None
     embedded: bool
     is_bot: bool
@@ -129,10 +131,12 @@ def read_signing_post(petition: Petition) -> SigningPost:
         "source": submitted.text("source"),
     }
     errors = _core_errors(petition, values)
-    extra_values, extra_errors = read_extra_fields(calls.form_fields(petition), submitted.values)
+    fields = calls.form_fields(petition)
+    extra_values, extra_errors = read_extra_fields(fields, submitted.values)
     post = SigningPost(
         values=values,
         extra_values=extra_values,
+        personal_fields=frozenset(field.name for field in fields if field.personal),
         errors=errors,
         page_lang=submitted.text("lang") or None,
         embedded=submitted.text("embed") == "1",
@@ -220,7 +224,10 @@ def _signature_input(post: SigningPost) -> SignatureInput:
         show_name=values["show_name"],
         locale=current_locale_name(),
         source=values["source"] or None,
-        extra=dict(post.extra_values),
+        extra={key: value for key, value in post.extra_values.items()
+               if key not in post.personal_fields},
+        personal_extra={key: value for key, value in post.extra_values.items()
+                        if key in post.personal_fields},
     )
 
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask import has_app_context
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -13,9 +15,11 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import UTCDateTime, db
 from petitionkit.petitions.models import utcnow
 
@@ -44,17 +48,27 @@ class Signature(db.Model):  # type: ignore[name-defined]
     # Blind index: keyed hash of the normalized address, so duplicates are found without
     # comparing (or indexing) the address itself.
     email_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    email: Mapped[str] = mapped_column(String(320))
-    name: Mapped[str] = mapped_column(String(200))
+    # The signer's personal data (PersonalData as JSON), sealed to the data public key: the web
+    # process writes it and cannot read it back. Read through the properties below.
+    # NULL only on a row stored before sealing existed, until `keys encrypt-existing` seals it.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # What the public signer list shows ("Ayşe Y."), kept only when the signer asked to be shown.
+    public_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Plaintext of signatures stored before sealing existed: `petitionkit keys encrypt-existing`
+    # seals it and empties these; no code path writes them.
+    legacy_email: Mapped[str | None] = mapped_column("email", String(320), nullable=True)
+    legacy_name: Mapped[str | None] = mapped_column("name", String(200), nullable=True)
+    legacy_postal_code: Mapped[str | None] = mapped_column("postal_code", String(20),
+                                                           nullable=True)
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
-    postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     source: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    # Values of plugin form fields (petitionkit_form_fields), by field name.
-    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Values of plugin form fields (petitionkit_form_fields) not marked personal, by field name;
+    # the personal ones are sealed. ``extra`` reads both.
+    plain_extra: Mapped[dict[str, Any]] = mapped_column("extra", JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default=PENDING)
     # Random per signature; part of every token, so tokens die with the signature's state.
     token_nonce: Mapped[str] = mapped_column(String(32))
@@ -64,3 +78,71 @@ class Signature(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def personal(self) -> PersonalData:
+        """The sealed personal data, opened with the app's private key (read once per row).
+
+        Raises ``KeyUnavailable`` in a process without the private key: nothing is readable
+        there, by design.
+        """
+        if self.sealed is None:
+            raise KeyUnavailable(
+                f"signature {self.id} was stored before personal data was sealed; run "
+                "`petitionkit keys encrypt-existing` (see docs/privacy.md)"
+            )
+        cached = self.__dict__.get("_opened")
+        if cached is None or cached[0] != self.sealed:
+            sealer = self.__dict__.get("_sealer") or DATA_SEALER.of()
+            data = PersonalData.from_json(sealer.open_json(self.sealed))
+            cached = (self.sealed, data)
+            self.__dict__["_opened"] = cached
+        opened: PersonalData = cached[1]
+        return opened
+
+    @property
+    def name(self) -> str:
+        return self.personal().name
+
+    @property
+    def email(self) -> str:
+        return self.personal().email
+
+    @property
+    def postal_code(self) -> str | None:
+        return self.personal().postal_code
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Every plugin field's value, personal (opened) or not."""
+        return {**(self.plain_extra or {}), **self.personal().extra}
+
+
+@event.listens_for(Signature, "load")
+def _remember_sealer(signature: Signature, _context: Any) -> None:
+    """The app that loaded a signature opens it, also once its context is gone."""
+    if has_app_context():
+        signature.__dict__["_sealer"] = DATA_SEALER.of()
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What a signature holds only sealed."""
+
+    name: str
+    email: str
+    postal_code: str | None = None
+    # Values of plugin fields marked personal (FormField.personal), by field name.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        value: dict[str, Any] = {"n": self.name, "e": self.email}
+        if self.postal_code is not None:
+            value["p"] = self.postal_code
+        if self.extra:
+            value["x"] = self.extra
+        return value
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> PersonalData:
+        return cls(name=value["n"], email=value["e"], postal_code=value.get("p"),
+                   extra=value.get("x") or {})

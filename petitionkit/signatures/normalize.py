@@ -101,3 +101,18 @@ def _joins_something(text: str, index: int) -> bool:
         return True
     # At the end of a word a joiner matters after a virama only (a Malayalam chillu).
     return unicodedata.category(before) in ("Mn", "Mc")
+
+
+def public_name(name: str) -> str:
+    """"Ayşe Nur Yılmaz" -> "Ayşe Y."; a name written without spaces in a wide script
+    (Chinese, Japanese, Korean) keeps only its first character, which there is the family name.
+    Characters that draw nothing are gone first, so none of them can stand in for the initial."""
+    parts = shown_name(name).split()
+    if not parts:
+        return ""
+    if len(parts) >= 2:
+        return f"{parts[0]} {parts[-1][0]}."
+    single = parts[0]
+    if len(single) > 1 and unicodedata.east_asian_width(single[0]) in ("W", "F"):
+        return single[0] + "…"
+    return single

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import Session
 
+from petitionkit.encryption import Sealer
 from petitionkit.outbox.models import PENDING as OUTBOX_PENDING
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.services import enqueue_now, new_message_id
@@ -30,9 +31,15 @@ from petitionkit.signatures.models import (
     PENDING,
     PERSON,
     SIGNER_KINDS,
+    PersonalData,
     Signature,
 )
-from petitionkit.signatures.normalize import NormalizationRules, blind_index, normalize_email
+from petitionkit.signatures.normalize import (
+    NormalizationRules,
+    blind_index,
+    normalize_email,
+    public_name,
+)
 from petitionkit.signatures.tokens import TokenClaims
 
 CONFIRM_EMAIL = "email.confirm"
@@ -49,8 +56,10 @@ class SignatureInput:
     show_name: bool = False
     locale: str = "en"
     source: str | None = None
-    # Values of the plugins' extra form fields (petitionkit_form_fields).
+    # Values of the plugins' extra form fields (petitionkit_form_fields) not marked personal.
     extra: dict[str, Any] = field(default_factory=dict)
+    # Values of those marked personal (FormField.personal), stored sealed with name and address.
+    personal_extra: dict[str, Any] = field(default_factory=dict)
     # Who signs: ``PERSON`` or ``ORGANIZATION`` (see signatures.models.SIGNER_KINDS).
     kind: str = PERSON
 
@@ -63,6 +72,8 @@ class SigningPolicy:
     index_key: bytes
     max_mails_per_day: int
     message_domain: str
+    # Seals the personal data to the data public key; this process needs no private key.
+    sealer: Sealer
 
 
 class SignOutcome(Enum):
@@ -89,7 +100,7 @@ class Claim(Protocol):
 
 # The columns of a new signature, as the statements' parameters.
 _SIGNATURE_COLUMNS = (
-    "petition_id", "kind", "email_hash", "email", "name", "country", "postal_code",
+    "petition_id", "kind", "email_hash", "sealed", "public_name", "country",
     "consent_updates", "consent_version", "show_name", "locale", "source", "extra", "status",
     "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today", "created_at",
 )
@@ -201,10 +212,13 @@ def sign(
         "petition_id": petition.id,
         "kind": data.kind,
         "email_hash": email_hash,
-        "email": data.email.strip(),
-        "name": data.name,
+        "sealed": policy.sealer.seal_json(PersonalData(
+            name=data.name, email=data.email.strip(), postal_code=data.postal_code,
+            extra=data.personal_extra,
+        ).to_json()),
+        # The public signer list's form only, and only with the signer's leave.
+        "public_name": (public_name(data.name) or None) if data.show_name else None,
         "country": data.country,
-        "postal_code": data.postal_code,
         "consent_updates": data.consent_updates,
         "consent_version": petition.consent_version if data.consent_updates else None,
         "show_name": data.show_name,

@@ -31,7 +31,8 @@ def guarded(tmp_path: Path, migrated_sqlite: Path,
 
 def signatures(engine: Engine) -> list[tuple[str, str]]:
     with engine.app.app_context():
-        rows = db.session.execute(select(Signature.name, Signature.status)).all()
+        rows = [(signature.name, signature.status)
+                for signature in db.session.scalars(select(Signature))]
         db.session.remove()
     return [(name, status) for name, status in rows]
 
