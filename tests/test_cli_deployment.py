@@ -83,6 +83,12 @@ def test_gunicorn_workers_postgresql_redis(
 ) -> None:
     environment, port = deployment_env
     cwd = tmp_path
+    # Split keys: the web processes hold the public key only; the worker, which sends the mail,
+    # holds the private key too.
+    generated = subprocess.run([*CLI, "keys", "generate", "--dir", environment[
+        "PETITIONKIT_INSTANCE_PATH"]], env=environment, capture_output=True, text=True, timeout=60)
+    assert generated.returncode == 0, generated.stderr
+    worker_environment = {**environment, "PETITIONKIT_DATA_PRIVATE_KEY_FILE": "data.key"}
     for command in (["db", "upgrade"], ["petition", "load", *map(str, EXAMPLES)]):
         done = subprocess.run([*CLI, *command], env=environment, cwd=cwd, capture_output=True,
                               text=True, timeout=120)
@@ -94,7 +100,7 @@ def test_gunicorn_workers_postgresql_redis(
          f"127.0.0.1:{port}", "--workers", "2", "--threads", "2"],
         env=environment, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    worker = subprocess.Popen([*CLI, "worker"], env=environment, cwd=cwd,
+    worker = subprocess.Popen([*CLI, "worker"], env=worker_environment, cwd=cwd,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_until_serving(base, web)
