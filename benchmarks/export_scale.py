@@ -116,11 +116,17 @@ def measure_process(command: list[str], env: dict[str, str], output: Path) -> Pr
     )
 
 
-def add_confirmed(database_url: str, petition_id: int, first: int, count: int) -> None:
-    """``count`` confirmed signatures numbered from ``first``, in batches, through Core."""
+def add_confirmed(database_url: str, folder: Path, petition_id: int, first: int,
+                  count: int) -> None:
+    """``count`` confirmed signatures numbered from ``first``, in batches, through Core; their
+    personal data sealed to the key pair in ``folder`` as the signing path seals it."""
     from sqlalchemy import create_engine, insert
 
-    from petitionkit.signatures.models import Signature
+    from petitionkit.encryption import Sealer, key_file_names
+    from petitionkit.signatures.models import PersonalData, Signature
+
+    public_name, _ = key_file_names("data")
+    sealer = Sealer(public_key_file=folder / public_name, private_key_file=None)
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     engine = create_engine(database_url)
@@ -129,8 +135,10 @@ def add_confirmed(database_url: str, petition_id: int, first: int, count: int) -
             batch_end = min(batch_start + 10_000, first + count)
             rows = [{
                 "petition_id": petition_id, "email_hash": number.to_bytes(32, "big"),
-                "email": f"signer{number}@example.org", "name": f"Signer Number {number}",
-                "country": "NL" if number % 3 else None, "postal_code": None,
+                "sealed": sealer.seal_json(PersonalData(
+                    name=f"Signer Number {number}", email=f"signer{number}@example.org",
+                ).to_json()),
+                "country": "NL" if number % 3 else None,
                 "status": "confirmed", "token_nonce": "n", "consent_updates": number % 2 == 0,
                 "consent_version": "1" if number % 2 == 0 else None, "show_name": False,
                 "locale": "en", "source": None, "mail_suppressed": False, "mails_sent_today": 0,
@@ -151,13 +159,14 @@ def driver_dsn(database_url: str) -> tuple[str, str]:
 def measure_database(kind: str, database_url: str, folder: Path, sizes: list[int]) -> list[str]:
     petition_id = prepare_database(database_url, folder)
     env = {f"PETITIONKIT_{key}": value if isinstance(value, str) else json.dumps(value)
-           for key, value in engine_config(database_url, folder, "http://127.0.0.1").items()}
+           for key, value in engine_config(database_url, folder, "http://127.0.0.1",
+                                           private_key=True).items()}
     petitionkit = str(Path(sys.executable).parent / "petitionkit")
     driver, dsn = driver_dsn(database_url)
     rows: list[str] = []
     stored = 0
     for size in sizes:
-        add_confirmed(database_url, petition_id, stored, size - stored)
+        add_confirmed(database_url, folder, petition_id, stored, size - stored)
         stored = size
         engine_file, bare_file = folder / "engine.csv", folder / "bare.csv"
         engine = measure_process(

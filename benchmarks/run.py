@@ -187,8 +187,18 @@ SOLUTIONS_PER_SECOND = 4000
 
 
 def engine_config(database_url: str, instance: Path, public_url: str,
-                  ratelimit_storage: str = "memory://", challenge: str = "auto") -> dict[str, Any]:
+                  ratelimit_storage: str = "memory://", challenge: str = "auto",
+                  private_key: bool = False) -> dict[str, Any]:
+    """The engine's settings; like a production web process it holds only the public key of
+    the key pair personal data is sealed to, unless ``private_key`` (exports, the worker)."""
+    from petitionkit.encryption import ensure_key_pair
+
+    public, private = ensure_key_pair(instance)
+    keys = {"DATA_PUBLIC_KEY_FILE": str(public)}
+    if private_key:
+        keys["DATA_PRIVATE_KEY_FILE"] = str(private)
     return {
+        **keys,
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(instance),

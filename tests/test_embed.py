@@ -12,8 +12,9 @@ from flask.testing import FlaskClient
 
 from petitionkit.embed.budget import IFRAME_BUDGET, LOADER_BUDGET, measure
 from petitionkit.embed.signers import public_name
+from petitionkit.encryption import DATA_SEALER
 from petitionkit.extensions import db
-from petitionkit.signatures.models import CONFIRMED, PENDING, Signature
+from petitionkit.signatures.models import CONFIRMED, PENDING, PersonalData, Signature
 
 from .conftest import add_petition
 
@@ -167,9 +168,11 @@ def _signature(app: Flask, petition_slug: str, name: str, email: str, status: st
 
     with app.app_context():
         petition = db.session.query(Petition).filter_by(slug=petition_slug).one()
+        sealed = DATA_SEALER.of().seal_json(PersonalData(name=name, email=email).to_json())
         db.session.add(Signature(
-            petition_id=petition.id, email_hash=email.encode().ljust(32, b"."), email=email,
-            name=name, status=status, show_name=show_name, token_nonce="n" * 32,
+            petition_id=petition.id, email_hash=email.encode().ljust(32, b"."), sealed=sealed,
+            public_name=public_name(name) if show_name else None, status=status,
+            show_name=show_name, token_nonce="n" * 32,
         ))
         db.session.commit()
 

@@ -39,6 +39,9 @@ def worker_environment(app: Flask, **config: Any) -> dict[str, str]:
         "PETITIONKIT_DATABASE_URL": app.config["DATABASE_URL"],
         "PETITIONKIT_PUBLIC_URL": app.config["PUBLIC_URL"],
         "PETITIONKIT_MAIL_FROM": app.config["MAIL_FROM"],
+        # The worker opens what the web process sealed: it holds the private key.
+        "PETITIONKIT_DATA_PUBLIC_KEY_FILE": app.config["DATA_PUBLIC_KEY_FILE"],
+        "PETITIONKIT_DATA_PRIVATE_KEY_FILE": app.config["DATA_PRIVATE_KEY_FILE"],
     })
     for key, value in config.items():
         environment[f"PETITIONKIT_{key}"] = str(value)
