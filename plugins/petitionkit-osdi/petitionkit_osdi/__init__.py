@@ -71,13 +71,17 @@ def osdi_signature(
     given, family = split_name(str(values["name"]))
     person: dict[str, Any] = {
         "given_name": given,
-        "family_name": family,
-        "email_addresses": [{"address": values["email"]}],
+        # The signer's only address, so the one the CRM mails: without primary, Action Network
+        # and others may keep an older address as the person's primary one.
+        "email_addresses": [{"address": values["email"], "primary": True}],
         "custom_fields": {"full_name": values["name"], **{
             str(key): str(value) for key, value in (values.get("extra") or {}).items()
             if value not in (None, "")
         }},
     }
+    if family:
+        # A one-word name has no family name; an empty one would erase what the CRM has.
+        person["family_name"] = family
     if values.get("consent_updates"):
         person["email_addresses"][0]["status"] = "subscribed"
     address = {k: v for k, v in (("postal_code", values.get("postal_code")),
