@@ -141,6 +141,7 @@ def test_osdi_export_leaves_out_who_did_not_consent_or_withdrew(tmp_path: Path) 
         assert services.cancel(db.session, withdrawn, signature.token_nonce) is (
             services.CancelOutcome.CANCELLED
         )
+    reports = {}
     for extra in ([], ["--all"]):
         output = tmp_path / "osdi.jsonl"
         result = app.test_cli_runner().invoke(
@@ -149,6 +150,15 @@ def test_osdi_export_leaves_out_who_did_not_consent_or_withdrew(tmp_path: Path) 
         addresses = [json.loads(text)["person"]["email_addresses"][0]["address"]
                      for text in output.read_text().splitlines()]
         assert addresses == ["ada@example.org"], extra
+        [reports[len(extra)]] = [line for line in result.output.splitlines()
+                                 if line.startswith("exported")]
+    assert reports == {
+        0: "exported 1 signature(s) as osdi; "
+           "1 skipped because the signer did not consent to be contacted",
+        1: "exported 1 signature(s) as osdi; "
+           "2 skipped because the signature is not confirmed (pending or withdrawn); "
+           "1 skipped because the signer did not consent to be contacted",
+    }, "the figures are those of the file, with what was left out and why"
 
 
 def test_osdi_export_without_consent_rule_still_only_confirmed(tmp_path: Path) -> None:
