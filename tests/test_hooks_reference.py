@@ -92,6 +92,8 @@ def test_petitionkit_exporters_example(tmp_path: Path, migrated_sqlite: Path) ->
     )
     assert result.exit_code == 0, result.output
     assert output.read_text() == "news@example.org\n"
+    assert ("exported 1 signature(s) as addresses; 1 skipped because the signer did not consent"
+            " to be contacted") in result.output
 
 
 def test_petitionkit_signature_confirmed_example(tmp_path: Path, migrated_sqlite: Path) -> None:

@@ -32,13 +32,19 @@ class Exporter:
 
     ``write(petition, records, out)`` consumes ``records`` one at a time and writes text to
     ``out`` as it goes: records come from the database in pages, so holding them all would defeat
-    the constant-memory promise.
+    the constant-memory promise. It writes every record it gets.
+
+    ``skip(record)``, when given, says why a record is left out of this format, as the end of
+    "N skipped because …" (``"the signer did not consent to be contacted"``), or ``None`` to
+    write it. The command applies it before ``write`` and reports what was written and what was
+    skipped for which reason, so the operator's figures are those of the file.
     """
 
     name: str
     description: str
     extension: str
     write: Callable[[Petition, Iterable[ExportRecord], TextIO], None]
+    skip: Callable[[ExportRecord], str | None] | None = None
 
 
 class CursorError(ValueError):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TextIO
 
 import click
@@ -73,20 +74,41 @@ def export_command(
         db.session(), petition, since=cursor, include_unconfirmed=include_unconfirmed
     )
     total = stream.count()
-    written = _Counter(_with_progress(stream, total))
+    skipped: Counter[str] = Counter()
+    written = _Counter(_without_skipped(exporter, _with_progress(stream, total), skipped))
     if output is None:
         exporter.write(petition, written, sys.stdout)
         sys.stdout.flush()
     else:
         with open(output, "w", encoding="utf-8", newline="") as handle:
             _write(exporter, petition, written, handle)
-    click.echo(f"exported {written.count} signature(s) as {exporter.name}", err=True)
+    click.echo(export_summary(exporter.name, written.count, skipped), err=True)
     next_cursor = stream.last
     click.echo(
         f"cursor: {next_cursor}  (continue with --since {next_cursor})" if next_cursor
         else "cursor: none (nothing exported yet; run again without --since)",
         err=True,
     )
+
+
+def export_summary(format_name: str, written: int, skipped: Mapping[str, int]) -> str:
+    """``exported 3 signature(s) as osdi; 2 skipped because …``: the figures of the file."""
+    reasons = "".join(f"; {count} skipped because {reason}"
+                      for reason, count in sorted(skipped.items()))
+    return f"exported {written} signature(s) as {format_name}{reasons}"
+
+
+def _without_skipped(exporter: Exporter, records: Iterable[ExportRecord],
+                     skipped: Counter[str]) -> Iterator[ExportRecord]:
+    if exporter.skip is None:
+        yield from records
+        return
+    for record in records:
+        reason = exporter.skip(record)
+        if reason is None:
+            yield record
+        else:
+            skipped[reason] += 1
 
 
 def _write(exporter: Exporter, petition: Petition, records: Iterable[ExportRecord],

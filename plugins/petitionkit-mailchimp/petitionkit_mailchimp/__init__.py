@@ -34,6 +34,13 @@ __version__ = "0.1.0"
 PLUGIN_NAME = "petitionkit-mailchimp"
 STATUSES_IF_NEW = ("pending", "subscribed")
 DEFAULT_MERGE_FIELDS = {"FNAME": "given_name", "LNAME": "family_name"}
+MERGE_FIELD_VALUES = ("given_name", "family_name", "name", "country", "postal_code", "petition",
+                      "source")
+# Mailchimp's contact languages are bare language codes ("fr"; "zh" is Simplified Chinese) but
+# for a few regional ones. Traditional Chinese is "zh_TW", whether the signer's locale names the
+# script (zh_Hant) or a place that writes it (Taiwan, Hong Kong, Macao).
+REGIONAL_LANGUAGES = ("fr_CA", "pt_PT", "es_ES")
+TRADITIONAL_CHINESE_TERRITORIES = ("TW", "HK", "MO")
 
 
 class MailchimpError(Exception):
@@ -65,14 +72,46 @@ def split_name(name: str) -> tuple[str, str]:
     return (" ".join(words[:-1]), words[-1]) if len(words) > 1 else (name.strip(), "")
 
 
+def mailchimp_language(locale: str) -> str:
+    """Mailchimp's code for the language of a locale such as ``fr``, ``zh_Hant`` or ``pt-PT``."""
+    language, *subtags = locale.replace("-", "_").split("_")
+    script = next((tag.title() for tag in subtags if len(tag) == 4), None)
+    territory = next((tag.upper() for tag in subtags if len(tag) in (2, 3)), None)
+    language = language.lower()
+    if language == "zh":
+        traditional = script == "Hant" or (
+            script is None and territory in TRADITIONAL_CHINESE_TERRITORIES)
+        return "zh_TW" if traditional else "zh"
+    regional = f"{language}_{territory}"
+    return regional if regional in REGIONAL_LANGUAGES else language
+
+
+def merge_fields(mapping: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge fields that have a value. An empty one is left out, never sent as "": the PUT
+    would blank what an existing member has there, and an audience that requires the field
+    would refuse the member."""
+    fields = {}
+    for tag, source in mapping.items():
+        if source not in MERGE_FIELD_VALUES and not source.startswith("extra."):
+            raise PluginConfigError(
+                f"{PLUGIN_NAME}: merge field {tag} takes {source!r}, which is none of "
+                f"{', '.join(MERGE_FIELD_VALUES)} or extra.FIELD"
+            )
+        value = values.get(source)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        fields[tag] = value
+    return fields
+
+
 def member_body(
     petition: Petition, signature: Signature, settings: Mapping[str, Any]
 ) -> dict[str, Any]:
     given, family = split_name(signature.name)
     values: dict[str, Any] = {
         "given_name": given, "family_name": family, "name": signature.name,
-        "country": signature.country or "", "postal_code": signature.postal_code or "",
-        "petition": petition.slug, "source": signature.source or "",
+        "country": signature.country, "postal_code": signature.postal_code,
+        "petition": petition.slug, "source": signature.source,
         **{f"extra.{key}": value for key, value in (signature.extra or {}).items()},
     }
     mapping = settings.get("merge_fields") or DEFAULT_MERGE_FIELDS
@@ -82,8 +121,8 @@ def member_body(
     return {
         "email_address": signature.email,
         "status_if_new": status_if_new,
-        "merge_fields": {tag: values.get(field, "") for tag, field in mapping.items()},
-        "language": signature.locale.split("_")[0],
+        "merge_fields": merge_fields(mapping, values),
+        "language": mailchimp_language(signature.locale),
     }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from petitionkit_mailchimp import api_base
+from petitionkit_mailchimp import api_base, mailchimp_language, merge_fields
 
 from petitionkit.plugins import PluginConfigError
 from petitionkit.testing import (
@@ -116,3 +116,47 @@ def test_a_withdrawn_consent_unsubscribes_unless_another_signature_holds_it(
     assert [(r.method, r.path, r.json()) for r in last] == [
         ("PATCH", f"/3.0/lists/list42/members/{twice_hash}", {"status": "unsubscribed"}),
     ]
+
+
+def test_empty_merge_fields_are_left_out(tmp_path: Path) -> None:
+    """A PUT with "" would blank an existing member's field, and an audience that requires the
+    field would refuse the member."""
+    with recording_http_server() as server:
+        app = mailchimp_app(tmp_path, server, merge_fields={
+            "FNAME": "given_name", "LNAME": "family_name", "COUNTRY": "country",
+            "ZIP": "postal_code", "SOURCE": "source"})
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Mononym", "mono@example.org", consent_updates=True)
+        run_jobs(app)
+    [request] = server.requests
+    assert request.json()["merge_fields"] == {"FNAME": "Mononym"}
+
+
+def test_traditional_chinese_signers_get_mailchimps_traditional_chinese(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = mailchimp_app(tmp_path, server)
+        slug = add_petition(app)
+        sign_and_confirm(app, slug, "Traditional", "hant@example.org", consent_updates=True,
+                         locale="zh_Hant")
+        sign_and_confirm(app, slug, "Simplified", "hans@example.org", consent_updates=True,
+                         locale="zh_Hans")
+        run_jobs(app)
+    languages = {request.json()["email_address"]: request.json()["language"]
+                 for request in server.requests}
+    assert languages == {"hant@example.org": "zh_TW", "hans@example.org": "zh"}
+
+
+@pytest.mark.parametrize(("locale", "language"), [
+    ("zh_Hant", "zh_TW"), ("zh_TW", "zh_TW"), ("zh_HK", "zh_TW"), ("zh-Hant-HK", "zh_TW"),
+    ("zh_MO", "zh_TW"), ("zh_Hans", "zh"), ("zh_CN", "zh"), ("zh", "zh"), ("zh_Hans_HK", "zh"),
+    ("fr", "fr"), ("fr_CA", "fr_CA"), ("pt_BR", "pt"), ("pt_PT", "pt_PT"), ("es_ES", "es_ES"),
+    ("es_MX", "es"), ("ar", "ar"), ("de_AT", "de"),
+])
+def test_mailchimp_language(locale: str, language: str) -> None:
+    assert mailchimp_language(locale) == language
+
+
+def test_a_merge_field_from_nowhere_is_a_configuration_error() -> None:
+    with pytest.raises(PluginConfigError, match="COUNTY takes 'county'"):
+        merge_fields({"COUNTY": "county"}, {"country": "FR"})
+    assert merge_fields({"ROLE": "extra.role"}, {}) == {}

@@ -71,13 +71,17 @@ def osdi_signature(
     given, family = split_name(str(values["name"]))
     person: dict[str, Any] = {
         "given_name": given,
-        "family_name": family,
-        "email_addresses": [{"address": values["email"]}],
+        # The signer's only address, so the one the CRM mails: without primary, Action Network
+        # and others may keep an older address as the person's primary one.
+        "email_addresses": [{"address": values["email"], "primary": True}],
         "custom_fields": {"full_name": values["name"], **{
             str(key): str(value) for key, value in (values.get("extra") or {}).items()
             if value not in (None, "")
         }},
     }
+    if family:
+        # A one-word name has no family name; an empty one would erase what the CRM has.
+        person["family_name"] = family
     if values.get("consent_updates"):
         person["email_addresses"][0]["status"] = "subscribed"
     address = {k: v for k, v in (("postal_code", values.get("postal_code")),
@@ -165,20 +169,25 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
     }, settings)
 
 
-def write_osdi(petition: Petition, records: Iterable[ExportRecord], out: TextIO) -> None:
-    """One record-signature-helper body per line, ready to POST.
+NOT_CONFIRMED = "the signature is not confirmed (pending or withdrawn)"
+NO_CONSENT = "the signer did not consent to be contacted"
 
-    The same people the push would send: confirmed signatures only (``--all`` also lists pending
-    and withdrawn ones, which are no action of anybody's), and under ``consent_required`` only
-    signers who agreed to updates.
-    """
+
+def skip_for_osdi(record: ExportRecord) -> str | None:
+    """Why a record is not in the OSDI file: the same people the push would send. Confirmed
+    signatures only (``--all`` also lists pending and withdrawn ones, which are no action of
+    anybody's), and under ``consent_required`` only signers who agreed to updates."""
+    if record["status"] != CONFIRMED:
+        return NOT_CONFIRMED
+    if plugin_settings(PLUGIN_NAME).get("consent_required", True) and not record["consent_updates"]:
+        return NO_CONSENT
+    return None
+
+
+def write_osdi(petition: Petition, records: Iterable[ExportRecord], out: TextIO) -> None:
+    """One record-signature-helper body per line, ready to POST."""
     settings = plugin_settings(PLUGIN_NAME)
-    consent_required = settings.get("consent_required", True)
     for record in records:
-        if record["status"] != CONFIRMED:
-            continue
-        if consent_required and not record["consent_updates"]:
-            continue
         body = osdi_signature(petition.slug, record, settings)
         out.write(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n")
 
@@ -186,4 +195,4 @@ def write_osdi(petition: Petition, records: Iterable[ExportRecord], out: TextIO)
 @hookimpl
 def petitionkit_exporters() -> list[Exporter]:
     return [Exporter("osdi", "OSDI record-signature-helper bodies, one JSON per line", "jsonl",
-                     write_osdi)]
+                     write_osdi, skip=skip_for_osdi)]

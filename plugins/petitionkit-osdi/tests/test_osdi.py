@@ -47,7 +47,8 @@ def test_records_each_consenting_signature(tmp_path: Path) -> None:
     assert body["identifiers"] == [f"petitionkit:{slug}-{signature_id}"]
     assert body["person"] == {
         "given_name": "Ada Lovelace", "family_name": "Example",
-        "email_addresses": [{"address": "ada@example.org", "status": "subscribed"}],
+        "email_addresses": [{"address": "ada@example.org", "primary": True,
+                             "status": "subscribed"}],
         "postal_addresses": [{"postal_code": "75001", "country": "FR"}],
         "custom_fields": {"full_name": "Ada Lovelace Example"},
     }
@@ -65,8 +66,9 @@ def test_without_consent_when_the_operator_allows_it_but_not_subscribed(tmp_path
         run_jobs(app)
     [request] = server.requests
     person = request.json()["person"]
-    assert person["email_addresses"] == [{"address": "m@example.org"}]
-    assert (person["given_name"], person["family_name"]) == ("Mononym", "")
+    assert person["email_addresses"] == [{"address": "m@example.org", "primary": True}]
+    assert person["given_name"] == "Mononym"
+    assert "family_name" not in person, "an empty family name would erase the CRM's"
 
 
 def test_5xx_is_retried_and_4xx_is_not(tmp_path: Path) -> None:
@@ -112,7 +114,7 @@ def test_osdi_export_format(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [line] = [json.loads(text) for text in output.read_text().splitlines()]
     assert line["person"]["email_addresses"] == [
-        {"address": "ada@example.org", "status": "subscribed"}
+        {"address": "ada@example.org", "primary": True, "status": "subscribed"}
     ]
     assert line["identifiers"] == [f"petitionkit:{slug}-1"]
 
@@ -139,6 +141,7 @@ def test_osdi_export_leaves_out_who_did_not_consent_or_withdrew(tmp_path: Path) 
         assert services.cancel(db.session, withdrawn, signature.token_nonce) is (
             services.CancelOutcome.CANCELLED
         )
+    reports = {}
     for extra in ([], ["--all"]):
         output = tmp_path / "osdi.jsonl"
         result = app.test_cli_runner().invoke(
@@ -147,6 +150,15 @@ def test_osdi_export_leaves_out_who_did_not_consent_or_withdrew(tmp_path: Path) 
         addresses = [json.loads(text)["person"]["email_addresses"][0]["address"]
                      for text in output.read_text().splitlines()]
         assert addresses == ["ada@example.org"], extra
+        [reports[len(extra)]] = [line for line in result.output.splitlines()
+                                 if line.startswith("exported")]
+    assert reports == {
+        0: "exported 1 signature(s) as osdi; "
+           "1 skipped because the signer did not consent to be contacted",
+        1: "exported 1 signature(s) as osdi; "
+           "2 skipped because the signature is not confirmed (pending or withdrawn); "
+           "1 skipped because the signer did not consent to be contacted",
+    }, "the figures are those of the file, with what was left out and why"
 
 
 def test_osdi_export_without_consent_rule_still_only_confirmed(tmp_path: Path) -> None:
@@ -162,7 +174,7 @@ def test_osdi_export_without_consent_rule_still_only_confirmed(tmp_path: Path) -
         args=["export", slug, "--format", "osdi", "--all", "--output", str(output)])
     assert result.exit_code == 0, result.output
     [line] = [json.loads(text) for text in output.read_text().splitlines()]
-    assert line["person"]["email_addresses"] == [{"address": "quiet@example.org"}]
+    assert line["person"]["email_addresses"] == [{"address": "quiet@example.org", "primary": True}]
 
 
 def test_split_name() -> None:

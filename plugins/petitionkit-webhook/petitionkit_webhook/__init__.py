@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -84,6 +85,14 @@ def post(settings: dict[str, Any], event: str, delivery_id: str, payload: dict[s
         raise WebhookRefused(response.status_code)
 
 
+def utc_moment(moment: datetime) -> str:
+    """ISO 8601 in UTC with its offset (``2026-03-01T12:30:15+00:00``): a receiver never has to
+    guess a zone. A moment without a zone is refused, not sent as if it were UTC."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a moment without a time zone cannot be sent")
+    return moment.astimezone(UTC).isoformat()
+
+
 def petition_payload(petition: Petition) -> dict[str, Any]:
     return {"slug": petition.slug, "title": petition.title, "count": petition.signature_count}
 
@@ -103,7 +112,7 @@ def signature_payload(signature: Signature) -> dict[str, Any]:
         "consent_version": signature.consent_version,
         "show_name": signature.show_name,
         "extra": signature.extra or {},
-        "confirmed_at": confirmed.isoformat() if confirmed is not None else None,
+        "confirmed_at": utc_moment(confirmed) if confirmed is not None else None,
     }
 
 
@@ -153,7 +162,7 @@ def petitionkit_action_taken(petition: Petition, action: Action) -> None:
     settings = _settings()
     if settings is None:
         return
-    payload = action.to_payload()
+    payload = {**action.to_payload(), "taken_at": utc_moment(action.taken_at)}
     delivery = f"action.taken:{petition.slug}:{payload['taken_at']}:{payload['kind']}"
     post(settings, "action.taken", delivery, {
         "petition": petition_payload(petition),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from petitionkit_webhook import utc_moment
 from sqlalchemy import select
 
 from petitionkit.actions import Action
@@ -208,3 +209,33 @@ def test_an_action_is_announced_without_personal_data(tmp_path: Path) -> None:
         "target": "minister", "outcome": "answered", "count": 1,
     }
     assert b"caller@example.org" not in request.body
+
+
+
+def test_every_moment_sent_is_utc_with_its_offset(tmp_path: Path) -> None:
+    """SQLite keeps no zone and an action may be dated in any zone: the receiver gets UTC with
+    "+00:00" whatever the database or the caller had."""
+    paris = timezone(timedelta(hours=2))
+    with recording_http_server() as server:
+        app = webhook_app(tmp_path, server)
+        slug = add_petition(app)
+        signature_id = sign_and_confirm(app, slug, "Zoned Signer", "zoned@example.org")
+        with app.app_context():
+            petition_id = db.session.scalar(select(Petition.id).where(Petition.slug == slug))
+            app.extensions["petitionkit.lifecycle"].action_taken(db.session(), Action(
+                "call", petition_id, datetime(2027, 1, 5, 11, 30, tzinfo=paris),
+                signature_id=signature_id))
+            db.session.commit()
+        run_jobs(app)
+    by_event = {request.headers["X-Petitionkit-Event"]: request.json()
+                for request in server.requests}
+    confirmed_at = by_event["signature.confirmed"]["signature"]["confirmed_at"]
+    assert confirmed_at.endswith("+00:00"), confirmed_at
+    assert datetime.fromisoformat(confirmed_at).utcoffset() == timedelta(0)
+    assert by_event["action.taken"]["action"]["taken_at"] == "2027-01-05T09:30:00+00:00"
+
+
+def test_a_moment_without_a_zone_is_refused() -> None:
+    assert utc_moment(datetime(2027, 1, 5, 9, 30, tzinfo=UTC)) == "2027-01-05T09:30:00+00:00"
+    with pytest.raises(ValueError, match="without a time zone"):
+        utc_moment(datetime(2027, 1, 5, 9, 30))  # noqa: DTZ001 - the point of the test
