@@ -157,7 +157,7 @@ def test_count_progress_deadline_and_status(app: Flask, client: FlaskClient) -> 
     assert "Open until May 1, 2030, 12:00" in html
     assert "Delivered to the ministry on 3 May" in html
     live = client.get(f"/embed/{slug}/count.json?lang=de").json
-    assert live == {"count": 1234, "goal": 2000, "percent": "62\u00a0%",
+    assert live == {"count": 1234, "count_hidden": False, "goal": 2000, "percent": "62\u00a0%",
                     "text": "1.234 Personen haben unterschrieben. Auf zu 2.000!"}
 
 

@@ -165,14 +165,18 @@ def count(slug: str) -> Response:
         item = cache.put(slug, public_summary(petition, goal),
                          current_app.config["COUNT_CACHE_SECONDS"])
     summary = json.loads(item.body)
-    online, offline, goal = int(summary["count"]), int(summary["offline"]), summary["goal"]
-    # The widget shows and measures the total: online and offline together.
-    response = jsonify(
-        count=online + offline,
-        goal=goal,
-        text=count_sentence(online, goal, offline),
-        percent=progress_percent(online + offline, goal),
-    )
+    if summary["count_hidden"]:
+        response = jsonify(count=None, count_hidden=True, goal=None, text="", percent="")
+    else:
+        online, offline, goal = int(summary["count"]), int(summary["offline"]), summary["goal"]
+        # The widget shows and measures the total: online and offline together.
+        response = jsonify(
+            count=online + offline,
+            count_hidden=False,
+            goal=goal,
+            text=count_sentence(online, goal, offline),
+            percent=progress_percent(online + offline, goal),
+        )
     max_age = current_app.config["API_MAX_AGE"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Vary"] = "Accept-Language"
