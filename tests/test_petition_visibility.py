@@ -1,4 +1,4 @@
-"""What the public sees of a young petition's count (show_count_from)."""
+"""What the public sees of a young petition's count (show_count_from) and of an archived one."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
 
+from petitionkit.extensions import db
 from petitionkit.petitions.loader import parse_petition
+from petitionkit.signatures.models import Signature
 from petitionkit.testing import sign_and_confirm
 
 from .conftest import add_petition
+
+SIGNER = {"name": "Lio Brannock", "email": "lio@example.org"}
 
 
 def test_show_count_from_is_read_from_the_file() -> None:
@@ -83,3 +88,39 @@ def test_signatures_on_paper_count_towards_the_threshold(
     assert added.exit_code == 0, added.output
     summary = client.get(f"/api/v1/petitions/{slug}").json
     assert (summary["count"], summary["offline"], summary["count_hidden"]) == (0, 60, False)
+
+
+def test_an_archived_petition_stays_online_read_only_and_off_the_front_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    add_petition(app, slug="still-open", title="Still open")
+    slug = add_petition(app, slug="old-campaign", title="An old campaign", status="archived")
+
+    assert "old-campaign" not in client.get("/").get_data(as_text=True)
+    for path in (f"/p/{slug}", f"/embed/{slug}"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        page = response.get_data(as_text=True)
+        assert "This petition is archived and no longer takes signatures." in page, path
+        assert "<form" not in page.split("<main", 1)[1], f"{path}: no form"
+    assert client.get(f"/api/v1/petitions/{slug}").json["status"] == "archived"
+
+    as_form = client.post(f"/p/{slug}/sign", data=SIGNER)
+    assert as_form.status_code == 409
+    assert "This petition is archived" in as_form.get_data(as_text=True)
+    as_json = client.post(f"/api/v1/petitions/{slug}/signatures", json=SIGNER,
+                          headers={"Origin": "http://127.0.0.1:8000"})
+    assert as_json.status_code == 409
+    assert as_json.json == {"error": "This petition is archived and no longer takes signatures."}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
+
+
+def test_archived_loads_from_a_file(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "old-campaign.md"
+    path.write_text("---\ntitle: An old campaign\nstatus: archived\n---\nDone.\n",
+                    encoding="utf-8")
+    assert runner.invoke(args=["petition", "load", str(path)]).output == (
+        "created old-campaign\n"
+    )
+    assert "old-campaign\tarchived\t0\t" in runner.invoke(args=["petition", "list"]).output

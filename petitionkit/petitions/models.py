@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.extensions import UTCDateTime, db
 
-STATUSES = ("draft", "open", "closed")
+# `archived`: the page stays online, read-only, and the petition is off every public list.
+STATUSES = ("draft", "open", "closed", "archived")
 
 
 def utcnow() -> datetime:

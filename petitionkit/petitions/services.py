@@ -122,8 +122,11 @@ def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
 
 
 def public_status(petition: Petition, now: datetime | None = None) -> str:
-    """``open`` only while signatures are taken; ``scheduled`` before ``opens_at``."""
+    """``open`` only while signatures are taken; ``scheduled`` before ``opens_at``; ``archived``
+    as the file says."""
     now = now or utcnow()
+    if petition.status == "archived":
+        return "archived"
     if petition.is_open(now):
         return "open"
     if petition.status == "open" and petition.opens_at and now < petition.opens_at:
