@@ -1,4 +1,4 @@
-"""What every page's head carries: the site's icon, served here (never a 404)."""
+"""What every page's head carries: the site's icon (served here, never a 404) and a description."""
 
 from __future__ import annotations
 
@@ -46,3 +46,14 @@ def test_favicon_ico_and_svg_are_icons_kept_in_caches(client: FlaskClient) -> No
                            headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
 
+
+def test_the_front_page_describes_itself_in_the_visitors_language(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert ('<meta name="description" content="The petitions open for signing here: '
+            'read them and add your name.">') in page
+
+
+def test_a_petition_page_is_described_by_its_summary(app: Flask, client: FlaskClient) -> None:
+    slug = add_petition(app, summary="A poet is held for his verses.")
+    page = client.get(f"/p/{slug}").get_data(as_text=True)
+    assert '<meta name="description" content="A poet is held for his verses.">' in page
