@@ -43,6 +43,7 @@ def test_summary_fields(client: FlaskClient, app: Flask) -> None:
         "count": 0,
         "offline": 0,
         "total": 0,
+        "count_hidden": False,
         "goal": 1000,
         "status": "open",
         "status_line": "Closed by decree",

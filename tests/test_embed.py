@@ -158,7 +158,7 @@ def test_count_progress_deadline_and_status(app: Flask, client: FlaskClient) -> 
     assert "Open until May 1, 2030, 12:00" in html
     assert "Delivered to the ministry on 3 May" in html
     live = client.get(f"/embed/{slug}/count.json?lang=de").json
-    assert live == {"count": 1234, "goal": 2000, "percent": "62\u00a0%",
+    assert live == {"count": 1234, "count_hidden": False, "goal": 2000, "percent": "62\u00a0%",
                     "text": "1.234 Personen haben unterschrieben. Auf zu 2.000!"}
 
 
@@ -203,7 +203,11 @@ def test_hosted_page_has_previews_and_oembed_discovery(client: FlaskClient, peti
     assert '<meta name="twitter:card" content="summary">' in html
     [discovery] = re.findall(r'<link rel="alternate" type="application/json\+oembed"[^>]*>', html,
                              flags=re.S)
-    assert "href=\"http://localhost/oembed?url=http" in discovery
+    # The petition's address is one query value, every reserved character encoded.
+    assert ('href="http://localhost/oembed?url=http%3A%2F%2Flocalhost%2Fp%2Ffree-the-poet'
+            '&amp;format=json"') in discovery
+    href = re.search(r'href="([^"]+)"', discovery).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    assert client.get(href.removeprefix("http://localhost")).json["type"] == "rich"
 
 
 def test_oembed_describes_the_iframe(client: FlaskClient, petition: str) -> None:
@@ -213,6 +217,13 @@ def test_oembed_describes_the_iframe(client: FlaskClient, petition: str) -> None
     assert body["type"] == "rich" and body["version"] == "1.0"
     assert body["width"] == 500
     assert f'src="http://localhost/embed/{petition}"' in body["html"]
+    # Older CMSs and mail-to-web tools draw a border without it.
+    assert 'frameborder="0"' in body["html"]
+    assert body["height"] >= 1400, "the whole form fits on a phone (tests/browser measures it)"
+    assert f'height="{body["height"]}"' in body["html"]
+    assert client.get(
+        f"/oembed?url=http://localhost/p/{petition}&maxheight=900"
+    ).json["height"] == 900
     assert client.get("/oembed?url=https://elsewhere.example/p/free-the-poet").status_code == 404
     assert client.get("/oembed?url=http://localhost/p/no-such-thing").status_code == 404
     assert client.get(f"/oembed?url=http://localhost/p/{petition}&format=xml").status_code == 501

@@ -53,7 +53,10 @@ bp = Blueprint("embed", __name__)
 THEMES = ("light", "dark", "auto")
 _ACCENT = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _SLUG_PATH = re.compile(r"^/p/([a-z0-9][a-z0-9-]{0,79})/?$")
-OEMBED_HEIGHT = 640
+# The iframe oEmbed hands out keeps this height (CMSs do not resize it): the whole form of the
+# example letter, with its letter box, ends at 1,363 px on a 320 px phone (measured in Chromium by
+# tests/browser/test_oembed_height.py), plus a margin for longer titles and summaries.
+OEMBED_HEIGHT = 1480
 
 
 @bp.app_template_global()
@@ -165,14 +168,18 @@ def count(slug: str) -> Response:
         item = cache.put(slug, public_summary(petition, goal),
                          current_app.config["COUNT_CACHE_SECONDS"])
     summary = json.loads(item.body)
-    online, offline, goal = int(summary["count"]), int(summary["offline"]), summary["goal"]
-    # The widget shows and measures the total: online and offline together.
-    response = jsonify(
-        count=online + offline,
-        goal=goal,
-        text=count_sentence(online, goal, offline),
-        percent=progress_percent(online + offline, goal),
-    )
+    if summary["count_hidden"]:
+        response = jsonify(count=None, count_hidden=True, goal=None, text="", percent="")
+    else:
+        online, offline, goal = int(summary["count"]), int(summary["offline"]), summary["goal"]
+        # The widget shows and measures the total: online and offline together.
+        response = jsonify(
+            count=online + offline,
+            count_hidden=False,
+            goal=goal,
+            text=count_sentence(online, goal, offline),
+            percent=progress_percent(online + offline, goal),
+        )
     max_age = current_app.config["API_MAX_AGE"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Vary"] = "Accept-Language"
@@ -217,7 +224,8 @@ def oembed() -> Response | tuple[Response, int]:
     src = f"{base}/embed/{petition.slug}"
     html = (
         f'<iframe src="{src}" title="{escape(petition.title)}" width="{width}" '
-        f'height="{height}" style="border:0;max-width:100%" loading="lazy"></iframe>'
+        f'height="{height}" frameborder="0" style="border:0;max-width:100%" '
+        'loading="lazy"></iframe>'
     )
     return jsonify(
         version="1.0",

@@ -59,7 +59,7 @@ _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
 }
 KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
-    "asks", "letter", "targets", "extra", "listed", "image",
+    "asks", "letter", "targets", "extra", "listed", "image", "show_count_from",
 }
 # Never set from a file: the counts belong to confirm/cancel, offline entries and
 # `petitionkit recount`.
@@ -161,6 +161,8 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
     values["asks_country"] = "country" in asks or "postal_code" in asks
     values["asks_postal_code"] = "postal_code" in asks
 
+    values["show_count_from"] = _count_threshold(where, meta.get("show_count_from"))
+
     listed = meta.get("listed", True)
     if not isinstance(listed, bool):
         raise PetitionFileError(where, "listed must be true or false")
@@ -199,6 +201,14 @@ def _goal(where: str, key: str, value: object) -> int | None:
 def _positive(where: str, key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise PetitionFileError(where, f"{key} must be a whole number above zero")
+    return value
+
+
+def _count_threshold(where: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PetitionFileError(where, "show_count_from must be a whole number, 0 or more")
     return value
 
 

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.extensions import UTCDateTime, db
 
-STATUSES = ("draft", "open", "closed")
+# `archived`: the page stays online, read-only, and the petition is off every public list.
+STATUSES = ("draft", "open", "closed", "archived")
 
 
 def utcnow() -> datetime:
@@ -46,6 +47,8 @@ class Petition(db.Model):  # type: ignore[name-defined]
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The picture: alt text, width, height and version (its bytes: petitions.images).
     image: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The public count (pages, widget, read API) stays hidden until the total reaches this.
+    show_count_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
     signature_count: Mapped[int] = mapped_column(Integer, default=0)
     # Signatures gathered on paper or at events: the sum of the petition's offline entries, kept
     # beside the online count so that reading the total costs no extra query.
@@ -59,6 +62,13 @@ class Petition(db.Model):  # type: ignore[name-defined]
     def total_count(self) -> int:
         """Confirmed online signatures and those gathered offline: what goals count."""
         return self.signature_count + self.offline_count
+
+    @property
+    def count_hidden(self) -> bool:
+        """Whether the public is not shown the count yet (``show_count_from`` not reached).
+
+        Operators, the CLI and the hand-over report read the counts themselves, never this."""
+        return self.show_count_from is not None and self.total_count < self.show_count_from
 
     def is_open(self, now: datetime | None = None) -> bool:
         now = now or utcnow()

@@ -100,14 +100,19 @@ def listed_open_petitions(
 
 
 def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
+    """What the read API and the widget's count show; below ``show_count_from`` the figures are
+    ``None`` (and ``count_hidden`` is true). A goal ladder's step would hint at the hidden count,
+    so the goal is hidden with it."""
+    hidden = petition.count_hidden
     return {
         "slug": petition.slug,
         "title": petition.title,
         "summary": petition.summary,
-        "count": petition.signature_count,
-        "offline": petition.offline_count,
-        "total": petition.total_count,
-        "goal": goal,
+        "count": None if hidden else petition.signature_count,
+        "offline": None if hidden else petition.offline_count,
+        "total": None if hidden else petition.total_count,
+        "count_hidden": hidden,
+        "goal": None if hidden else goal,
         "status": public_status(petition),
         "status_line": petition.status_line,
         "opens_at": _iso(petition.opens_at),
@@ -117,8 +122,11 @@ def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
 
 
 def public_status(petition: Petition, now: datetime | None = None) -> str:
-    """``open`` only while signatures are taken; ``scheduled`` before ``opens_at``."""
+    """``open`` only while signatures are taken; ``scheduled`` before ``opens_at``; ``archived``
+    as the file says."""
     now = now or utcnow()
+    if petition.status == "archived":
+        return "archived"
     if petition.is_open(now):
         return "open"
     if petition.status == "open" and petition.opens_at and now < petition.opens_at:

@@ -66,10 +66,16 @@ def _refuse_cross_site() -> None:
         ))
 
 
+def _closed_message(petition: Petition) -> str:
+    if petition.status == "archived":
+        return gettext("This petition is archived and no longer takes signatures.")
+    return gettext("This petition is closed and no longer takes signatures.")
+
+
 def _accepting(petition: Petition) -> None:
     if not petition.is_open():
         metrics.REJECTED.labels(reason="closed").inc()
-        abort(409, description=gettext("This petition is closed and no longer takes signatures."))
+        abort(409, description=_closed_message(petition))
 
 
 def _check_challenge(petition: Petition, post: SigningPost) -> Ticket | None:
@@ -206,7 +212,7 @@ def sign_api(slug: str) -> Response:
         ))
     if not petition.is_open():
         metrics.REJECTED.labels(reason="closed").inc()
-        return _json_errors(409, gettext("This petition is closed and no longer takes signatures."))
+        return _json_errors(409, _closed_message(petition))
     if not request.is_json:
         return _json_errors(415, gettext("Please send the signature as JSON (application/json)."))
     try:
