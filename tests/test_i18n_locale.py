@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from html import unescape
 from pathlib import Path
 
+import pytest
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 
 from petitionkit.outbox.worker import run_once
 
@@ -65,6 +69,46 @@ def test_errors_are_in_the_signers_language(client: FlaskClient, petition: str) 
                            headers={"Origin": "http://localhost"})
     assert response.status_code == 422
     assert "Escribe tu nombre." in response.get_data(as_text=True)
+
+
+def _validator_reason(address: str) -> str:
+    """What email-validator says of an address, in English, its only language."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as error:
+        return str(error)
+    raise AssertionError(f"{address} is valid")
+
+
+@pytest.mark.parametrize("locale", ["fr", "ar"])
+@pytest.mark.parametrize(("address", "message"), [
+    ("pas-une-adresse", "This email address is not valid."),
+    ("two@@example.org", "This email address is not valid."),
+    ("nadia@localhost", "The domain of this email address does not accept mail."),
+    ("nadia@gmail", "The domain of this email address does not accept mail."),
+])
+def test_a_refused_address_is_explained_in_our_words_not_the_validators(
+    app: Flask, client: FlaskClient, petition: str, locale: str, address: str, message: str
+) -> None:
+    with app.test_request_context(), force_locale(locale):
+        expected = gettext(message)
+    reason = _validator_reason(address)
+    page = client.post(f"/p/{petition}/sign", data={"name": "Nadia", "email": address,
+                                                    "lang": locale},
+                       headers={"Accept-Language": locale})
+    assert page.status_code == 422
+    html = unescape(page.get_data(as_text=True))
+    assert f'<html lang="{locale}"' in html
+    error = html.split('id="email-error">', 1)[1].split("</p>", 1)[0]
+    assert error == expected
+    assert reason not in html and "@-sign" not in html
+
+    answer = client.post(f"/api/v1/petitions/{petition}/signatures",
+                         json={"name": "Nadia", "email": address},
+                         headers={"Accept-Language": locale})
+    assert answer.status_code == 422
+    assert answer.json["errors"]["email"] == [expected]
+    assert reason not in answer.get_data(as_text=True)
 
 
 def test_confirmation_email_is_in_the_signers_language(

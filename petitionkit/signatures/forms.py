@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from babel import Locale
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from flask import current_app, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -205,11 +205,29 @@ def _email_problem(values: dict[str, Any]) -> list[str]:
         return [gettext("An email address has at most 254 characters.")]
     try:
         result = validate_email(email, check_deliverability=False)
-    except EmailNotValidError as error:
-        return [gettext("This does not look like an email address (%(reason)s).",
-                        reason=str(error))]
+    except EmailNotValidError:
+        # email-validator's reason is English whatever the page's language: our own words.
+        if _domain_takes_no_mail(email):
+            return [gettext("The domain of this email address does not accept mail.")]
+        return [gettext("This email address is not valid.")]
     values["email"] = result.normalized
     return []
+
+
+def _domain_takes_no_mail(email: str) -> bool:
+    """Whether an address email-validator refused is refused for its domain alone: a name set
+    aside from the Internet's mail (``localhost``, ``.invalid``, ``.test``…), or one that is fine
+    but for lacking a top-level domain (``ana@gmail``). No DNS is asked."""
+    if "@" not in email:
+        return False
+    domain = email.rpartition("@")[2].lower().rstrip(".")
+    if any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES):
+        return True
+    try:
+        validate_email(email, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def _signature_input(post: SigningPost) -> SignatureInput:

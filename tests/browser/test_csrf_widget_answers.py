@@ -24,7 +24,7 @@ def test_every_answer_to_the_widgets_post_shows_inside_the_iframe(
     frame.get_by_role("button", name="Sign").click()
     error = frame.locator("#email-error")
     error.wait_for()
-    assert "does not look like an email address" in error.inner_text()
+    assert "This email address is not valid." in error.inner_text()
 
     frame.get_by_label("Email address").fill("ilse@example.org")
     frame.get_by_role("button", name="Sign").click()
