@@ -54,8 +54,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check petitionkit tests benchmarks plugins
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# Lighthouse comes from npm (it needs Node 18 or later), installed once outside the checkout.
+LIGHTHOUSE_DIR ?= $(HOME)/.cache/petitionkit-bench/lighthouse
+LIGHTHOUSE := $(LIGHTHOUSE_DIR)/node_modules/.bin/lighthouse
+
+$(LIGHTHOUSE):
+	npm install --prefix $(LIGHTHOUSE_DIR) --no-audit --no-fund -E lighthouse@12.2.3
+
+bench: $(STAMP) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/lighthouse.py --lighthouse $(LIGHTHOUSE)
 
 clean-demo:
 	rm -rf instance/petitionkit.db* instance/mail
