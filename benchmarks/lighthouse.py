@@ -12,8 +12,8 @@ are printed per page.
 Accessibility, best practices and SEO must be 1.00 on every hosted page: the script exits
 non-zero when one is not, naming the audits that failed. The widget's frame (``/embed/SLUG``) is
 judged on accessibility and best practices only: it asks search engines not to index it, so that
-the hosted page is the copy they find, and Lighthouse's SEO category counts that against it. Performance is printed, not judged: it
-moves with whatever else the machine runs.
+the hosted page is the copy they find, and Lighthouse's SEO category counts that against it.
+Performance is printed, not judged: it moves with whatever else the machine runs.
 
 Lighthouse is not a Python package; install it once with
 ``npm install --prefix ~/.cache/petitionkit-bench/lighthouse -E lighthouse@12.2.3`` (the
