@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # tests run with the rest.
 PLUGIN_PACKAGES := $(wildcard plugins/*/pyproject.toml examples/plugin-template/pyproject.toml)
 
-.PHONY: demo test lint bench venv clean-demo messages
+.PHONY: demo test lint bench venv clean-demo messages screenshots
 
 $(STAMP): pyproject.toml $(PLUGIN_PACKAGES)
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check petitionkit tests benchmarks plugins
+	$(BIN)/ruff check petitionkit tests benchmarks plugins examples docs
 	$(BIN)/mypy
 
 # Lighthouse comes from npm (it needs Node 18 or later), installed once outside the checkout.
@@ -64,6 +64,10 @@ $(LIGHTHOUSE):
 bench: $(STAMP) $(LIGHTHOUSE)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/lighthouse.py --lighthouse $(LIGHTHOUSE)
+
+# docs/screenshots.md: the pages and the mail signers see, in three languages and two widths.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots/take.py
 
 clean-demo:
 	rm -rf instance/petitionkit.db* instance/mail

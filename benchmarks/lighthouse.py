@@ -27,15 +27,16 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+from demo_server import serving_examples  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ("--headless --no-sandbox --disable-gpu --disable-background-networking "
                   "--disable-component-update --disable-sync")
@@ -45,56 +46,6 @@ CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 JUDGED = ("accessibility", "best-practices", "seo")
 DEFAULT_PAGES = ("/", "/p/free-journalist-salma-qadiri", "/p/letter-director-vantic",
                  "/p/urgent-action-lu-yunfei", "/embed/bring-daniel-home")
-SETTINGS = {
-    "SECRET_KEY": "lighthouse-benchmark-secret-0123456789",
-    "BLIND_INDEX_KEY": "lighthouse-benchmark-blind-index-0123456789",
-    "ORGANIZATION_NAME": "Lantern Rights Network",
-    "ORGANIZATION_URL": "https://lantern.example",
-    "PRIVACY_URL": "https://lantern.example/privacy",
-    "CONTACT_URL": "https://lantern.example/contact",
-    "OUTBOX_INPROCESS_WORKER": "false",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_engine(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, **{f"PETITIONKIT_{key}": value for key, value in SETTINGS.items()},
-           "PETITIONKIT_INSTANCE_PATH": str(folder),
-           "PETITIONKIT_DATABASE_URL": f"sqlite:///{folder / 'petitionkit.db'}",
-           "PETITIONKIT_PUBLIC_URL": url}
-    petitionkit = str(bin_dir / "petitionkit")
-    subprocess.run([petitionkit, "keys", "generate"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    env["PETITIONKIT_DATA_PUBLIC_KEY_FILE"] = str(folder / "data.pub")
-    subprocess.run([petitionkit, "db", "upgrade"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subprocess.run([petitionkit, "petition", "load",
-                    *map(str, sorted((ROOT / "examples/petitions").glob("*.md")))],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
-    server = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--log-level", "warning", "petitionkit:create_app()"],
-        env=env, cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                return url, server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the engine did not answer /healthz within 30 s")
-
-
 def audit(lighthouse: Path, url: str, preset: str, folder: Path) -> dict[str, object]:
     report = folder / "report.json"
     command = [str(lighthouse), url, "--quiet", "--output=json", f"--output-path={report}",
@@ -140,8 +91,7 @@ def main(argv: list[str]) -> int:
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        url, server = start_engine(folder)
-        try:
+        with serving_examples(folder / "instance") as url:
             print("| page | preset | performance | accessibility | best practices | SEO |")
             print("|---|---|---:|---:|---:|---:|")
             for page in arguments.pages.split(","):
@@ -158,9 +108,6 @@ def main(argv: list[str]) -> int:
                         if categories[category]["score"] < 1:
                             problems.append(f"{page} ({preset}) {category}: "
                                             + ", ".join(failures(result, category)))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     print(f"\nLighthouse {version}, Chromium at {CHROMIUM}, Python {platform.python_version()}")
     for problem in problems:
         print(f"BELOW 1.00: {problem}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The hosted pages' typefaces: served by the engine, declared per script, left out of the widget."""
+"""The hosted pages' typefaces: served by the engine, declared per script, not in the widget."""
 
 from __future__ import annotations
 
