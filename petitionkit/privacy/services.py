@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
 from petitionkit.encryption import Sealer
@@ -93,14 +93,19 @@ def erase(
                        erased=False)
     withdrawn = withdraw_uncommitted(session, signature, reason, now, listener=listener)
     dropped = listener.erasing(session, signature.id, current.sealed)
-    session.execute(
+    erased = session.execute(
         update(Signature)
         .where(Signature.id == signature.id, Signature.erased_at.is_(None))
         .values(erased_at=now, **_ERASED_VALUES)
         .execution_options(synchronize_session=False)
     )
+    if not cast(CursorResult[Any], erased).rowcount:
+        # Another erasure of the same signature committed between our read and this write.
+        session.rollback()
+        return Erasure(signature.id, signature.petition_id, current.status, withdrawn=False,
+                       erased=False)
     session.commit()
-    # The object the caller holds is as stale as the row is gone: read it again when used.
+    # The caller's object still holds what was erased: it is read again when next used.
     session.expire(signature)
     _scrub_sqlite(session)
     return Erasure(signature.id, signature.petition_id, current.status,
