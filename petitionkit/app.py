@@ -165,6 +165,9 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # What is erased or deleted is overwritten with zeros, not left in the file's free space
+    # (see petitionkit.privacy): the cost is writing those bytes, on deletes and shrinking rows.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -31,6 +31,7 @@ from petitionkit.petitions.models import OfflineEntry, Petition
 from petitionkit.petitions.offline import OfflineEntryRefused, offline_entries, record_offline
 from petitionkit.petitions.services import public_status
 from petitionkit.plugins.events import LIFECYCLE
+from petitionkit.privacy.cli import privacy_group
 from petitionkit.signatures.cli import signers_group
 from petitionkit.signatures.models import CONFIRMED, Signature
 
@@ -315,5 +316,5 @@ def outbox_replay(job_ids: tuple[int, ...]) -> None:
 
 def register_commands(app: Flask) -> None:
     for command in (petition_group, worker_command, recount_command, outbox_group,
-                    signers_group, keys_group):
+                    signers_group, keys_group, privacy_group):
         app.cli.add_command(command)

@@ -137,6 +137,10 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     page("confirmed", 200, lambda: client.post(confirm))
     page("cancel", 200, lambda: client.get(cancel))
     page("cancelled", 200, lambda: client.post(cancel))
+    leaving = _pending_signature(app, client, slugs["letter"], "leaving@example.org")
+    erase = f"/erase/{_token(leaving, Purpose.ERASE)}"
+    page("erase", 200, lambda: client.get(erase))
+    page("erased", 200, lambda: client.post(erase))
     # Signing again with a confirmed address mails an "already signed" notice.
     sign_and_confirm(app, slugs["letter"], "Rui Costa", "rui@example.org", country="PT")
     page("sign-again", 303, lambda: client.post(

@@ -51,8 +51,8 @@ def changed_tables(
                   if before.get(name) != after.get(name))
 
 
-def pending_signature(app: Flask, slug: str) -> tuple[str, str]:
-    """A pending signature, and its confirm and cancel tokens."""
+def pending_signature(app: Flask, slug: str) -> tuple[str, str, str]:
+    """A pending signature, and its confirm, cancel and erase tokens."""
     response = app.test_client().post(f"/p/{slug}/sign", data={
         "name": "Ilse Marrow", "email": "ilse.marrow@example.org",
     }, headers=OWN_SITE)
@@ -60,7 +60,8 @@ def pending_signature(app: Flask, slug: str) -> tuple[str, str]:
     with app.app_context():
         signature = db.session.scalars(select(Signature)).one()
         return (make_token(TEST_SECRET, Purpose.CONFIRM, signature.id, signature.token_nonce),
-                make_token(TEST_SECRET, Purpose.CANCEL, signature.id, signature.token_nonce))
+                make_token(TEST_SECRET, Purpose.CANCEL, signature.id, signature.token_nonce),
+                make_token(TEST_SECRET, Purpose.ERASE, signature.id, signature.token_nonce))
 
 
 def paths(app: Flask, slug: str, tokens: tuple[str, ...]) -> Iterator[tuple[str, str]]:
@@ -111,7 +112,7 @@ def walk_every_route(app: Flask) -> None:
     tokens = pending_signature(app, slug)
     assert state_changes(app, slug, tokens) == []
     # The walk sees changes when they happen: the checked POSTs do change state.
-    confirm_token, cancel_token = tokens
+    confirm_token, cancel_token, _erase_token = tokens
     client = app.test_client()
     for path in (f"/confirm/{confirm_token}", f"/cancel/{cancel_token}"):
         before = snapshot(app)
@@ -131,9 +132,9 @@ def test_only_a_checked_post_changes_state_on_postgresql(pg_app: Flask) -> None:
 def test_a_link_preview_neither_confirms_nor_withdraws(app: Flask, method: str) -> None:
     """What a mail scanner does with both links of a confirmation mail."""
     slug = add_petition(app)
-    confirm_token, cancel_token = pending_signature(app, slug)
+    confirm_token, cancel_token, erase_token = pending_signature(app, slug)
     client = app.test_client()
-    for path in (f"/confirm/{confirm_token}", f"/cancel/{cancel_token}"):
+    for path in (f"/confirm/{confirm_token}", f"/cancel/{cancel_token}", f"/erase/{erase_token}"):
         assert client.open(path, method=method).status_code == 200
         assert client.open(path, method=method, headers=CROSS_SITE).status_code == 200
     with app.app_context():

@@ -120,7 +120,9 @@ class SignatureStream:
         self.last: Cursor | None = since
 
     def _base_filter(self) -> Any:
-        condition = Signature.petition_id == self.petition.id
+        # An erased signature has nothing left to export, --all or not.
+        condition = and_(Signature.petition_id == self.petition.id,
+                         Signature.erased_at.is_(None))
         if not self.include_unconfirmed:
             condition = and_(condition, Signature.status == CONFIRMED)
         return condition

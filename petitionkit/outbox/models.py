@@ -13,6 +13,11 @@ PENDING = "pending"
 DONE = "done"
 DEAD = "dead"
 
+# The payload key of personal data a job needs until it is done (a withdrawal that reaches a
+# CRM after the signer's data was erased), sealed to the data public key and base64-encoded.
+# The worker drops it from the payload in the statement that marks the job done.
+SEALED_PAYLOAD_KEY = "sealed"
+
 
 class OutboxJob(db.Model):  # type: ignore[name-defined]
     """Work that talks to the outside world, written in the same transaction as its cause.

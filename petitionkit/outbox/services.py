@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
+from petitionkit.outbox.models import DEAD, DONE, PENDING, SEALED_PAYLOAD_KEY, OutboxJob
 from petitionkit.petitions.models import utcnow
 
 LEASE_NAME_LENGTH = 100
@@ -241,12 +241,28 @@ def extend(
     return set(held)
 
 
-def complete(session: Session, job_id: int, lease: str, now: datetime | None = None) -> bool:
-    """Mark the job done; False when the lease was lost to another worker meanwhile."""
+def complete(
+    session: Session,
+    job_id: int,
+    lease: str,
+    now: datetime | None = None,
+    *,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Mark the job done; False when the lease was lost to another worker meanwhile.
+
+    A job that carried sealed personal data (``SEALED_PAYLOAD_KEY``) is stored done without it:
+    hand in its ``payload`` and the copy goes in the same statement.
+    """
+    values: dict[str, Any] = {"status": DONE, "done_at": now or utcnow(), "locked_until": None,
+                              "last_error": None}
+    if payload is not None and SEALED_PAYLOAD_KEY in payload:
+        values["payload"] = {key: value for key, value in payload.items()
+                             if key != SEALED_PAYLOAD_KEY}
     result = session.execute(
         update(OutboxJob)
         .where(_held([job_id], lease))
-        .values(status=DONE, done_at=now or utcnow(), locked_until=None, last_error=None)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -313,6 +329,20 @@ def replay(session: Session, job_ids: list[int] | None = None, now: datetime | N
     )
     session.commit()
     return int(getattr(result, "rowcount", 0))
+
+
+def pending_jobs_naming_signature(session: Session, signature_id: int) -> list[OutboxJob]:
+    """The jobs still to do whose payload names ``signature_id`` (its ``signature_id`` key)."""
+    named = OutboxJob.payload["signature_id"]
+    # PostgreSQL's ->> gives text, and a plugin's payload might hold anything under that key,
+    # so compare as text there; SQLite's json_extract gives the number as a number.
+    if session.get_bind().dialect.name == "postgresql":
+        condition = named.as_string() == str(signature_id)
+    else:
+        condition = named.as_integer() == signature_id
+    return list(session.scalars(
+        select(OutboxJob).where(OutboxJob.status == PENDING, condition).order_by(OutboxJob.id)
+    ))
 
 
 def dead_jobs(session: Session) -> list[OutboxJob]:

@@ -156,7 +156,7 @@ def run_batch(app: Flask, worker: str | None = None) -> BatchResult:
                 job = session.get(OutboxJob, job_id)
                 if job is None:
                     continue
-                kind, attempt = job.kind, job.attempts + 1
+                kind, attempt, payload = job.kind, job.attempts + 1, job.payload
                 try:
                     handler = handlers.get(kind)
                     if handler is None:
@@ -173,7 +173,7 @@ def run_batch(app: Flask, worker: str | None = None) -> BatchResult:
                             _record_failure(session, claim.lease, untried, None, error, policy)
                         break
                     continue
-                if services.complete(session, job_id, claim.lease):
+                if services.complete(session, job_id, claim.lease, payload=payload):
                     metrics.JOBS_DONE.labels(kind=metrics.job_kind_label(kind)).inc()
                     log.info("job delivered id=%s kind=%s attempt=%s", job_id, kind, attempt)
                     finished += 1

@@ -3,7 +3,9 @@
 A confirmation adds, in the confirming transaction: one ``plugins.signature_confirmed`` job per
 plugin implementing that hook, a ``plugins.goal_reached`` job when the count crossed a goal, and a
 ``targets.route`` job when the petition delivers to targets; the withdrawal of a confirmed signature
-likewise adds one ``plugins.signature_withdrawn`` job per plugin, and a petition created or changed
+likewise adds one ``plugins.signature_withdrawn`` job per plugin (an erasure lends those jobs a
+sealed copy of the personal data and drops every other job still to do about that signature),
+and a petition created or changed
 one ``plugins.petition_changed`` job per plugin. An offline entry (signatures gathered on paper)
 adds the goal-reached jobs of the goals its total crossed and, when it adds signatures, a ``paper``
 action per plugin. Each job has an idempotency key, so a milestone crossed again after a withdrawal,
@@ -13,6 +15,7 @@ cache are dropped and the metrics counted. Views and commands call these and rep
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from datetime import datetime
@@ -23,15 +26,15 @@ from sqlalchemy.orm import Session
 from petitionkit.actions import Action
 from petitionkit.extensions import db
 from petitionkit.ops import metrics
-from petitionkit.outbox.models import OutboxJob
-from petitionkit.outbox.services import enqueue_once
+from petitionkit.outbox.models import SEALED_PAYLOAD_KEY, OutboxJob
+from petitionkit.outbox.services import enqueue_once, pending_jobs_naming_signature
 from petitionkit.outbox.worker import DeliveryContext
 from petitionkit.petitions.goals import current_goal
 from petitionkit.petitions.models import OfflineEntry, Petition
 from petitionkit.petitions.services import SummaryCache
 from petitionkit.plugins import calls
 from petitionkit.registry import Slot
-from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.models import CONFIRMED, Signature, lent_personal_data
 from petitionkit.targets.delivery import enqueue_routing
 
 log = logging.getLogger("petitionkit.plugins")
@@ -78,6 +81,22 @@ class Lifecycle:
                 {"signature_id": signature_id, "plugin": plugin_name, "reason": reason},
                 f"signature-withdrawn:{signature_id}:{plugin_name}",
             )
+
+    def erasing(self, session: Session, signature_id: int, sealed: bytes | None) -> int:
+        """Inside the transaction that erases a signature's personal data: the withdrawal jobs
+        still to do get a sealed copy of it (``sealed``), so that plugins can still take the
+        person off their lists, and every other job still to do about the signature is dropped.
+        Returns how many were dropped. The worker drops the copy when the job is done."""
+        dropped = 0
+        for job in pending_jobs_naming_signature(session, signature_id):
+            if job.kind == SIGNATURE_WITHDRAWN_JOB:
+                if sealed is not None:
+                    job.payload = {**job.payload,
+                                   SEALED_PAYLOAD_KEY: base64.b64encode(sealed).decode("ascii")}
+                continue
+            session.delete(job)
+            dropped += 1
+        return dropped
 
     def petition_saving(
         self, session: Session, petition: Petition, created: bool, changed: list[str]
@@ -171,6 +190,14 @@ def run_signature_withdrawn(job: OutboxJob, context: DeliveryContext) -> None:
     signature = db.session.get(Signature, job.payload["signature_id"])
     if signature is None:
         return
+    if signature.erased_at is not None:
+        copy = job.payload.get(SEALED_PAYLOAD_KEY)
+        if copy is None:
+            # Erased with no copy lent to this job (it had died, and was replayed): whom to
+            # take back is no longer known to anyone here.
+            log.warning("withdrawal of an erased signature skipped job=%s", job.id)
+            return
+        signature = lent_personal_data(signature, base64.b64decode(copy))
     petition = db.session.get(Petition, signature.petition_id)
     assert petition is not None
     calls.signature_withdrawn(context.app, job.payload["plugin"], petition, signature,

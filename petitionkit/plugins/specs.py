@@ -96,7 +96,9 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
     pending one never reached a plugin.
     Arguments: ``petition``; ``signature`` the withdrawn signature (read-only, status
     ``cancelled``); ``reason`` why: ``"signer"`` ("it wasn't me"), ``"operator"`` (an organiser
-    invalidated it) or ``"erasure"`` (the signer asked for their data to be erased).
+    invalidated it) or ``"erasure"`` (the signer asked for their data to be erased). After an
+    erasure (``"signer"`` erases too) the personal data still opens, from a sealed copy the job
+    carries until it is done: the stored signature holds none of it any more.
     Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once.
     """
 

@@ -49,6 +49,11 @@ def build_message(
             app,
             "/cancel/" + make_token(secret, Purpose.CANCEL, signature.id, signature.token_nonce),
         ),
+        # "Delete my data": every mail to a signer carries it.
+        "erase_url": public_url(
+            app,
+            "/erase/" + make_token(secret, Purpose.ERASE, signature.id, signature.token_nonce),
+        ),
         "petition_url": public_url(app, f"/p/{petition.slug}"),
     }
     template = "confirm" if kind == CONFIRM_EMAIL else "already_signed"
@@ -90,7 +95,7 @@ def build_message(
 
 def deliver_signer_email(job: OutboxJob, context: DeliveryContext) -> None:
     signature = db.session.get(Signature, job.payload["signature_id"])
-    if signature is None or signature.mail_suppressed:
+    if signature is None or signature.mail_suppressed or signature.erased_at is not None:
         return
     if job.kind == CONFIRM_EMAIL and signature.status != PENDING:
         return

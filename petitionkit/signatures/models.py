@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
+from sqlalchemy import inspect as inspect_mapping
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
@@ -50,7 +51,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
     email_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     # The signer's personal data (PersonalData as JSON), sealed to the data public key: the web
     # process writes it and cannot read it back. Read through the properties below.
-    # NULL only on a row stored before sealing existed, until `keys encrypt-existing` seals it.
+    # NULL on a row stored before sealing existed, until `keys encrypt-existing` seals it, and
+    # for good once the signature is erased (``erased_at`` tells the two apart).
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # What the public signer list shows ("Ayşe Y."), kept only when the signer asked to be shown.
     public_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -78,13 +80,19 @@ class Signature(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the signer's personal data was erased (petitionkit.privacy): the row keeps its blind
+    # index, so the address is not mailed again, and nothing that says who signed.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def personal(self) -> PersonalData:
         """The sealed personal data, opened with the app's private key (read once per row).
 
         Raises ``KeyUnavailable`` in a process without the private key: nothing is readable
-        there, by design.
+        there, by design; ``PersonalDataErased`` for an erased signature. Code that goes through
+        signatures of any status checks ``erased_at`` first and skips those.
         """
+        if self.sealed is None and self.erased_at is not None:
+            raise PersonalDataErased(f"signature {self.id} was erased: it holds no personal data")
         if self.sealed is None:
             raise KeyUnavailable(
                 f"signature {self.id} was stored before personal data was sealed; run "
@@ -115,6 +123,24 @@ class Signature(db.Model):  # type: ignore[name-defined]
     def extra(self) -> dict[str, Any]:
         """Every plugin field's value, personal (opened) or not."""
         return {**(self.plain_extra or {}), **self.personal().extra}
+
+
+class PersonalDataErased(LookupError):  # noqa: N818 - says what happened, like KeyUnavailable
+    """The signature's personal data was erased at the signer's request."""
+
+
+def lent_personal_data(erased: Signature, sealed: bytes) -> Signature:
+    """A read-only stand-in for an erased signature that opens ``sealed`` (the copy an erasure
+    lent to a withdrawal job), for the plugins that must still learn whom to take back.
+
+    It is a new object in no session: nothing done to it reaches the database.
+    """
+    columns = {attribute.key: getattr(erased, attribute.key)
+               for attribute in inspect_mapping(Signature).column_attrs}
+    stand_in = Signature(**{**columns, "sealed": sealed})
+    if "_sealer" in erased.__dict__:
+        stand_in.__dict__["_sealer"] = erased.__dict__["_sealer"]
+    return stand_in
 
 
 @event.listens_for(Signature, "load")

@@ -398,6 +398,24 @@ def withdraw(
     """Withdraw ``signature`` for ``reason``: off the count if it was on it, no more mail to
     that address about this petition, and, when it had been confirmed (and so may have reached
     plugins), the listener's follow-up work in the same transaction."""
+    outcome = withdraw_uncommitted(session, signature, reason, now, listener=listener)
+    if outcome is CancelOutcome.CANCELLED:
+        session.commit()
+    else:
+        session.rollback()
+    return outcome
+
+
+def withdraw_uncommitted(
+    session: Session,
+    signature: Signature,
+    reason: str,
+    now: datetime | None = None,
+    *,
+    listener: WithdrawalListener | None = None,
+) -> CancelOutcome:
+    """``withdraw`` inside the caller's transaction, for a caller that changes more in it (an
+    erasure); the caller commits."""
     if reason not in WITHDRAWAL_REASONS:
         raise ValueError(f"unknown withdrawal reason {reason!r}")
     now = now or utcnow()
@@ -413,9 +431,7 @@ def withdraw(
                 _add_to_count(session, signature.petition_id, -1)
                 if listener is not None:
                     listener.withdrawing(session, signature.petition_id, signature.id, reason)
-            session.commit()
             return CancelOutcome.CANCELLED
-    session.rollback()
     return CancelOutcome.ALREADY_CANCELLED
 
 

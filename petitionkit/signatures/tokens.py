@@ -15,6 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 class Purpose(Enum):
     CONFIRM = "petitionkit.confirm-signature"
     CANCEL = "petitionkit.cancel-signature"
+    ERASE = "petitionkit.erase-signature"
 
 
 @dataclass(frozen=True)

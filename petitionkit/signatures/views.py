@@ -38,6 +38,7 @@ from petitionkit.petitions.services import (
 from petitionkit.petitions.views import render_petition_page
 from petitionkit.plugins import calls
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
+from petitionkit.privacy import services as privacy
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
@@ -365,15 +366,45 @@ def cancel(token: str) -> tuple[str, int]:
     if signature is None:
         return _token_invalid()
     petition = db.session.get(Petition, signature.petition_id)
-    if signature.status == CANCELLED:
-        return render_template("signatures/cancelled.html", petition=petition), 200
     if request.method != "POST":
         # HEAD included: only the button's POST (or a mail program's one-click POST) withdraws.
+        if signature.status == CANCELLED:
+            return _cancelled_page(signature, petition), 200
         return render_template("signatures/cancel.html", petition=petition, token=token), 200
+    # Whoever signed with this address, their name and address go: only the blind index stays,
+    # so that the address is not mailed again about this petition.
+    _erase(signature, petition, services.WITHDRAWN_BY_SIGNER)
+    return _cancelled_page(signature, petition), 200
+
+
+def _cancelled_page(signature: Signature, petition: Petition | None) -> str:
+    return render_template("signatures/cancelled.html", petition=petition,
+                           erased=signature.erased_at is not None)
+
+
+def _erase(signature: Signature, petition: Petition | None, reason: str) -> None:
     events: Lifecycle = LIFECYCLE.of()
-    outcome = services.cancel(db.session(), claims.signature_id, claims.nonce, listener=events)
-    if outcome is services.CancelOutcome.INVALID:
-        return _token_invalid()
-    if outcome is services.CancelOutcome.CANCELLED:
+    erasure = privacy.erase(db.session(), signature, reason, listener=events)
+    if erasure.withdrawn:
         events.withdrawn(petition)
-    return render_template("signatures/cancelled.html", petition=petition), 200
+
+
+@bp.route("/erase/<token>", methods=["GET", "POST"])
+def erase(token: str) -> tuple[str, int]:
+    """"Delete my data", from every mail to a signer: the page explains, its button erases."""
+    _state, claims = _read(Purpose.ERASE, token, None)
+    if claims is None:
+        return _token_invalid()
+    if request.method == "POST":
+        _refuse_cross_site()
+    signature = services.lookup_for_token(db.session(), claims)
+    if signature is None:
+        return _token_invalid()
+    petition = db.session.get(Petition, signature.petition_id)
+    if signature.erased_at is None:
+        if request.method != "POST":
+            # Mail scanners and link previews follow links: only the button's POST erases.
+            return render_template("signatures/erase.html", petition=petition, token=token,
+                                   counted=signature.status == CONFIRMED), 200
+        _erase(signature, petition, services.WITHDRAWN_BY_ERASURE)
+    return render_template("signatures/erased.html", petition=petition), 200
