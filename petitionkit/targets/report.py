@@ -68,7 +68,8 @@ def write_csv_report(petition: Petition, path: str) -> int:
         writer.writerow(["total signatures", total])
         writer.writerow(["signed online", online])
         writer.writerow(["gathered offline", petition.offline_count])
-        writer.writerow(["organisations", petition.organization_count])
+        if petition.takes_organizations:
+            writer.writerow(["organisations", petition.organization_count])
         writer.writerow(["generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
         writer.writerow([])
         if petition.organization_count:
