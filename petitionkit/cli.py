@@ -33,7 +33,7 @@ from petitionkit.petitions.services import public_status
 from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.privacy.cli import privacy_group
 from petitionkit.signatures.cli import signers_group
-from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.models import CONFIRMED, ORGANIZATION, PERSON, Signature
 
 
 def _create_app() -> Flask:
@@ -240,7 +240,18 @@ def recount_command(dry_run: bool) -> None:
         petition_id: total
         for petition_id, total in db.session.execute(
             select(Signature.petition_id, func.count(Signature.id))
-            .where(Signature.status == CONFIRMED)
+            # An organisation's signature counts once an organiser approved it.
+            .where(Signature.status == CONFIRMED,
+                   (Signature.kind == PERSON) | Signature.approved_at.is_not(None))
+            .group_by(Signature.petition_id)
+        )
+    }
+    organizations: dict[int, int] = {
+        petition_id: total
+        for petition_id, total in db.session.execute(
+            select(Signature.petition_id, func.count(Signature.id))
+            .where(Signature.status == CONFIRMED, Signature.kind == ORGANIZATION,
+                   Signature.approved_at.is_not(None))
             .group_by(Signature.petition_id)
         )
     }
@@ -267,6 +278,13 @@ def recount_command(dry_run: bool) -> None:
                        f"should be {actual_offline}")
             changes["offline_count"] = (
                 Petition.offline_count + (actual_offline - petition.offline_count)
+            )
+        actual_organizations = organizations.get(petition.id, 0)
+        if petition.organization_count != actual_organizations:
+            click.echo(f"{petition.slug}: organisations were {petition.organization_count}, "
+                       f"should be {actual_organizations}")
+            changes["organization_count"] = (
+                Petition.organization_count + (actual_organizations - petition.organization_count)
             )
         fixed += len(changes)
         if changes and not dry_run:

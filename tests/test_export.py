@@ -272,7 +272,7 @@ def test_a_signature_carries_its_kind_into_exports(app: Flask, runner: FlaskCliR
     slug = add_petition(app, slug="joint-letter")
     sign_and_confirm(app, slug, "Ada Example", "ada@example.org")
     sign_and_confirm(app, slug, "Harbour Watch", "contact@harbour.example.org",
-                     kind="organization")
+                     kind="organization", organization="Harbour Watch")
     with pytest.raises(ValueError, match="unknown kind of signer"):
         sign_and_confirm(app, slug, "Someone", "x@example.org", kind="robot")
     result = runner.invoke(args=["export", slug, "--format", "jsonl"])

@@ -139,6 +139,29 @@ def test_petitionkit_signature_withdrawn_example(tmp_path: Path, migrated_sqlite
         assert len(server.requests) == before
 
 
+def test_petitionkit_organization_approved_example(
+    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_organization_approved")
+    slug = add_petition(app, signers=["organizations"])
+    approved = sign_and_confirm(app, slug, "Contact", "c@example.org", kind="organization",
+                                organization="River Keepers", organization_url="https://rk.example")
+    rejected = sign_and_confirm(app, slug, "Other", "o@example.org", kind="organization",
+                                organization="Impostor Org")
+    runner = app.test_cli_runner()
+    with caplog.at_level(logging.INFO, logger="petitionkit.coalition_log"):
+        run_jobs(app)  # the confirmation mails; confirmed, not yet approved: nothing logged
+        assert not [r for r in caplog.records if r.name == "petitionkit.coalition_log"]
+        assert runner.invoke(args=["signers", "approve", slug, str(approved)]).exit_code == 0
+        assert runner.invoke(args=["signers", "reject", slug, str(rejected)]).exit_code == 0
+        run_jobs(app)
+        # Approving again is no event at all.
+        assert runner.invoke(args=["signers", "approve", slug, str(approved)]).exit_code == 0
+        assert run_jobs(app) == 0
+    logged = [r.getMessage() for r in caplog.records if r.name == "petitionkit.coalition_log"]
+    assert logged == [f"River Keepers joined {slug}"]
+
+
 def test_petitionkit_petition_changed_example(
     tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

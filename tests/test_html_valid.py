@@ -65,9 +65,11 @@ def petitionkit_form_fields(petition):
 BAD_POST = {"name": "", "email": "not an address", "country": "XX", "consent_updates": "y"}
 
 
-def _pending_signature(app: Flask, client: FlaskClient, slug: str, email: str) -> Signature:
+def _pending_signature(
+    app: Flask, client: FlaskClient, slug: str, email: str, **fields: str
+) -> Signature:
     response = client.post(f"/p/{slug}/sign", data={"name": "Ana Lima", "email": email,
-                                                    "country": "PT"})
+                                                    "country": "PT", **fields})
     assert response.status_code == 303, response.data
     with app.app_context():
         signature = db.session.scalar(select(Signature).order_by(Signature.id.desc()))
@@ -127,6 +129,31 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     page("embed-not-allowed", 403, lambda: client.get(
         f"/embed/{slugs['letter']}", headers={"Referer": "https://elsewhere.example.net/"}))
 
+    # Organisations as signers: the choice, their fields with errors, the approved list.
+    joint = slugs["joint-letter"]
+    bad_organization = {"signer": "organization", "organization": "<b>", "name": "",
+                        "organization_url": "ftp://x", "email": "x"}
+    page("form-errors-organization", 422,
+         lambda: client.post(f"/p/{joint}/sign", data=bad_organization))
+    page("embed-form-errors-organization", 422,
+         lambda: client.post(f"/p/{joint}/sign", data={**bad_organization, "embed": "1"}))
+    add_petition(app, slug="both-kinds", title="People and organisations",
+                 signers=["people", "organizations"])
+    page("petition-people-and-organizations", 200, lambda: client.get("/p/both-kinds"))
+    page("form-errors-signer-choice", 422, lambda: client.post(
+        "/p/both-kinds/sign", data={**BAD_POST, "signer": "robot"}))
+    approved = sign_and_confirm(app, joint, "Contact Person", "contact@example.org",
+                                kind="organization", organization="Vallen Lawyers' Association",
+                                organization_url="https://lawyers.example.org", country="NO")
+    other = sign_and_confirm(app, joint, "Other Contact", "other@example.org",
+                             kind="organization",
+                             organization="منظمة النهر")
+    approving = app.test_cli_runner().invoke(
+        args=["signers", "approve", joint, str(approved), str(other)])
+    assert approving.exit_code == 0, approving.output
+    page("petition-organizations-listed", 200, lambda: client.get(f"/p/{joint}"))
+    page("embed-organizations-listed", 200, lambda: client.get(f"/embed/{joint}"))
+
     page("check-email", 200, lambda: client.get(f"/p/{slugs['letter']}/check-email"))
     page("embed-check-email", 200, lambda: client.get(f"/embed/{slugs['letter']}/check-email"))
     signature = _pending_signature(app, client, slugs["letter"], "ana@example.org")
@@ -153,7 +180,8 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     page("token-expired", 410, lambda: client.get(f"/confirm/{_token(late, Purpose.CONFIRM)}"))
     app.config["CONFIRM_TOKEN_MAX_AGE"] = max_age
 
-    closing = _pending_signature(app, client, slugs["joint-letter"], "eva@example.org")
+    closing = _pending_signature(app, client, slugs["joint-letter"], "eva@example.org",
+                                 organization="Vallen Students' Union")
     with app.app_context():
         db.session.execute(update(Petition).where(Petition.slug == slugs["joint-letter"])
                            .values(status="closed"))

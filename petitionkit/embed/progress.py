@@ -46,6 +46,24 @@ def count_sentence(count: int, goal: int | None, offline: int = 0) -> str:
     )
 
 
+def organizations_sentence(count: int, goal: int | None) -> str:
+    """A joint letter whose goal counts organisations (``goal_counts: organizations``)."""
+    if goal and count >= goal:
+        return ngettext(
+            "%(count)s organisation has signed: the goal of %(goal)s is reached. Thank you!",
+            "%(count)s organisations have signed: the goal of %(goal)s is reached. Thank you!",
+            count, count=format_decimal(count), goal=format_decimal(goal),
+        )
+    if goal:
+        return ngettext(
+            "%(count)s organisation has signed. Let's get to %(goal)s!",
+            "%(count)s organisations have signed. Let's get to %(goal)s!",
+            count, count=format_decimal(count), goal=format_decimal(goal),
+        )
+    return ngettext("%(count)s organisation has signed.", "%(count)s organisations have signed.",
+                    count, count=format_decimal(count))
+
+
 def progress_percent(count: int, goal: int | None) -> str:
     if not goal:
         return ""

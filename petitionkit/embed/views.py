@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from babel import Locale
 from flask import (
     Blueprint,
     Response,
@@ -30,7 +31,12 @@ from petitionkit.embed.framing import (
     petition_policy,
     referring_origin_refused,
 )
-from petitionkit.embed.progress import count_sentence, deadline_sentence, progress_percent
+from petitionkit.embed.progress import (
+    count_sentence,
+    deadline_sentence,
+    organizations_sentence,
+    progress_percent,
+)
 from petitionkit.embed.share import mastodon_server, share_details
 from petitionkit.embed.signers import recent_signers
 from petitionkit.extensions import db
@@ -47,6 +53,11 @@ from petitionkit.petitions.services import (
 )
 from petitionkit.security import origin_of, own_origins
 from petitionkit.signatures.forms import SignatureForm, country_choices
+from petitionkit.signatures.organizations import (
+    MAX_PER_PAGE,
+    PublicOrganization,
+    approved_organizations,
+)
 
 bp = Blueprint("embed", __name__)
 
@@ -69,15 +80,27 @@ def _recent_signers(petition: Petition) -> list[str]:
     return recent_signers(db.session(), petition)
 
 
+def _listed_organizations(petition: Petition) -> list[PublicOrganization]:
+    return approved_organizations(db.session(), petition, per_page=MAX_PER_PAGE)
+
+
+def _country_name(code: str) -> str:
+    name: str = Locale.parse(current_locale_name()).territories.get(code, code)
+    return name
+
+
 @bp.record_once
 def _template_globals(state: BlueprintSetupState) -> None:
     # Globals rather than a context processor: the macros in _progress.html are imported
     # without the caller's context.
     state.app.jinja_env.globals.update(
         count_sentence=count_sentence,
+        organizations_sentence=organizations_sentence,
         progress_percent=progress_percent,
         deadline_sentence=deadline_sentence,
         recent_signers=_recent_signers,
+        listed_organizations=_listed_organizations,
+        country_name=_country_name,
         share_details=share_details,
         current_locale_name=current_locale_name,
     )
@@ -99,7 +122,7 @@ def embed_context(petition: Petition) -> dict[str, Any]:
     accent = request.args.get("accent", "")
     return {
         "petition": petition,
-        "goal": current_goal(petition, petition.total_count),
+        "goal": current_goal(petition, petition.goal_count),
         "theme": theme if theme in THEMES else "light",
         "accent": accent if _ACCENT.match(accent) else "",
         "frame_origins": frame_origins(petition),
@@ -118,7 +141,8 @@ def render_embed_page(
         # The page again, with errors: the host page already heard "loaded" once.
         stage="form" if status < 400 else "invalid",
         form=form,
-        countries=country_choices(current_locale_name()) if petition.asks_country else [],
+        countries=(country_choices(current_locale_name())
+                   if petition.asks_country or petition.takes_organizations else []),
         is_open=petition.is_open(),
         challenge_url=challenge_url(petition) if petition.is_open() else None,
         **embed_context(petition),
@@ -164,11 +188,21 @@ def count(slug: str) -> Response:
     item = cache.get(slug)
     if item is None:
         petition = petition_or_404(slug)
-        goal = current_goal(petition, petition.total_count)
+        goal = current_goal(petition, petition.goal_count)
         item = cache.put(slug, public_summary(petition, goal),
                          current_app.config["COUNT_CACHE_SECONDS"])
     summary = json.loads(item.body)
-    if summary["count_hidden"]:
+    if summary["goal_counts"] == "organizations":
+        # A joint letter measured in organisations: public by name, so never hidden.
+        organizations, goal = int(summary["organizations"]), summary["goal"]
+        response = jsonify(
+            count=organizations,
+            count_hidden=False,
+            goal=goal,
+            text=organizations_sentence(organizations, goal),
+            percent=progress_percent(organizations, goal),
+        )
+    elif summary["count_hidden"]:
         response = jsonify(count=None, count_hidden=True, goal=None, text="", percent="")
     else:
         online, offline, goal = int(summary["count"]), int(summary["offline"]), summary["goal"]

@@ -29,12 +29,15 @@ from petitionkit.petitions.images import (
     prepare_image,
 )
 from petitionkit.petitions.markdown import render_markdown
-from petitionkit.petitions.models import STATUSES, Petition
+from petitionkit.petitions.models import ORGANIZATIONS, PEOPLE, STATUSES, Petition
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 KINDS = ("petition", "letter", "joint-letter", "urgent-action")
 ASKS = ("country", "postal_code")
+# Who may sign (``signers``), and what a goal may count besides signatures (``goal_counts``).
+SIGNERS = (PEOPLE, ORGANIZATIONS)
+GOAL_COUNTS = ("signatures", ORGANIZATIONS)
 SHARE_KEYS = ("hashtags", "posts")
 LETTER_KEYS = ("salutation", "closing", "delivery", "organizer_email", "editable",
                "max_per_hour", "max_letter_length", "sample", "subject", "via", "batch")
@@ -59,11 +62,13 @@ _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
 }
 KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
-    "asks", "letter", "targets", "extra", "listed", "image", "show_count_from",
+    "asks", "letter", "targets", "extra", "listed", "image", "show_count_from", "signers",
+    "goal_counts",
 }
 # Never set from a file: the counts belong to confirm/cancel, offline entries and
 # `petitionkit recount`.
-_PROTECTED = frozenset({"id", "signature_count", "offline_count", "created_at", "updated_at"})
+_PROTECTED = frozenset({"id", "signature_count", "offline_count", "organization_count",
+                        "created_at", "updated_at"})
 
 
 class PetitionFileError(ValueError):
@@ -150,6 +155,17 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
             raise PetitionFileError(where, "goal_ladder must rise step by step")
         values["goal_settings"] = {"ladder": steps}
 
+    values["signers"] = _signers(where, meta.get("signers", [PEOPLE]))
+    goal_counts = meta.get("goal_counts", "signatures")
+    if goal_counts not in GOAL_COUNTS:
+        raise PetitionFileError(where, f"goal_counts must be one of {', '.join(GOAL_COUNTS)}")
+    if goal_counts == ORGANIZATIONS:
+        if ORGANIZATIONS not in values["signers"]:
+            raise PetitionFileError(
+                where, "goal_counts: organizations needs organizations among the signers"
+            )
+        values["goal_settings"] = {**values["goal_settings"], "counts": ORGANIZATIONS}
+
     values["opens_at"] = _moment(where, "opens_at", meta.get("opens_at"))
     values["closes_at"] = _moment(where, "closes_at", meta.get("closes_at"))
     if values["opens_at"] and values["closes_at"] and values["closes_at"] <= values["opens_at"]:
@@ -180,6 +196,18 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
     values["body"] = body
     values["body_html"] = render_markdown(body)
     return values
+
+
+def _signers(where: str, value: object) -> list[str]:
+    """``[people]``, ``[organizations]`` or both, in this order whatever the file's."""
+    if isinstance(value, str):
+        value = [value]
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(item, str) and item in SIGNERS for item in value)):
+        raise PetitionFileError(
+            where, "signers must list people, organizations or both, e.g. [people, organizations]"
+        )
+    return [kind for kind in SIGNERS if kind in value]
 
 
 def _text(where: str, key: str, value: object, longest: int | None) -> str | None:

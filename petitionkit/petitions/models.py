@@ -3,13 +3,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.extensions import UTCDateTime, db
 
 # `archived`: the page stays online, read-only, and the petition is off every public list.
 STATUSES = ("draft", "open", "closed", "archived")
+# Who may sign a petition (its file's ``signers``), and what its goal may count.
+PEOPLE = "people"
+ORGANIZATIONS = "organizations"
 
 
 def utcnow() -> datetime:
@@ -53,6 +56,12 @@ class Petition(db.Model):  # type: ignore[name-defined]
     # Signatures gathered on paper or at events: the sum of the petition's offline entries, kept
     # beside the online count so that reading the total costs no extra query.
     offline_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Who may sign: "people", "organizations" or both (SIGNERS in petitions.loader).
+    signers: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: [PEOPLE], server_default=text("'[\"people\"]'")
+    )
+    # Organisations an organiser approved (and still standing): what the public list shows.
+    organization_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow
@@ -62,6 +71,24 @@ class Petition(db.Model):  # type: ignore[name-defined]
     def total_count(self) -> int:
         """Confirmed online signatures and those gathered offline: what goals count."""
         return self.signature_count + self.offline_count
+
+    @property
+    def takes_people(self) -> bool:
+        return PEOPLE in (self.signers or [PEOPLE])
+
+    @property
+    def takes_organizations(self) -> bool:
+        return ORGANIZATIONS in (self.signers or ())
+
+    @property
+    def goal_counts_organizations(self) -> bool:
+        """Whether the file says ``goal_counts: organizations`` (a joint letter's goal)."""
+        return (self.goal_settings or {}).get("counts") == ORGANIZATIONS
+
+    @property
+    def goal_count(self) -> int:
+        """What the goal measures: the total, or the approved organisations."""
+        return self.organization_count if self.goal_counts_organizations else self.total_count
 
     @property
     def count_hidden(self) -> bool:

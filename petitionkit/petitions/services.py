@@ -112,7 +112,11 @@ def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
         "offline": None if hidden else petition.offline_count,
         "total": None if hidden else petition.total_count,
         "count_hidden": hidden,
-        "goal": None if hidden else goal,
+        # Approved organisations (a joint letter's signatories): public by name, never hidden.
+        "organizations": petition.organization_count,
+        # A goal of organisations measures the public list, which nothing hides.
+        "goal": None if hidden and not petition.goal_counts_organizations else goal,
+        "goal_counts": "organizations" if petition.goal_counts_organizations else "signatures",
         "status": public_status(petition),
         "status_line": petition.status_line,
         "opens_at": _iso(petition.opens_at),

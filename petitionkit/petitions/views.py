@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.challenges.views import challenge_url
@@ -14,12 +25,14 @@ from petitionkit.petitions.images import PetitionImage
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import (
     SUMMARY_CACHE,
+    CachedBody,
     SummaryCache,
     listed_open_petitions,
     petition_or_404,
     public_summary,
 )
 from petitionkit.signatures.forms import SignatureForm, country_choices
+from petitionkit.signatures.organizations import MAX_PER_PAGE, PER_PAGE, approved_organizations
 
 bp = Blueprint("petitions", __name__)
 
@@ -36,7 +49,7 @@ def index() -> BaseResponse | str:
     petitions = listed_open_petitions(db.session(), FRONT_PAGE_LIMIT)
     return render_template(
         "petitions/index.html",
-        petitions=[(petition, current_goal(petition, petition.total_count))
+        petitions=[(petition, current_goal(petition, petition.goal_count))
                    for petition in petitions],
     )
 
@@ -51,13 +64,14 @@ def show(slug: str) -> tuple[str, int]:
 def render_petition_page(
     petition: Petition, form: SignatureForm, status: int = 200
 ) -> tuple[str, int]:
-    goal = current_goal(petition, petition.total_count)
+    goal = current_goal(petition, petition.goal_count)
     body = render_template(
         "petitions/show.html",
         petition=petition,
         form=form,
         goal=goal,
-        countries=country_choices(current_locale_name()) if petition.asks_country else [],
+        countries=(country_choices(current_locale_name())
+                   if petition.asks_country or petition.takes_organizations else []),
         is_open=petition.is_open(),
         challenge_url=challenge_url(petition) if petition.is_open() else None,
     )
@@ -99,10 +113,15 @@ def api_show(slug: str) -> Response:
     item = cache.get(slug)
     if item is None:
         petition = petition_or_404(slug)
-        goal = current_goal(petition, petition.total_count)
+        goal = current_goal(petition, petition.goal_count)
         item = cache.put(
             slug, public_summary(petition, goal), current_app.config["COUNT_CACHE_SECONDS"]
         )
+    return _public_json(item)
+
+
+def _public_json(item: CachedBody) -> Response:
+    """A public read: cached by browsers and CDNs for ``API_MAX_AGE``, revalidated by ETag."""
     max_age = current_app.config["API_MAX_AGE"]
     headers = {
         "ETag": f'"{item.etag}"',
@@ -116,3 +135,50 @@ def api_show(slug: str) -> Response:
     if request.if_none_match.contains_weak(item.etag):
         return Response(status=304, headers=headers)
     return Response(item.body, status=200, headers=headers, mimetype="application/json")
+
+
+# The deepest page the organisations' list serves: far beyond any joint letter, and it keeps
+# an offset from costing the database a scan of the whole table.
+MAX_PAGE = 1000
+
+
+def _page_argument(name: str, default: int, highest: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= highest:
+        abort(_bad_argument(gettext(
+            "%(name)s must be a whole number from 1 to %(highest)d.", name=name, highest=highest
+        )))
+    return int(raw)
+
+
+def _bad_argument(message: str) -> Response:
+    response = jsonify(error=message)
+    response.status_code = 400
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/api/v1/petitions/<slug>/organizations")
+def api_organizations(slug: str) -> Response:
+    """The approved signatory organisations, a page at a time (``page``, ``per_page``)."""
+    page = _page_argument("page", 1, MAX_PAGE)
+    per_page = _page_argument("per_page", PER_PAGE, MAX_PER_PAGE)
+    cache: SummaryCache = SUMMARY_CACHE.of()
+    key = f"{slug}/organizations/{page}/{per_page}"
+    item = cache.get(key)
+    if item is None:
+        petition = petition_or_404(slug)
+        listed = approved_organizations(db.session(), petition, page=page, per_page=per_page)
+        more = page * per_page < petition.organization_count
+        item = cache.put(key, {
+            "slug": petition.slug,
+            "count": petition.organization_count,
+            "page": page,
+            "per_page": per_page,
+            "organizations": [organization.to_json() for organization in listed],
+            "next": url_for("petitions.api_organizations", slug=slug, page=page + 1,
+                            per_page=per_page) if more and page < MAX_PAGE else None,
+        }, current_app.config["COUNT_CACHE_SECONDS"])
+    return _public_json(item)

@@ -156,6 +156,7 @@ def validation_errors(petition: Petition, signature: SignatureInput) -> dict[str
 OUTBOX_EVENTS = (
     "petitionkit_signature_confirmed", "petitionkit_signature_withdrawn",
     "petitionkit_petition_changed", "petitionkit_action_taken",
+    "petitionkit_organization_approved",
 )
 
 
@@ -196,6 +197,15 @@ def signature_withdrawn(
     """``petitionkit_signature_withdrawn`` of one plugin; a failure retries the job."""
     _one_plugin(app, "petitionkit_signature_withdrawn", plugin_name)(
         petition=petition, signature=signature, reason=reason
+    )
+
+
+def organization_approved(
+    app: Flask, plugin_name: str, petition: Petition, signature: Signature
+) -> None:
+    """``petitionkit_organization_approved`` of one plugin; a failure retries the job."""
+    _one_plugin(app, "petitionkit_organization_approved", plugin_name)(
+        petition=petition, signature=signature
     )
 
 

@@ -4,13 +4,15 @@ A confirmation adds, in the confirming transaction: one ``plugins.signature_conf
 plugin implementing that hook, a ``plugins.goal_reached`` job when the count crossed a goal, and a
 ``targets.route`` job when the petition delivers to targets; the withdrawal of a confirmed signature
 likewise adds one ``plugins.signature_withdrawn`` job per plugin (an erasure lends those jobs a
-sealed copy of the personal data and drops every other job still to do about that signature),
-and a petition created or changed
-one ``plugins.petition_changed`` job per plugin. An offline entry (signatures gathered on paper)
-adds the goal-reached jobs of the goals its total crossed and, when it adds signatures, a ``paper``
-action per plugin. Each job has an idempotency key, so a milestone crossed again after a withdrawal,
-or a confirmation replayed, adds nothing. Once the transaction committed, the counts that readers
-cache are dropped and the metrics counted. Views and commands call these and repeat none of it.
+sealed copy of the personal data and drops every other job still to do about that signature). An organisation's signature goes
+on the count when an organiser approves it, not when its contact confirms: the approval adds the
+goal-reached and routing jobs and one ``plugins.organization_approved`` job per plugin. A petition
+created or changed adds one ``plugins.petition_changed`` job per plugin. An offline entry
+(signatures gathered on paper) adds the goal-reached jobs of the goals its total crossed and, when
+it adds signatures, a ``paper`` action per plugin. Each job has an idempotency key, so a milestone
+crossed again after a withdrawal, or a confirmation replayed, adds nothing. Once the transaction
+committed, the counts that readers cache are dropped and the metrics counted. Views and commands
+call these and repeat none of it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from petitionkit.petitions.models import OfflineEntry, Petition
 from petitionkit.petitions.services import SummaryCache
 from petitionkit.plugins import calls
 from petitionkit.registry import Slot
-from petitionkit.signatures.models import CONFIRMED, Signature, lent_personal_data
+from petitionkit.signatures.models import CONFIRMED, ORGANIZATION, Signature, lent_personal_data
 from petitionkit.targets.delivery import enqueue_routing
 
 log = logging.getLogger("petitionkit.plugins")
@@ -44,6 +46,7 @@ SIGNATURE_WITHDRAWN_JOB = "plugins.signature_withdrawn"
 PETITION_CHANGED_JOB = "plugins.petition_changed"
 ACTION_TAKEN_JOB = "plugins.action_taken"
 GOAL_REACHED_JOB = "plugins.goal_reached"
+ORGANIZATION_APPROVED_JOB = "plugins.organization_approved"
 
 
 class Lifecycle:
@@ -55,10 +58,12 @@ class Lifecycle:
         self.summaries = summaries
 
     def confirming(
-        self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime
+        self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime,
+        *, counted: bool,
     ) -> None:
         """Inside the confirming transaction: the follow-up jobs, committed with it or not at
-        all."""
+        all. A signature not yet ``counted`` (an organisation's, awaiting approval) reaches the
+        plugins now, and goals and targets once approved (``approving``)."""
         for plugin_name in calls.event_plugin_names(self.app, "petitionkit_signature_confirmed"):
             enqueue_once(
                 session,
@@ -66,8 +71,33 @@ class Lifecycle:
                 {"signature_id": signature_id, "plugin": plugin_name},
                 f"signature-confirmed:{signature_id}:{plugin_name}",
             )
-        self._check_goal(session, petition, count - 1, count)
+        if counted:
+            if not petition.goal_counts_organizations:
+                self._check_goal(session, petition, count - 1, count)
+            enqueue_routing(session, petition, signature_id)
+
+    def approving(
+        self, session: Session, petition: Petition, signature_id: int, count: int,
+        organizations: int, now: datetime,
+    ) -> None:
+        """Inside the transaction that approves an organisation's signature: the goal it may
+        reach, its letters to targets, and a job per plugin to hear of the approval."""
+        for plugin_name in calls.event_plugin_names(self.app,
+                                                    "petitionkit_organization_approved"):
+            enqueue_once(
+                session,
+                ORGANIZATION_APPROVED_JOB,
+                {"signature_id": signature_id, "plugin": plugin_name},
+                f"organization-approved:{signature_id}:{plugin_name}",
+            )
+        measured = organizations if petition.goal_counts_organizations else count
+        self._check_goal(session, petition, measured - 1, measured)
         enqueue_routing(session, petition, signature_id)
+
+    def approved(self, petition: Petition, approved: int) -> None:
+        """After an organiser's approvals committed."""
+        self.summaries.clear()
+        log.info("approved petition=%s organizations=%d", petition.slug, approved)
 
     def withdrawing(
         self, session: Session, petition_id: int, signature_id: int, reason: str
@@ -131,7 +161,8 @@ class Lifecycle:
         """Inside the transaction that records signatures gathered offline: the goal reached,
         and for an addition (not a correction, which an ``Action`` cannot carry) an action per
         plugin."""
-        self._check_goal(session, petition, total - entry.count, total)
+        if not petition.goal_counts_organizations:
+            self._check_goal(session, petition, total - entry.count, total)
         if entry.count > 0:
             self.action_taken(session, Action("paper", petition.id, entry.recorded_at,
                                               count=entry.count))
@@ -202,6 +233,17 @@ def run_signature_withdrawn(job: OutboxJob, context: DeliveryContext) -> None:
     assert petition is not None
     calls.signature_withdrawn(context.app, job.payload["plugin"], petition, signature,
                               str(job.payload["reason"]))
+
+
+def run_organization_approved(job: OutboxJob, context: DeliveryContext) -> None:
+    signature = db.session.get(Signature, job.payload["signature_id"])
+    if (signature is None or signature.kind != ORGANIZATION or signature.status != CONFIRMED
+            or signature.approved_at is None):
+        # Rejected or withdrawn before delivery: nothing about it may leave as approved.
+        return
+    petition = db.session.get(Petition, signature.petition_id)
+    assert petition is not None
+    calls.organization_approved(context.app, job.payload["plugin"], petition, signature)
 
 
 def run_petition_changed(job: OutboxJob, context: DeliveryContext) -> None:

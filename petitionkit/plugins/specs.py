@@ -77,6 +77,8 @@ def petitionkit_signature_confirmed(petition: Petition, signature: Signature) ->
     """The real-time event: a signer confirmed.
 
     Returns: nothing.
+    An organisation's signature (``signature.kind == "organization"``) is confirmed by its
+    contact person and is public only once approved: see ``petitionkit_organization_approved``.
     Every implementing plugin gets a job of its own in the outbox (idempotency key per signature
     and plugin), so one failing destination is retried without repeating the others. Not called
     for a signature withdrawn before its job ran.
@@ -99,6 +101,21 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
     invalidated it) or ``"erasure"`` (the signer asked for their data to be erased). After an
     erasure (``"signer"`` erases too) the personal data still opens, from a sealed copy the job
     carries until it is done: the stored signature holds none of it any more.
+    Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once.
+    """
+
+
+@hookspec
+def petitionkit_organization_approved(petition: Petition, signature: Signature) -> None:
+    """An organiser approved an organisation's signature: it is now public and on the count.
+
+    Returns: nothing.
+    Every implementing plugin gets a job of its own in the outbox, as for
+    ``petitionkit_signature_confirmed`` (which the organisation's signature heard earlier, when
+    its contact person confirmed). Not called for a signature withdrawn before its job ran; a
+    rejection is heard through ``petitionkit_signature_withdrawn`` (reason ``"operator"``).
+    Arguments: ``petition``; ``signature`` the approved signature (read-only, ``kind``
+    ``"organization"``, with ``organization``, ``organization_url`` and ``approved_at``).
     Runs: in a worker job; raising retries with backoff, ``PermanentJobError`` gives up at once.
     """
 

@@ -26,8 +26,14 @@ from petitionkit.i18n import current_locale_name
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import calls
 from petitionkit.plugins.fields import read_extra_fields
+from petitionkit.signatures.models import (
+    ORGANIZATION,
+    ORGANIZATION_NAME_MAX,
+    ORGANIZATION_URL_MAX,
+    PERSON,
+)
 from petitionkit.signatures.normalize import shown_name
-from petitionkit.signatures.rules import text_problem
+from petitionkit.signatures.rules import published_text_problem, text_problem, website_problem
 from petitionkit.signatures.services import SignatureInput
 
 MAX_EMAIL_LENGTH = 254
@@ -122,6 +128,9 @@ def read_signing_post(petition: Petition) -> SigningPost:
     then the plugins' fields and, when all is well so far, their validation hooks."""
     submitted = _Submitted(submitted_values())
     values: dict[str, Any] = {
+        "signer": submitted.stripped("signer") or None,
+        "organization": submitted.stripped("organization") or None,
+        "organization_url": submitted.stripped("organization_url") or None,
         "name": submitted.stripped("name"),
         "email": submitted.stripped("email"),
         "country": (submitted.stripped("country") or "").upper() or None,
@@ -158,9 +167,59 @@ def read_signing_post(petition: Petition) -> SigningPost:
     return post
 
 
+def _signer_problems(petition: Petition, values: dict[str, Any]) -> dict[str, list[str]]:
+    """Who signs: sets ``values["signer"]`` to ``PERSON`` or ``ORGANIZATION`` as the petition
+    and the post say, and checks the organisation's fields when it is one.
+
+    A petition of people refuses an organisation's fields; one of organisations takes only
+    those; with both, ``signer`` chooses, or without it (the JSON API) whether an
+    ``organization`` is given. A person's post from a form with both may carry the
+    organisation's fields the signer filled before choosing: they are not read."""
+    chosen = values["signer"]
+    if chosen not in (None, PERSON, ORGANIZATION):
+        values["signer"] = PERSON if petition.takes_people else ORGANIZATION
+        return {"signer": [gettext(
+            "Please choose whether you sign as a person or for an organisation."
+        )]}
+    if not petition.takes_organizations:
+        values["signer"] = PERSON
+        if chosen == ORGANIZATION or values["organization"] or values["organization_url"]:
+            return {"organization": [gettext(
+                "This petition is signed by people only, not by organisations."
+            )]}
+        return {}
+    if not petition.takes_people:
+        if chosen == PERSON:
+            values["signer"] = ORGANIZATION
+            return {"signer": [gettext("This petition is signed by organisations only.")]}
+        values["signer"] = ORGANIZATION
+    elif chosen is None:
+        values["signer"] = ORGANIZATION if values["organization"] else PERSON
+    if values["signer"] == PERSON:
+        values["organization"] = values["organization_url"] = None
+        return {}
+    values["show_name"] = False  # the contact person is never shown
+    problems: dict[str, list[str]] = {}
+    organization = values["organization"]
+    if not organization or not shown_name(organization):
+        problems["organization"] = [gettext("Please enter the organisation's name.")]
+    elif len(organization) > ORGANIZATION_NAME_MAX:
+        problems["organization"] = [gettext(
+            "Please shorten the organisation's name to %(limit)d characters.",
+            limit=ORGANIZATION_NAME_MAX,
+        )]
+    else:
+        problems["organization"] = published_text_problem(organization)
+    if values["organization_url"]:
+        problems["organization_url"] = website_problem(values["organization_url"],
+                                                       ORGANIZATION_URL_MAX)
+    return problems
+
+
 def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[str]]:
     """The core fields' problems, in the form's order; cleans ``values`` in place."""
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[str]] = _signer_problems(petition, values)
+    as_person = values["signer"] == PERSON
     name = values["name"]
     if not name or not shown_name(name):
         # A name of characters that draw nothing would show as a blank wherever it is shown.
@@ -178,7 +237,7 @@ def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[s
         problems["email"] = text_problem(email) + _email_problem(values)
     country = values["country"]
     if not country:
-        if petition.asks_country:
+        if petition.asks_country and as_person:
             problems["country"] = [gettext("Please choose your country.")]
     elif country not in _COUNTRY_CODES:
         problems["country"] = [gettext("Please choose a country from the list.")]
@@ -188,7 +247,7 @@ def _core_errors(petition: Petition, values: dict[str, Any]) -> dict[str, list[s
         if postal_code and len(postal_code) > MAX_POSTAL_CODE_LENGTH else []
     ) + text_problem(postal_code) + (
         [gettext("Please enter your postal code.")]
-        if petition.asks_postal_code and not postal_code else []
+        if petition.asks_postal_code and as_person and not postal_code else []
     )
     source = values["source"]
     problems["source"] = (
@@ -231,7 +290,6 @@ def _domain_takes_no_mail(email: str) -> bool:
 
 
 def _signature_input(post: SigningPost) -> SignatureInput:
-
     values = post.values
     return SignatureInput(
         name=values["name"],
@@ -246,6 +304,9 @@ def _signature_input(post: SigningPost) -> SignatureInput:
                if key not in post.personal_fields},
         personal_extra={key: value for key, value in post.extra_values.items()
                         if key in post.personal_fields},
+        kind=values["signer"],
+        organization=values["organization"],
+        organization_url=values["organization_url"],
     )
 
 
@@ -261,6 +322,11 @@ class SignatureForm(FlaskForm):
             # Every label of this form is our own, translated by Flask-Babel.
             return None
 
+    # A pair of radio buttons, rendered by the template from ``signer_choices``.
+    signer = StringField(_l("I sign"))
+    signer_choices = ((PERSON, _l("as a person")), (ORGANIZATION, _l("for an organisation")))
+    organization = StringField(_l("Organisation"))
+    organization_url = StringField(_l("Organisation's website (optional)"))
     name = StringField(_l("Your name"))
     email = StringField(_l("Email address"))
     country = StringField(_l("Country"))

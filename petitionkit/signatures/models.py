@@ -29,6 +29,10 @@ PERSON = "person"
 ORGANIZATION = "organization"
 SIGNER_KINDS = (PERSON, ORGANIZATION)
 
+# The longest organisation name and website address a signature holds.
+ORGANIZATION_NAME_MAX = 200
+ORGANIZATION_URL_MAX = 500
+
 PENDING = "pending"
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
@@ -41,6 +45,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
         Index("ix_signatures_petition_status_id", "petition_id", "status", "id"),
         Index("ix_signatures_petition_status_confirmed", "petition_id", "status", "confirmed_at",
               "id"),
+        Index("ix_signatures_petition_kind_approved", "petition_id", "kind", "status",
+              "approved_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -63,6 +69,11 @@ class Signature(db.Model):  # type: ignore[name-defined]
     legacy_postal_code: Mapped[str | None] = mapped_column("postal_code", String(20),
                                                            nullable=True)
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # An organisation's name and website, published once an organiser approved it: plaintext,
+    # as everything public. The contact person who signed for it is sealed like any signer.
+    organization: Mapped[str | None] = mapped_column(String(ORGANIZATION_NAME_MAX), nullable=True)
+    organization_url: Mapped[str | None] = mapped_column(String(ORGANIZATION_URL_MAX),
+                                                         nullable=True)
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -83,6 +94,8 @@ class Signature(db.Model):  # type: ignore[name-defined]
     # When the signer's personal data was erased (petitionkit.privacy): the row keeps its blind
     # index, so the address is not mailed again, and nothing that says who signed.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When an organiser approved an organisation's signature: only then is it public and counted.
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def personal(self) -> PersonalData:
         """The sealed personal data, opened with the app's private key (read once per row).

@@ -5,17 +5,21 @@ in the signer's own words)."""
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import urlsplit
 
 from flask_babel import gettext
 
 # The core's fields of a signing post, by the JSON type they take. The signer's own: name,
-# email, country, postal_code, consent_updates, show_name, source. The rest travel with the
+# email, country, postal_code, consent_updates, show_name, source, and for an organisation
+# organization and organization_url (``signer``, "person" or "organization", says which of the
+# two a form with both chose). The rest travel with the
 # post and are never stored: the page's language, whether it came from the widget, the honeypot
 # (website) and the proof-of-work solution (altcha). A plugin's field may take none of these
 # names.
 CORE_BOOLEAN_FIELDS = frozenset({"consent_updates", "show_name"})
 CORE_TEXT_FIELDS = frozenset({
     "name", "email", "country", "postal_code", "source", "lang", "embed", "website", "altcha",
+    "organization", "organization_url", "signer",
 })
 CORE_FIELDS = CORE_BOOLEAN_FIELDS | CORE_TEXT_FIELDS
 
@@ -39,4 +43,47 @@ def text_problem(value: str | None, *, multiline: bool = False) -> list[str]:
     if any(unicodedata.category(char) in FORBIDDEN_CATEGORIES and char not in allowed
            for char in value):
         return [gettext("This contains invisible control characters. Please retype it.")]
+    return []
+
+
+# Characters that reorder the text around them (embeddings, overrides, isolates and marks):
+# in an organisation's published name they could make it read as another's.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# An organisation's name is shown as text; a name with these is markup, not a name.
+MARKUP_CHARACTERS = frozenset("<>")
+
+
+def published_text_problem(value: str | None) -> list[str]:
+    """``text_problem``, and what a name published to everyone may not hold besides."""
+    problems = text_problem(value)
+    if problems or not value:
+        return problems
+    if any(char in BIDI_CONTROLS for char in value):
+        return [gettext("This contains characters that change the direction of text. "
+                        "Please retype it.")]
+    if any(char in MARKUP_CHARACTERS for char in value):
+        return [gettext("Please leave out the characters < and >.")]
+    return []
+
+
+def website_problem(value: str, longest: int) -> list[str]:
+    """An organisation's website: an http(s) address with a host, no credentials, at most
+    ``longest`` characters."""
+    if len(value) > longest:
+        return [gettext("A website address has at most %(limit)d characters.", limit=longest)]
+    problems = text_problem(value)
+    if problems:
+        return problems
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return [gettext("This website address is not valid.")]
+    if parts.scheme.lower() not in ("http", "https"):
+        return [gettext("Please enter the website's address starting with https:// or http://.")]
+    if (not parts.hostname or parts.username is not None or parts.password is not None
+            or any(char.isspace() for char in value)):
+        return [gettext("This website address is not valid.")]
     return []

@@ -28,6 +28,7 @@ from petitionkit.registry import Slot
 from petitionkit.signatures.models import (
     CANCELLED,
     CONFIRMED,
+    ORGANIZATION,
     PENDING,
     PERSON,
     SIGNER_KINDS,
@@ -62,6 +63,10 @@ class SignatureInput:
     personal_extra: dict[str, Any] = field(default_factory=dict)
     # Who signs: ``PERSON`` or ``ORGANIZATION`` (see signatures.models.SIGNER_KINDS).
     kind: str = PERSON
+    # An organisation's name and website (public once approved); ``name`` and ``email`` are
+    # then its contact person's, sealed and never shown.
+    organization: str | None = None
+    organization_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,8 @@ class Claim(Protocol):
 
 # The columns of a new signature, as the statements' parameters.
 _SIGNATURE_COLUMNS = (
-    "petition_id", "kind", "email_hash", "sealed", "public_name", "country",
+    "petition_id", "kind", "email_hash", "sealed", "public_name", "country", "organization",
+    "organization_url",
     "consent_updates", "consent_version", "show_name", "locale", "source", "extra", "status",
     "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today", "created_at",
 )
@@ -205,6 +211,8 @@ def sign(
     """
     if data.kind not in SIGNER_KINDS:
         raise ValueError(f"unknown kind of signer {data.kind!r}")
+    if (data.kind == ORGANIZATION) != bool(data.organization):
+        raise ValueError("an organisation's signature needs its name, a person's has none")
     now = now or utcnow()
     email_hash = blind_index(normalize_email(data.email, policy.rules), policy.index_key)
     nonce = secrets.token_urlsafe(12)
@@ -219,6 +227,8 @@ def sign(
         # The public signer list's form only, and only with the signer's leave.
         "public_name": (public_name(data.name) or None) if data.show_name else None,
         "country": data.country,
+        "organization": data.organization,
+        "organization_url": data.organization_url if data.kind == ORGANIZATION else None,
         "consent_updates": data.consent_updates,
         "consent_version": petition.consent_version if data.consent_updates else None,
         "show_name": data.show_name,
@@ -299,10 +309,14 @@ class ConfirmOutcome(Enum):
 
 
 class ConfirmationListener(Protocol):
-    """Enqueues the confirmation's follow-up work (plugin events) in the same transaction."""
+    """Enqueues the confirmation's follow-up work (plugin events) in the same transaction.
+
+    ``counted`` says whether the signature went on the count: a person's does when confirmed,
+    an organisation's only when an organiser approves it (``approve``)."""
 
     def confirming(
-        self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime
+        self, session: Session, petition: Petition, signature_id: int, count: int, now: datetime,
+        *, counted: bool,
     ) -> None: ...
 
 
@@ -317,7 +331,8 @@ def confirm(
     """Pending → confirmed and count + 1, atomically; replays change nothing.
 
     The state is re-checked by the guarded UPDATE, so two presses of the button at once count
-    once. A signature withdrawn through "It wasn't me" is never confirmed again.
+    once. A signature withdrawn through "It wasn't me" is never confirmed again. An
+    organisation's signature is confirmed without counting: it counts once approved.
     """
     now = now or utcnow()
     signature = lookup_for_token(session, TokenClaims(signature_id, nonce))
@@ -343,11 +358,60 @@ def confirm(
         if signature.status == CANCELLED:
             return ConfirmOutcome.WITHDRAWN, signature
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
-    count = _add_to_count(session, petition.id, +1)
+    counted = signature.kind == PERSON
+    count = _add_to_count(session, petition.id, +1) if counted else petition.total_count
     if listener is not None:
-        listener.confirming(session, petition, signature_id, count, now)
+        listener.confirming(session, petition, signature_id, count, now, counted=counted)
     session.commit()
     return ConfirmOutcome.CONFIRMED, signature
+
+
+class ApproveOutcome(Enum):
+    APPROVED = "approved"
+    ALREADY_APPROVED = "already_approved"
+    # Not an organisation's confirmed signature: pending, withdrawn, or a person's.
+    NOT_APPROVABLE = "not_approvable"
+
+
+class ApprovalListener(Protocol):
+    """Enqueues an approval's follow-up work (plugin events, goals) in the same transaction."""
+
+    def approving(
+        self, session: Session, petition: Petition, signature_id: int, count: int,
+        organizations: int, now: datetime,
+    ) -> None: ...
+
+
+def approve(
+    session: Session,
+    signature: Signature,
+    now: datetime | None = None,
+    *,
+    listener: ApprovalListener | None = None,
+) -> ApproveOutcome:
+    """An organiser vouches for an organisation's confirmed signature: from now on it is public
+    and on the count (and on the organisations' count). Replays change nothing."""
+    now = now or utcnow()
+    changed = _rowcount(session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.kind == ORGANIZATION,
+               Signature.status == CONFIRMED, Signature.approved_at.is_(None))
+        .values(approved_at=now)
+        .execution_options(synchronize_session=False)
+    ))
+    if not changed:
+        session.rollback()
+        session.refresh(signature)
+        if signature.approved_at is not None and signature.status == CONFIRMED:
+            return ApproveOutcome.ALREADY_APPROVED
+        return ApproveOutcome.NOT_APPROVABLE
+    count, organizations = _add_to_counts(session, signature.petition_id, +1, +1)
+    petition = session.get(Petition, signature.petition_id)
+    assert petition is not None
+    if listener is not None:
+        listener.approving(session, petition, signature.id, count, organizations, now)
+    session.commit()
+    return ApproveOutcome.APPROVED
 
 
 class CancelOutcome(Enum):
@@ -420,15 +484,21 @@ def withdraw_uncommitted(
         raise ValueError(f"unknown withdrawal reason {reason!r}")
     now = now or utcnow()
     for previous in (CONFIRMED, PENDING):
-        changed = _rowcount(session.execute(
+        # Whether it was approved is read by the same statement, so an approval at the same
+        # moment is either undone here or never happens.
+        withdrawn = session.execute(
             update(Signature)
             .where(Signature.id == signature.id, Signature.status == previous)
             .values(status=CANCELLED, cancelled_at=now, mail_suppressed=True)
+            .returning(Signature.kind, Signature.approved_at)
             .execution_options(synchronize_session=False)
-        ))
-        if changed:
+        ).one_or_none()
+        if withdrawn is not None:
             if previous == CONFIRMED:
-                _add_to_count(session, signature.petition_id, -1)
+                if withdrawn.kind == PERSON:
+                    _add_to_count(session, signature.petition_id, -1)
+                elif withdrawn.approved_at is not None:
+                    _add_to_counts(session, signature.petition_id, -1, -1)
                 if listener is not None:
                     listener.withdrawing(session, signature.petition_id, signature.id, reason)
             return CancelOutcome.CANCELLED
@@ -461,6 +531,23 @@ def _add_to_count(session: Session, petition_id: int, delta: int) -> int:
         .returning(Petition.signature_count + Petition.offline_count)
         .execution_options(synchronize_session=False)
     ).scalar_one())
+
+
+def _add_to_counts(
+    session: Session, petition_id: int, signatures: int, organizations: int
+) -> tuple[int, int]:
+    """Like ``_add_to_count``, for an approved organisation: the new total and the new number
+    of approved organisations."""
+    row = session.execute(
+        update(Petition)
+        .where(Petition.id == petition_id)
+        .values(signature_count=Petition.signature_count + signatures,
+                organization_count=Petition.organization_count + organizations)
+        .returning(Petition.signature_count + Petition.offline_count,
+                   Petition.organization_count)
+        .execution_options(synchronize_session=False)
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 def _rowcount(result: Result[Any]) -> int:

@@ -17,8 +17,9 @@ from petitionkit.export.formats import neutralise
 from petitionkit.extensions import db
 from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
 from petitionkit.petitions.models import Petition
-from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.models import CONFIRMED, PERSON, Signature
 from petitionkit.signatures.normalize import shown_name
+from petitionkit.signatures.organizations import every_approved_organization
 from petitionkit.targets import Target
 from petitionkit.targets.delivery import DELIVER_JOB, delivery_mode
 from petitionkit.targets.letter import locality
@@ -33,7 +34,8 @@ def named_signers(petition: Petition) -> Iterator[tuple[str, str]]:
         page = list(db.session.scalars(
             select(Signature)
             .where(Signature.petition_id == petition.id, Signature.status == CONFIRMED,
-                   Signature.show_name.is_(True), Signature.id > last_id)
+                   Signature.kind == PERSON, Signature.show_name.is_(True),
+                   Signature.id > last_id)
             .order_by(Signature.id)
             .limit(PAGE)
         ))
@@ -46,8 +48,10 @@ def named_signers(petition: Petition) -> Iterator[tuple[str, str]]:
 
 
 def confirmed_total(petition: Petition) -> int:
+    # An organisation's signature counts once an organiser approved it.
     total = db.session.scalar(select(func.count(Signature.id)).where(
-        Signature.petition_id == petition.id, Signature.status == CONFIRMED
+        Signature.petition_id == petition.id, Signature.status == CONFIRMED,
+        (Signature.kind == PERSON) | Signature.approved_at.is_not(None),
     ))
     return int(total or 0)
 
@@ -64,8 +68,17 @@ def write_csv_report(petition: Petition, path: str) -> int:
         writer.writerow(["total signatures", total])
         writer.writerow(["signed online", online])
         writer.writerow(["gathered offline", petition.offline_count])
+        if petition.takes_organizations:
+            writer.writerow(["organisations", petition.organization_count])
         writer.writerow(["generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
         writer.writerow([])
+        if petition.organization_count:
+            writer.writerow(["organisation", "website", "country"])
+            for organization in every_approved_organization(db.session(), petition):
+                writer.writerow([neutralise(organization.name),
+                                 neutralise(organization.website or ""),
+                                 organization.country or ""])
+            writer.writerow([])
         writer.writerow(["name", "locality"])
         for name, place in named_signers(petition):
             writer.writerow([neutralise(name), neutralise(place)])
@@ -82,6 +95,7 @@ def write_html_report(petition: Petition, path: str) -> None:
         "offline": petition.offline_count,
         "total": online + petition.offline_count,
         "signers": named_signers(petition),
+        "organizations": every_approved_organization(db.session(), petition),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     with open(path, "w", encoding="utf-8") as handle:

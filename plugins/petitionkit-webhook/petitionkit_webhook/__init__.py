@@ -113,6 +113,9 @@ def signature_payload(signature: Signature) -> dict[str, Any]:
         "show_name": signature.show_name,
         "extra": signature.extra or {},
         "confirmed_at": utc_moment(confirmed) if confirmed is not None else None,
+        # An organisation's, signed through the contact person above; public once approved.
+        "organization": signature.organization,
+        "organization_url": signature.organization_url,
     }
 
 
@@ -139,6 +142,23 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
         "petition": petition_payload(petition),
         "signature": {"id": signature.id},
         "reason": reason,
+    })
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_organization_approved(petition: Petition, signature: Signature) -> None:
+    settings = _settings()
+    if settings is None:
+        return
+    approved = signature.approved_at
+    assert approved is not None
+    # Public facts only: the receiver has the contact person from signature.confirmed.
+    post(settings, "organization.approved", f"organization.approved:{signature.id}", {
+        "petition": petition_payload(petition),
+        "signature": {"id": signature.id, "organization": signature.organization,
+                      "organization_url": signature.organization_url,
+                      "country": signature.country, "approved_at": utc_moment(approved)},
     })
 
 

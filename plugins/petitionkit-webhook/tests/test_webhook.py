@@ -139,7 +139,8 @@ def test_installed_without_a_url_sends_nothing(tmp_path: Path) -> None:
     assert queued is None, "an unconfigured plugin costs no job"
     listed = app.test_cli_runner().invoke(args=["plugins"]).output
     assert ("petitionkit-webhook\t0.1.0\tentry point\t"
-            "petitionkit_action_taken, petitionkit_goal_reached, petitionkit_petition_changed, "
+            "petitionkit_action_taken, petitionkit_goal_reached, "
+            "petitionkit_organization_approved, petitionkit_petition_changed, "
             "petitionkit_signature_confirmed, petitionkit_signature_withdrawn") in listed
 
 
@@ -239,3 +240,26 @@ def test_a_moment_without_a_zone_is_refused() -> None:
     assert utc_moment(datetime(2027, 1, 5, 9, 30, tzinfo=UTC)) == "2027-01-05T09:30:00+00:00"
     with pytest.raises(ValueError, match="without a time zone"):
         utc_moment(datetime(2027, 1, 5, 9, 30))  # noqa: DTZ001 - the point of the test
+
+
+def test_an_approved_organisation_is_announced_with_its_public_facts(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = webhook_app(tmp_path, server)
+        slug = add_petition(app, signers=["organizations"])
+        signed = sign_and_confirm(app, slug, "Contact Person", "contact@example.org",
+                                  kind="organization", organization="River Keepers",
+                                  organization_url="https://rk.example")
+        run_jobs(app)
+        result = app.test_cli_runner().invoke(args=["signers", "approve", slug, str(signed)])
+        assert result.exit_code == 0, result.output
+        run_jobs(app)
+    by_event = {request.headers["X-Petitionkit-Event"]: request for request in server.requests}
+    assert set(by_event) == {"signature.confirmed", "organization.approved"}
+    assert by_event["signature.confirmed"].json()["signature"]["organization"] == "River Keepers"
+    approved = by_event["organization.approved"]
+    assert readme_verify()(SECRET, approved.headers, approved.body)
+    body = approved.json()
+    assert body["petition"]["count"] == 1
+    assert {key: body["signature"][key] for key in ("id", "organization", "organization_url")} == {
+        "id": signed, "organization": "River Keepers", "organization_url": "https://rk.example"}
+    assert b"contact@example.org" not in approved.body and b"Contact Person" not in approved.body
