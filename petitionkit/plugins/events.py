@@ -4,15 +4,15 @@ A confirmation adds, in the confirming transaction: one ``plugins.signature_conf
 plugin implementing that hook, a ``plugins.goal_reached`` job when the count crossed a goal, and a
 ``targets.route`` job when the petition delivers to targets; the withdrawal of a confirmed signature
 likewise adds one ``plugins.signature_withdrawn`` job per plugin (an erasure lends those jobs a
-sealed copy of the personal data and drops every other job still to do about that signature). An organisation's signature goes
-on the count when an organiser approves it, not when its contact confirms: the approval adds the
-goal-reached and routing jobs and one ``plugins.organization_approved`` job per plugin. A petition
-created or changed adds one ``plugins.petition_changed`` job per plugin. An offline entry
-(signatures gathered on paper) adds the goal-reached jobs of the goals its total crossed and, when
-it adds signatures, a ``paper`` action per plugin. Each job has an idempotency key, so a milestone
-crossed again after a withdrawal, or a confirmation replayed, adds nothing. Once the transaction
-committed, the counts that readers cache are dropped and the metrics counted. Views and commands
-call these and repeat none of it.
+sealed copy of the personal data and drops every other job still to do about that signature). An
+organisation's signature goes on the count when an organiser approves it, not when its contact
+confirms: the approval adds the goal-reached and routing jobs and one
+``plugins.organization_approved`` job per plugin. A petition created or changed adds one
+``plugins.petition_changed`` job per plugin. An offline entry (signatures gathered on paper) adds
+the goal-reached jobs of the goals its total crossed and, when it adds signatures, a ``paper``
+action per plugin. Each job has an idempotency key, so a milestone crossed again after a withdrawal,
+or a confirmation replayed, adds nothing. Once the transaction committed, the counts that readers
+cache are dropped and the metrics counted. Views and commands call these and repeat none of it.
 """
 
 from __future__ import annotations
