@@ -25,12 +25,14 @@ from petitionkit.outbox.worker import (
     require_private_key,
     run_batch,
     run_forever,
+    run_retention,
 )
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import OfflineEntry, Petition
 from petitionkit.petitions.offline import OfflineEntryRefused, offline_entries, record_offline
 from petitionkit.petitions.services import public_status
 from petitionkit.plugins.events import LIFECYCLE
+from petitionkit.privacy.cli import privacy_group
 from petitionkit.signatures.cli import signers_group
 from petitionkit.signatures.models import CONFIRMED, Signature
 
@@ -212,6 +214,7 @@ def worker_command(once: bool, poll: float | None) -> None:
     except (MailConfigError, PrivateKeyMissing) as error:
         raise click.ClickException(str(error)) from error
     if once:
+        run_retention(app)
         delivered = failed = 0
         while (batch := run_batch(app)).claimed > 0:
             delivered += batch.delivered
@@ -315,5 +318,5 @@ def outbox_replay(job_ids: tuple[int, ...]) -> None:
 
 def register_commands(app: Flask) -> None:
     for command in (petition_group, worker_command, recount_command, outbox_group,
-                    signers_group, keys_group):
+                    signers_group, keys_group, privacy_group):
         app.cli.add_command(command)

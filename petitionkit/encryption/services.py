@@ -15,11 +15,15 @@ from petitionkit.encryption import KeyUnavailable, Sealer
 from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.signatures.normalize import public_name
 
+# Rows stored before sealing existed. A row whose personal data retention removed has no
+# sealed data either, and nothing to seal.
+_UNSEALED = Signature.sealed.is_(None) & Signature.anonymised_at.is_(None)
+
 
 def unsealed_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.scalar(
-            select(func.count(Signature.id)).where(Signature.sealed.is_(None))
+            select(func.count(Signature.id)).where(_UNSEALED)
         ) or 0)
 
 
@@ -37,7 +41,7 @@ def encrypt_existing(engine: Engine, sealer: Sealer, batch_size: int = 500) -> I
                        Signature.legacy_email.label("legacy_email"),
                        Signature.legacy_postal_code.label("legacy_postal_code"),
                        Signature.plain_extra.label("plain_extra"), Signature.show_name)
-                .where(Signature.sealed.is_(None))
+                .where(_UNSEALED)
                 .order_by(Signature.id)
                 .limit(batch_size)
             ).all()
@@ -49,7 +53,7 @@ def encrypt_existing(engine: Engine, sealer: Sealer, batch_size: int = 500) -> I
                 ).to_json())
                 connection.execute(
                     update(Signature)
-                    .where(Signature.id == row.id, Signature.sealed.is_(None))
+                    .where(Signature.id == row.id, _UNSEALED)
                     .values(sealed=sealed, legacy_name=None, legacy_email=None,
                             legacy_postal_code=None, plain_extra={},
                             public_name=(public_name(name) or None) if row.show_name else None)

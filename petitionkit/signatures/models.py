@@ -63,6 +63,11 @@ class Signature(db.Model):  # type: ignore[name-defined]
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The consent wording this signer was shown, in their language (privacy.models.ConsentText);
+    # None for signatures taken before it was recorded, or outside the form and the JSON API.
+    consent_text_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_texts.id"), nullable=True
+    )
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     source: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -78,13 +83,22 @@ class Signature(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When retention removed this signer's personal data (petitionkit/privacy/retention.py):
+    # ``sealed`` is then NULL for good, not a row waiting for `keys encrypt-existing`.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def personal(self) -> PersonalData:
         """The sealed personal data, opened with the app's private key (read once per row).
 
         Raises ``KeyUnavailable`` in a process without the private key: nothing is readable
-        there, by design.
+        there, by design; and ``PersonalDataRemoved`` once retention removed it, so readers
+        select ``Signature.anonymised_at.is_(None)`` or check ``anonymised_at`` first.
         """
+        if self.anonymised_at is not None:
+            raise PersonalDataRemoved(
+                f"signature {self.id}: personal data removed on "
+                f"{self.anonymised_at:%Y-%m-%d} (retention)"
+            )
         if self.sealed is None:
             raise KeyUnavailable(
                 f"signature {self.id} was stored before personal data was sealed; run "
@@ -115,6 +129,10 @@ class Signature(db.Model):  # type: ignore[name-defined]
     def extra(self) -> dict[str, Any]:
         """Every plugin field's value, personal (opened) or not."""
         return {**(self.plain_extra or {}), **self.personal().extra}
+
+
+class PersonalDataRemoved(LookupError):
+    """The signature's personal data was removed for good (retention): nothing to open."""
 
 
 @event.listens_for(Signature, "load")

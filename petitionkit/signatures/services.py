@@ -62,6 +62,8 @@ class SignatureInput:
     personal_extra: dict[str, Any] = field(default_factory=dict)
     # Who signs: ``PERSON`` or ``ORGANIZATION`` (see signatures.models.SIGNER_KINDS).
     kind: str = PERSON
+    # The version of the consent wording the signer was shown (privacy.consent), if any.
+    consent_text_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,9 @@ class Claim(Protocol):
 # The columns of a new signature, as the statements' parameters.
 _SIGNATURE_COLUMNS = (
     "petition_id", "kind", "email_hash", "sealed", "public_name", "country",
-    "consent_updates", "consent_version", "show_name", "locale", "source", "extra", "status",
-    "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today", "created_at",
+    "consent_updates", "consent_version", "consent_text_id", "show_name", "locale", "source",
+    "extra", "status", "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today",
+    "created_at",
 )
 
 
@@ -221,6 +224,7 @@ def sign(
         "country": data.country,
         "consent_updates": data.consent_updates,
         "consent_version": petition.consent_version if data.consent_updates else None,
+        "consent_text_id": data.consent_text_id,
         "show_name": data.show_name,
         "locale": data.locale,
         "source": data.source,

@@ -33,7 +33,8 @@ def named_signers(petition: Petition) -> Iterator[tuple[str, str]]:
         page = list(db.session.scalars(
             select(Signature)
             .where(Signature.petition_id == petition.id, Signature.status == CONFIRMED,
-                   Signature.show_name.is_(True), Signature.id > last_id)
+                   Signature.show_name.is_(True), Signature.anonymised_at.is_(None),
+                   Signature.id > last_id)
             .order_by(Signature.id)
             .limit(PAGE)
         ))
@@ -65,6 +66,8 @@ def write_csv_report(petition: Petition, path: str) -> int:
         writer.writerow(["signed online", online])
         writer.writerow(["gathered offline", petition.offline_count])
         writer.writerow(["generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
+        if petition.purged_at is not None:
+            writer.writerow(["personal data removed", f"{petition.purged_at:%Y-%m-%d}"])
         writer.writerow([])
         writer.writerow(["name", "locality"])
         for name, place in named_signers(petition):
