@@ -57,12 +57,18 @@ class ConsentTexts:
         self._ids: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
-    def id_for(self, engine: Engine, wording: ConsentWording) -> int:
-        """The version of ``wording``, stored on its first use (by any process)."""
-        key = (wording.locale, wording.text)
+    def id_for(self, engine: Engine, petition: Petition, locale: str) -> int:
+        """The version of the wording ``petition``'s form shows in ``locale`` (the current
+        request's language), stored on its first use by any process.
+
+        Known wordings are found by the petition's own text or the language alone, without
+        rendering the default question again: the signing path pays one dictionary lookup.
+        """
+        own = petition.consent_text
+        key = (petition.locale, own) if own else (locale, "")
         found = self._ids.get(key)
         if found is None:
-            found = store_wording(engine, wording)
+            found = store_wording(engine, consent_wording(petition))
             with self._lock:
                 if len(self._ids) >= self.MAX_REMEMBERED:
                     self._ids.clear()

@@ -39,7 +39,7 @@ from petitionkit.petitions.services import (
 from petitionkit.petitions.views import render_petition_page
 from petitionkit.plugins import calls
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
-from petitionkit.privacy.consent import CONSENT_TEXTS, consent_wording
+from petitionkit.privacy.consent import CONSENT_TEXTS
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
@@ -103,9 +103,10 @@ def _sign(petition: Petition, post: SigningPost, channel: str, ticket: Ticket | 
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
     policy: services.SigningPolicy = SIGNING_POLICY.of()
+    data = post.signed()
     # The wording this request's form shows (the JSON API: what it would show in this language).
-    consent = CONSENT_TEXTS.of().id_for(db.engine, consent_wording(petition))
-    data = replace(post.signed(), consent_text_id=consent)
+    data = replace(data, consent_text_id=CONSENT_TEXTS.of().id_for(db.engine, petition,
+                                                                   data.locale))
     outcome = services.sign(db.engine, petition, data, policy,
                             claim=claim(ticket) if ticket is not None else None)
     if outcome is services.SignOutcome.CLAIM_REFUSED:
