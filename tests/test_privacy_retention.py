@@ -241,6 +241,9 @@ def test_readers_of_personal_data_skip_anonymised_rows(tmp_path: Path, app: Flas
     exported = runner.invoke(args=["export", "free-the-poet", "--format", "csv", "--all"])
     assert exported.exit_code == 0, exported.output
     assert list(csv.DictReader(io.StringIO(exported.stdout))) == []
+    assert "personal data removed on" in exported.stderr
+    status = runner.invoke(args=["deliver", "free-the-poet"])
+    assert status.exit_code == 0 and "personal data removed on" in status.output
     report = runner.invoke(args=["deliver", "free-the-poet", "--report",
                                  "--output-dir", str(tmp_path / "out")])
     assert report.exit_code == 0, report.output

@@ -113,6 +113,8 @@ def deliver_command(slug: str, report: bool, output_dir: str) -> None:
         click.echo(f"{total} signature(s); wrote {csv_path} and {html_path}")
         return
     click.echo(f"delivery: {delivery_mode(petition)}")
+    if petition.purged_at is not None:
+        click.echo(f"personal data removed on {petition.purged_at:%Y-%m-%d} (retention)")
     rows = db.session.execute(
         select(OutboxJob.status, func.count(OutboxJob.id))
         .where(OutboxJob.kind == DELIVER_JOB,
