@@ -50,6 +50,8 @@ from petitionkit.petitions.views import bp as petitions_bp
 from petitionkit.plugins import manager as plugin_manager
 from petitionkit.plugins.calls import MIGRATION_FOLDERS
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
+from petitionkit.privacy.consent import CONSENT_TEXTS, ConsentTexts
+from petitionkit.privacy.retention import RETENTION_CLOCK, RetentionClock
 from petitionkit.security import PetitionkitRequest
 from petitionkit.signatures.emails import sender_domain
 from petitionkit.signatures.limits import RATE_LIMIT_FALLBACK, StorageFallback, init_rate_limits
@@ -120,6 +122,8 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     summaries = SummaryCache()
     SUMMARY_CACHE.put(app, summaries)
     PETITION_CACHE.put(app, PetitionCache())
+    CONSENT_TEXTS.put(app, ConsentTexts())
+    RETENTION_CLOCK.put(app, RetentionClock())
     OPS_ACCESS.put(app, OpsAccess.from_config(app.config))
     try:
         BRANDING.put(app, Branding.from_config(app.config, app.instance_path))

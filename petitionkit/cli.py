@@ -25,6 +25,7 @@ from petitionkit.outbox.worker import (
     require_private_key,
     run_batch,
     run_forever,
+    run_retention,
 )
 from petitionkit.petitions.loader import PetitionFileError, parse_petition_file, upsert_petition
 from petitionkit.petitions.models import OfflineEntry, Petition
@@ -213,6 +214,7 @@ def worker_command(once: bool, poll: float | None) -> None:
     except (MailConfigError, PrivateKeyMissing) as error:
         raise click.ClickException(str(error)) from error
     if once:
+        run_retention(app)
         delivered = failed = 0
         while (batch := run_batch(app)).claimed > 0:
             delivered += batch.delivered

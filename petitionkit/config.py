@@ -108,6 +108,9 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_URL": None,
     "IMPRINT_URL": None,
     "CONTACT_URL": None,
+    # Days a closed petition's signers keep their personal data (name, address, postal code,
+    # personal plugin fields) before it is removed; a petition's ``retain_days`` replaces it.
+    "PERSONAL_DATA_RETAIN_DAYS": 180,
     # Letters per target per hour when a petition file does not say (letter.max_per_hour).
     "DELIVERY_MAX_PER_HOUR": 12,
 }
@@ -153,6 +156,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DEV_MAIL_DIR"] = os.path.join(app.instance_path, "mail")
     _refuse_default_secret(app)
     _check_home_url(app.config.get("HOME_URL"))
+    _check_retain_days(app.config.get("PERSONAL_DATA_RETAIN_DAYS"))
 
 
 class ConfigurationError(RuntimeError):
@@ -186,4 +190,11 @@ def _check_home_url(home_url: object) -> None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(
             f"HOME_URL must be a web address such as https://www.example.org/, not {home_url!r}"
+        )
+
+
+def _check_retain_days(days: object) -> None:
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ConfigurationError(
+            f"PERSONAL_DATA_RETAIN_DAYS must be a whole number of days, 0 or more, not {days!r}"
         )

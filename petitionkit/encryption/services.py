@@ -15,8 +15,10 @@ from petitionkit.encryption import KeyUnavailable, Sealer
 from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.signatures.normalize import public_name
 
-# Rows still holding plaintext: no sealed form, and not erased (an erased row has none for good).
-_UNSEALED = (Signature.sealed.is_(None), Signature.erased_at.is_(None))
+# Rows stored before sealing existed. A row erased at its signer's request or anonymised by
+# retention has no sealed data either, and nothing to seal, for good.
+_UNSEALED = (Signature.sealed.is_(None), Signature.erased_at.is_(None),
+             Signature.anonymised_at.is_(None))
 
 
 def unsealed_count(engine: Engine) -> int:

@@ -21,7 +21,8 @@ ExportRecord = Mapping[str, Any]
 
 EXPORT_FIELDS: tuple[str, ...] = (
     "signature_id", "petition", "kind", "status", "name", "email", "country", "postal_code",
-    "locale", "source", "consent_updates", "consent_version", "show_name", "signed_at",
+    "locale", "source", "consent_updates", "consent_version", "consent_text", "show_name",
+    "signed_at",
     "confirmed_at", "extra",
 )
 
@@ -85,8 +86,8 @@ class Cursor:
 _COLUMNS = (
     Signature.id, Signature.kind, Signature.status, Signature.sealed,
     Signature.country, Signature.locale, Signature.source,
-    Signature.consent_updates, Signature.consent_version, Signature.show_name,
-    Signature.created_at, Signature.confirmed_at, Signature.plain_extra,
+    Signature.consent_updates, Signature.consent_version, Signature.consent_text_id,
+    Signature.show_name, Signature.created_at, Signature.confirmed_at, Signature.plain_extra,
 )
 
 
@@ -120,9 +121,10 @@ class SignatureStream:
         self.last: Cursor | None = since
 
     def _base_filter(self) -> Any:
-        # An erased signature has nothing left to export, --all or not.
+        # An erased signature, or one whose personal data retention removed, has nothing left
+        # to export, --all or not.
         condition = and_(Signature.petition_id == self.petition.id,
-                         Signature.erased_at.is_(None))
+                         Signature.erased_at.is_(None), Signature.anonymised_at.is_(None))
         if not self.include_unconfirmed:
             condition = and_(condition, Signature.status == CONFIRMED)
         return condition
@@ -174,7 +176,7 @@ class SignatureStream:
 def _record(row: Any, slug: str, sealer: Sealer) -> ExportRecord:
     # Unpacked by position, in the order of _COLUMNS: a million rows each read a dozen fields.
     (signature_id, kind, status, sealed, country, locale, source, consent_updates,
-     consent_version, show_name, created_at, confirmed_at, extra) = row
+     consent_version, consent_text_id, show_name, created_at, confirmed_at, extra) = row
     personal = PersonalData.from_json(sealer.open_json(sealed))
     return {
         "signature_id": signature_id,
@@ -189,6 +191,7 @@ def _record(row: Any, slug: str, sealer: Sealer) -> ExportRecord:
         "source": source,
         "consent_updates": bool(consent_updates),
         "consent_version": consent_version,
+        "consent_text": consent_text_id,
         "show_name": bool(show_name),
         "signed_at": created_at,
         "confirmed_at": confirmed_at,

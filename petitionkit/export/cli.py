@@ -83,6 +83,9 @@ def export_command(
         with open(output, "w", encoding="utf-8", newline="") as handle:
             _write(exporter, petition, written, handle)
     click.echo(export_summary(exporter.name, written.count, skipped), err=True)
+    if petition.purged_at is not None:
+        click.echo(f"personal data removed on {petition.purged_at:%Y-%m-%d} (retention): "
+                   "signatures from before are not exported", err=True)
     next_cursor = stream.last
     click.echo(
         f"cursor: {next_cursor}  (continue with --since {next_cursor})" if next_cursor

@@ -27,6 +27,7 @@ from petitionkit.outbox.mail import (
     parse_mail_url,
 )
 from petitionkit.outbox.models import DEAD, OutboxJob
+from petitionkit.privacy.retention import RETENTION_CLOCK
 from petitionkit.registry import Slot
 
 log = logging.getLogger("petitionkit.worker")
@@ -217,6 +218,7 @@ def run_forever(app: Flask, stop: threading.Event, poll_interval: float | None =
     log.info("worker started name=%s mail=%s", worker, destination)
     while not stop.is_set():
         with app.app_context():
+            run_retention(app)
             try:
                 result = run_batch(app, worker)
             except Exception as error:  # noqa: BLE001 - a database hiccup must not end the loop
@@ -225,6 +227,16 @@ def run_forever(app: Flask, stop: threading.Event, poll_interval: float | None =
         if result.claimed == 0 or result.transport_down:
             stop.wait(interval)
     log.info("worker stopped name=%s", worker)
+
+
+def run_retention(app: Flask) -> None:
+    """Remove the personal data of petitions due for it, when this process has not looked
+    within a day (petitionkit/privacy/retention.py). Needs an application context."""
+    try:
+        # Each petition purged is logged by name and number, never by signer.
+        RETENTION_CLOCK.of(app).run_if_due(app, db.engine)
+    except Exception as error:  # noqa: BLE001 - retention must not stop delivery; next day again
+        log.error("retention failed error=%s", type(error).__name__)
 
 
 _inprocess_lock = threading.Lock()

@@ -63,12 +63,12 @@ _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
 KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
     "asks", "letter", "targets", "extra", "listed", "image", "show_count_from", "signers",
-    "goal_counts",
+    "goal_counts", "retain_days",
 }
 # Never set from a file: the counts belong to confirm/cancel, offline entries and
 # `petitionkit recount`.
 _PROTECTED = frozenset({"id", "signature_count", "offline_count", "organization_count",
-                        "created_at", "updated_at"})
+                        "created_at", "updated_at", "closed_at", "purged_at"})
 
 
 class PetitionFileError(ValueError):
@@ -178,6 +178,7 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
     values["asks_postal_code"] = "postal_code" in asks
 
     values["show_count_from"] = _count_threshold(where, meta.get("show_count_from"))
+    values["retain_days"] = _retain_days(where, meta.get("retain_days"))
 
     listed = meta.get("listed", True)
     if not isinstance(listed, bool):
@@ -237,6 +238,21 @@ def _count_threshold(where: str, value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PetitionFileError(where, "show_count_from must be a whole number, 0 or more")
+    return value
+
+
+# The longest retention a file may ask for: a hundred years, beyond any law's requirement and
+# short of the overflow of a date.
+MAX_RETAIN_DAYS = 36_500
+
+
+def _retain_days(where: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RETAIN_DAYS:
+        raise PetitionFileError(
+            where, f"retain_days must be a whole number of days from 0 to {MAX_RETAIN_DAYS}"
+        )
     return value
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, event, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.extensions import UTCDateTime, db
@@ -13,6 +13,8 @@ STATUSES = ("draft", "open", "closed", "archived")
 # Who may sign a petition (its file's ``signers``), and what its goal may count.
 PEOPLE = "people"
 ORGANIZATIONS = "organizations"
+# Statuses in which a petition takes no more signatures, whatever its deadline says.
+ENDED_STATUSES = ("closed", "archived")
 
 
 def utcnow() -> datetime:
@@ -52,6 +54,14 @@ class Petition(db.Model):  # type: ignore[name-defined]
     image: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # The public count (pages, widget, read API) stays hidden until the total reaches this.
     show_count_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Days the signers' personal data is kept after the petition closes; None: the site's
+    # PERSONAL_DATA_RETAIN_DAYS.
+    retain_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When the status last became closed or archived (a deadline passing needs no record: it is
+    # ``closes_at``); None while it is open or a draft.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When retention last removed its signers' personal data (petitionkit/privacy/retention.py).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     signature_count: Mapped[int] = mapped_column(Integer, default=0)
     # Signatures gathered on paper or at events: the sum of the petition's offline entries, kept
     # beside the online count so that reading the total costs no extra query.
@@ -106,6 +116,38 @@ class Petition(db.Model):  # type: ignore[name-defined]
         if self.closes_at is not None and now >= self.closes_at:
             return False
         return True
+
+    def closed_since(self, now: datetime | None = None) -> datetime | None:
+        """When it stopped taking signatures: its deadline, once passed, or the moment its
+        status became closed or archived, whichever came first; None while it is a draft or
+        still open."""
+        now = now or utcnow()
+        if self.status == "draft":
+            return None
+        moments = [self.closes_at] if self.closes_at is not None and self.closes_at <= now else []
+        if self.status in ENDED_STATUSES:
+            # A row closed before closed_at was recorded: its last change is the best we know.
+            moments.append(self.closed_at or self.updated_at or now)
+        return min(moments) if moments else None
+
+    def purge_due_at(self, default_days: int, now: datetime | None = None) -> datetime | None:
+        """When its signers' personal data is due for removal; None while it is open."""
+        closed = self.closed_since(now)
+        if closed is None:
+            return None
+        days = self.retain_days if self.retain_days is not None else default_days
+        return closed + timedelta(days=days)
+
+
+@event.listens_for(Petition.status, "set")
+def _remember_closing(petition: Petition, value: str, previous: Any, _initiator: Any) -> None:
+    """Retention counts from the closing: note when the status ends the petition, forget it
+    when the petition is opened again."""
+    if value in ENDED_STATUSES:
+        if previous not in ENDED_STATUSES or petition.closed_at is None:
+            petition.closed_at = utcnow()
+    else:
+        petition.closed_at = None
 
 
 # The longest note an offline entry may carry.

@@ -209,8 +209,9 @@ class Lifecycle:
 
 def run_signature_confirmed(job: OutboxJob, context: DeliveryContext) -> None:
     signature = db.session.get(Signature, job.payload["signature_id"])
-    if signature is None or signature.status != CONFIRMED:
-        # Withdrawn ("it wasn't me") before delivery: nothing about it may leave.
+    if signature is None or signature.status != CONFIRMED or signature.anonymised_at is not None:
+        # Withdrawn ("it wasn't me") before delivery, or its personal data removed since:
+        # nothing about it may leave.
         return
     petition = db.session.get(Petition, signature.petition_id)
     assert petition is not None
@@ -219,7 +220,8 @@ def run_signature_confirmed(job: OutboxJob, context: DeliveryContext) -> None:
 
 def run_signature_withdrawn(job: OutboxJob, context: DeliveryContext) -> None:
     signature = db.session.get(Signature, job.payload["signature_id"])
-    if signature is None:
+    if signature is None or signature.anonymised_at is not None:
+        # Removed by retention: a CRM can no more be told who it was.
         return
     if signature.erased_at is not None:
         copy = job.payload.get(SEALED_PAYLOAD_KEY)

@@ -1,4 +1,5 @@
-"""``petitionkit privacy``: erasure and access requests, for the operator who answers them."""
+"""``petitionkit privacy``: erasure and access requests, retention of signers' personal data and
+the consent records, for the operator who answers for them."""
 
 from __future__ import annotations
 
@@ -6,19 +7,21 @@ from collections import Counter
 from datetime import datetime
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import db
-from petitionkit.petitions.models import Petition
+from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
-from petitionkit.privacy import services
+from petitionkit.privacy import retention, services
+from petitionkit.privacy.consent import stored_wordings
 from petitionkit.signatures.services import SIGNING_POLICY, WITHDRAWN_BY_ERASURE, SigningPolicy
 
 
 @click.group("privacy")
 def privacy_group() -> None:
-    """A signer's data: erase it, or report what is held about it."""
+    """Signers' data: erase it, report what is held, remove it when its time is up."""
 
 
 def _address(value: str) -> str:
@@ -134,3 +137,45 @@ def privacy_report(email: str) -> None:
         ]
         for label, value in lines:
             click.echo(f"  {label}: {value}")
+
+
+@privacy_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; change nothing.")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Signatures per transaction.")
+@with_appcontext
+def privacy_purge(dry_run: bool, batch_size: int) -> None:
+    """Remove the personal data of petitions closed for longer than their retain_days.
+
+    What the worker does once a day. Counts, goals and figures stay. Safe to interrupt: a new
+    run goes on where this one stopped.
+    """
+    now = utcnow()
+    due = retention.due_petitions(db.engine, retention.default_retain_days(current_app), now)
+    if not due:
+        click.echo("no petition is due for removal of personal data")
+        return
+    for petition in due:
+        closed = petition.closed_since(now)
+        closed_text = f"closed {closed:%Y-%m-%d}" if closed else "closed"
+        if dry_run:
+            count = retention.remaining(db.engine, petition.id)
+            click.echo(f"{petition.slug}: would anonymise {count} signature(s) ({closed_text})")
+            continue
+        report = retention.purge_petition(db.engine, petition, batch_size, now)
+        click.echo(f"{petition.slug}: anonymised {report.anonymised} signature(s) "
+                   f"({closed_text}); personal data removed on {now:%Y-%m-%d}")
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+
+
+@privacy_group.command("consent-texts")
+@with_appcontext
+def privacy_consent_texts() -> None:
+    """The consent wordings signers were shown: version, language, first shown, text."""
+    wordings = stored_wordings(db.engine)
+    for wording in wordings:
+        text = " ".join(wording.text.split())
+        click.echo(f"{wording.id}\t{wording.locale}\t{wording.first_seen:%Y-%m-%dT%H:%M:%SZ}\t"
+                   f"{text}")
+    click.echo(f"{len(wordings)} consent text(s)", err=True)

@@ -95,7 +95,8 @@ def build_message(
 
 def deliver_signer_email(job: OutboxJob, context: DeliveryContext) -> None:
     signature = db.session.get(Signature, job.payload["signature_id"])
-    if signature is None or signature.mail_suppressed or signature.erased_at is not None:
+    if (signature is None or signature.mail_suppressed or signature.erased_at is not None
+            or signature.anonymised_at is not None):
         return
     if job.kind == CONFIRM_EMAIL and signature.status != PENDING:
         return

@@ -26,6 +26,7 @@ from petitionkit.i18n import current_locale_name
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import calls
 from petitionkit.plugins.fields import read_extra_fields
+from petitionkit.privacy.consent import DEFAULT_CONSENT
 from petitionkit.signatures.models import (
     ORGANIZATION,
     ORGANIZATION_NAME_MAX,
@@ -331,7 +332,7 @@ class SignatureForm(FlaskForm):
     email = StringField(_l("Email address"))
     country = StringField(_l("Country"))
     postal_code = StringField(_l("Postal code"))
-    consent_updates = BooleanField(_l("Keep me updated about this campaign"))
+    consent_updates = BooleanField(DEFAULT_CONSENT)
     show_name = BooleanField(_l("Show my name publicly among the signers"))
     source = HiddenField()
     # Besides these, every post carries ``lang``, ``embed`` and the honeypot ``website``

@@ -76,6 +76,11 @@ class Signature(db.Model):  # type: ignore[name-defined]
                                                          nullable=True)
     consent_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The consent wording this signer was shown, in their language (privacy.models.ConsentText);
+    # None for signatures taken before it was recorded, or outside the form and the JSON API.
+    consent_text_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_texts.id"), nullable=True
+    )
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     source: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -96,14 +101,23 @@ class Signature(db.Model):  # type: ignore[name-defined]
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When an organiser approved an organisation's signature: only then is it public and counted.
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When retention removed this signer's personal data (petitionkit/privacy/retention.py):
+    # ``sealed`` is then NULL for good, not a row waiting for `keys encrypt-existing`.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def personal(self) -> PersonalData:
         """The sealed personal data, opened with the app's private key (read once per row).
 
         Raises ``KeyUnavailable`` in a process without the private key: nothing is readable
-        there, by design; ``PersonalDataErased`` for an erased signature. Code that goes through
-        signatures of any status checks ``erased_at`` first and skips those.
+        there, by design; ``PersonalDataErased`` for an erased signature, ``PersonalDataRemoved``
+        once retention removed it. Code that goes through signatures of any status checks
+        ``erased_at`` and ``anonymised_at`` first (or selects rows where both are NULL).
         """
+        if self.anonymised_at is not None:
+            raise PersonalDataRemoved(
+                f"signature {self.id}: personal data removed on "
+                f"{self.anonymised_at:%Y-%m-%d} (retention)"
+            )
         if self.sealed is None and self.erased_at is not None:
             raise PersonalDataErased(f"signature {self.id} was erased: it holds no personal data")
         if self.sealed is None:
@@ -136,6 +150,10 @@ class Signature(db.Model):  # type: ignore[name-defined]
     def extra(self) -> dict[str, Any]:
         """Every plugin field's value, personal (opened) or not."""
         return {**(self.plain_extra or {}), **self.personal().extra}
+
+
+class PersonalDataRemoved(LookupError):  # noqa: N818 - says what happened, like KeyUnavailable
+    """The signature's personal data was removed for good (retention): nothing to open."""
 
 
 class PersonalDataErased(LookupError):  # noqa: N818 - says what happened, like KeyUnavailable

@@ -67,6 +67,8 @@ class SignatureInput:
     # then its contact person's, sealed and never shown.
     organization: str | None = None
     organization_url: str | None = None
+    # The version of the consent wording the signer was shown (privacy.consent), if any.
+    consent_text_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,9 @@ class Claim(Protocol):
 _SIGNATURE_COLUMNS = (
     "petition_id", "kind", "email_hash", "sealed", "public_name", "country", "organization",
     "organization_url",
-    "consent_updates", "consent_version", "show_name", "locale", "source", "extra", "status",
-    "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today", "created_at",
+    "consent_updates", "consent_version", "consent_text_id", "show_name", "locale", "source",
+    "extra", "status", "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today",
+    "created_at",
 )
 
 
@@ -231,6 +234,7 @@ def sign(
         "organization_url": data.organization_url if data.kind == ORGANIZATION else None,
         "consent_updates": data.consent_updates,
         "consent_version": petition.consent_version if data.consent_updates else None,
+        "consent_text_id": data.consent_text_id,
         "show_name": data.show_name,
         "locale": data.locale,
         "source": data.source,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from petitionkit.petitions.views import render_petition_page
 from petitionkit.plugins import calls
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
 from petitionkit.privacy import services as privacy
+from petitionkit.privacy.consent import CONSENT_TEXTS
 from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
@@ -102,7 +104,11 @@ def _sign(petition: Petition, post: SigningPost, channel: str, ticket: Ticket | 
         metrics.REJECTED.labels(reason="honeypot").inc()
         return
     policy: services.SigningPolicy = SIGNING_POLICY.of()
-    outcome = services.sign(db.engine, petition, post.signed(), policy,
+    data = post.signed()
+    # The wording this request's form shows (the JSON API: what it would show in this language).
+    data = replace(data, consent_text_id=CONSENT_TEXTS.of().id_for(db.engine, petition,
+                                                                   data.locale))
+    outcome = services.sign(db.engine, petition, data, policy,
                             claim=claim(ticket) if ticket is not None else None)
     if outcome is services.SignOutcome.CLAIM_REFUSED:
         post.errors = {"altcha": [problem_message(Problem.INVALID)]}

@@ -135,7 +135,7 @@ def _append_to_open_batch(session: Session, prefix: str, signature_id: int) -> b
 
 def run_route(job: OutboxJob, context: DeliveryContext) -> None:
     signature = db.session.get(Signature, job.payload["signature_id"])
-    if signature is None or signature.status != CONFIRMED:
+    if signature is None or signature.status != CONFIRMED or signature.anonymised_at is not None:
         return
     petition = db.session.get(Petition, signature.petition_id)
     assert petition is not None
@@ -155,7 +155,8 @@ def run_deliver(job: OutboxJob, context: DeliveryContext) -> None:
     target = Target.from_mapping(job.payload["target"])
     signatures = list(db.session.scalars(
         select(Signature)
-        .where(Signature.id.in_(job.payload["signature_ids"]), Signature.status == CONFIRMED)
+        .where(Signature.id.in_(job.payload["signature_ids"]), Signature.status == CONFIRMED,
+               Signature.anonymised_at.is_(None))
         .order_by(Signature.confirmed_at, Signature.id)
     ))
     if not signatures:

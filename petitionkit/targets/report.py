@@ -35,6 +35,7 @@ def named_signers(petition: Petition) -> Iterator[tuple[str, str]]:
             select(Signature)
             .where(Signature.petition_id == petition.id, Signature.status == CONFIRMED,
                    Signature.kind == PERSON, Signature.show_name.is_(True),
+                   Signature.anonymised_at.is_(None),
                    Signature.id > last_id)
             .order_by(Signature.id)
             .limit(PAGE)
@@ -71,6 +72,8 @@ def write_csv_report(petition: Petition, path: str) -> int:
         if petition.takes_organizations:
             writer.writerow(["organisations", petition.organization_count])
         writer.writerow(["generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
+        if petition.purged_at is not None:
+            writer.writerow(["personal data removed", f"{petition.purged_at:%Y-%m-%d}"])
         writer.writerow([])
         if petition.organization_count:
             writer.writerow(["organisation", "website", "country"])
@@ -124,6 +127,8 @@ def deliver_command(slug: str, report: bool, output_dir: str) -> None:
         click.echo(f"{total} signature(s); wrote {csv_path} and {html_path}")
         return
     click.echo(f"delivery: {delivery_mode(petition)}")
+    if petition.purged_at is not None:
+        click.echo(f"personal data removed on {petition.purged_at:%Y-%m-%d} (retention)")
     rows = db.session.execute(
         select(OutboxJob.status, func.count(OutboxJob.id))
         .where(OutboxJob.kind == DELIVER_JOB,
