@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.actions.services import action_counts
 from petitionkit.challenges.views import challenge_url
 from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
@@ -100,9 +101,8 @@ def api_show(slug: str) -> Response:
     if item is None:
         petition = petition_or_404(slug)
         goal = current_goal(petition, petition.total_count)
-        item = cache.put(
-            slug, public_summary(petition, goal), current_app.config["COUNT_CACHE_SECONDS"]
-        )
+        summary = public_summary(petition, goal, action_counts(db.session(), petition))
+        item = cache.put(slug, summary, current_app.config["COUNT_CACHE_SECONDS"])
     max_age = current_app.config["API_MAX_AGE"]
     headers = {
         "ETag": f'"{item.etag}"',
