@@ -45,6 +45,8 @@ def test_summary_fields(client: FlaskClient, app: Flask) -> None:
         "total": 0,
         "count_hidden": False,
         "goal": 1000,
+        "actions": {},
+        "actions_anonymous": {},
         "status": "open",
         "status_line": "Closed by decree",
         "opens_at": None,
