@@ -161,3 +161,25 @@ def test_the_loader_reads_the_call_section_and_target_hours(tmp_path: Path) -> N
 def test_tel_links_keep_only_what_a_dialler_needs() -> None:
     assert tel_href("+99 (555) 0100-200") == "tel:+995550100200"
     assert tel_href("javascript:alert(1)") == "tel:1"
+
+
+def test_the_urgent_action_example_has_a_call_step_and_reported_actions(tmp_path: Path) -> None:
+    example = (Path(__file__).resolve().parents[3] / "examples" / "petitions"
+               / "urgent-action-lu-yunfei.md")
+    app = calls_app(tmp_path)
+    result = app.test_cli_runner().invoke(args=["petition", "load", str(example)])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    page = client.get("/p/urgent-action-lu-yunfei/check-email").text
+    assert 'href="tel:+995550188420' in page
+    assert "Asia/Shanghai" in page
+    assert "<strong>陆云飞</strong>" in page
+    for key in ("called", "wrote", "shared"):
+        assert f'name="action" value="{key}"' in page
+    answer = client.post("/p/urgent-action-lu-yunfei/report",
+                         data={"action": "called", "outcome": "reached"})
+    assert answer.status_code == 200
+    app.extensions["petitionkit.summary_cache"].clear()
+    summary = client.get("/api/v1/petitions/urgent-action-lu-yunfei").json
+    assert summary["actions"] == {"called": 0, "wrote": 0, "shared": 0}
+    assert summary["actions_anonymous"]["called"] == 1
