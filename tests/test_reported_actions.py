@@ -167,6 +167,18 @@ def test_the_confirmation_page_and_mail_carry_the_signer_link(
     assert api_counts(app, slug)[0] == {"called": 0, "wrote": 1}
 
 
+def test_a_report_from_the_widget_answers_inside_its_frame(app: Flask, slug: str) -> None:
+    client = app.test_client()
+    answer = client.post(f"/p/{slug}/report", data={"action": "called", "embed": "1"})
+    assert answer.status_code == 200
+    assert "frame-ancestors" in answer.headers["Content-Security-Policy"]
+    assert ORIGIN in answer.headers["Content-Security-Policy"]
+    assert 'class="pk-embed' in answer.text
+    refused = client.post(f"/p/{slug}/report", data={"action": "nothing", "embed": "1"})
+    assert refused.status_code == 422
+    assert 'name="embed" value="1"' in refused.text
+
+
 def test_the_check_email_page_offers_the_anonymous_form(app: Flask, slug: str) -> None:
     for path in (f"/p/{slug}/check-email", f"/embed/{slug}/check-email"):
         page = app.test_client().get(path)

@@ -140,10 +140,12 @@ def _record(
 
 def _page(template: str, petition: Petition, embed: bool, status: int, **context: Any
           ) -> tuple[str, int]:
+    context = {**context, "petition": petition, "embed": embed}
     if embed:
+        # Shown inside the widget's iframe: framed by the petition's allowed origins only.
         g.embed_policy = petition_policy(petition)
         context = {**embed_context(petition), **context, "stage": "report"}
-    return render_template(template, petition=petition, embed=embed, **context), status
+    return render_template(template, **context), status
 
 
 @bp.get("/p/<slug>/report")
