@@ -20,6 +20,7 @@ from petitionkit.signatures.models import Signature
 from petitionkit.signatures.tokens import Purpose, make_token
 from petitionkit.testing import run_jobs, sign_and_confirm, withdraw
 
+from .challenge_solver import solve
 from .conftest import TEST_SECRET, add_petition, make_app
 
 REPORT_ACTIONS = [
@@ -381,3 +382,27 @@ def test_counts_on_postgresql(pg_app: Flask) -> None:
         client.post(f"/p/{slug}/report", data={"token": token, "action": ["called", "wrote"]})
     client.post(f"/api/v1/petitions/{slug}/reports", json={"actions": ["called"]})
     assert api_counts(pg_app, slug) == ({"called": 1, "wrote": 1}, {"called": 1, "wrote": 0})
+
+
+def test_anonymous_reports_ask_for_the_check_while_signing_does(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    app = reporting_app(tmp_path, migrated_sqlite, CHALLENGE_MODE="always",
+                        CHALLENGE_MAX_ITERATIONS=2000)
+    slug = add_petition(app, report_actions=REPORT_ACTIONS)
+    client = app.test_client()
+    api = f"/api/v1/petitions/{slug}/reports"
+    missing = client.post(api, json={"actions": ["called"]})
+    assert missing.status_code == 422
+    assert "needs JavaScript" in missing.json["errors"]["altcha"][0]
+    page = client.post(f"/p/{slug}/report", data={"action": "called"})
+    assert page.status_code == 422
+    assert "needs JavaScript" in page.text
+    solution = solve(client.get(f"/api/v1/petitions/{slug}/challenge").json)
+    assert client.post(api, json={"actions": ["called"], "altcha": solution}).status_code == 202
+    spent = client.post(api, json={"actions": ["called"], "altcha": solution})
+    assert spent.status_code == 422 and "altcha" in spent.json["errors"]
+    # A signer's own link needs no check: it counts once anyway.
+    token = token_for(app, sign_and_confirm(app, slug, "Ana", "ana@example.org"))
+    assert client.post(api, json={"actions": ["wrote"], "token": token}).status_code == 202
+    assert api_counts(app, slug) == ({"called": 0, "wrote": 1}, {"called": 1, "wrote": 0})
