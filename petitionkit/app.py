@@ -16,6 +16,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitionkit import i18n
+from petitionkit.actions.views import bp as actions_bp
 from petitionkit.branding import BRANDING, Branding, BrandingError
 from petitionkit.branding.views import bp as branding_bp
 from petitionkit.challenges.services import (
@@ -190,7 +191,8 @@ class NoSessionInterface(SessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
 
-    for blueprint in (petitions_bp, signatures_bp, challenges_bp, embed_bp, ops_bp, branding_bp):
+    for blueprint in (petitions_bp, signatures_bp, actions_bp, challenges_bp, embed_bp, ops_bp,
+                      branding_bp):
         app.register_blueprint(blueprint)
     limiter.exempt(ops_bp)
 

@@ -31,6 +31,7 @@ from petitionkit.petitions.loader import PetitionFileError, parse_petition_file,
 from petitionkit.petitions.models import OfflineEntry, Petition
 from petitionkit.petitions.offline import OfflineEntryRefused, offline_entries, record_offline
 from petitionkit.petitions.services import public_status
+from petitionkit.plugins import calls
 from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.privacy.cli import privacy_group
 from petitionkit.signatures.cli import signers_group
@@ -123,7 +124,7 @@ def petition_load(files: tuple[str, ...]) -> None:
     errors: list[str] = []
     for path in files:
         try:
-            parsed.append(parse_petition_file(path))
+            parsed.append(parse_petition_file(path, calls.petition_sections()))
         except PetitionFileError as error:
             errors.append(str(error))
     slugs = [values["slug"] for values in parsed]

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     # Per client (a keyed hash of its IPv4 address or IPv6 /64): a burst and a sustained limit.
     # A petition's own ``rate_limit`` replaces it on that petition.
     "RATELIMIT_SIGN": "10/minute;60/hour",
+    # Reports of actions taken (POST /p/SLUG/report and the JSON twin), per client, apart from
+    # signing's budget.
+    "RATELIMIT_REPORT": "5/minute;20/hour",
     # When the storage fails (Redis down): "memory" counts in each process's memory,
     # "refuse" answers 503 until it is back.
     "RATELIMIT_ON_STORAGE_ERROR": "memory",

@@ -47,6 +47,8 @@ def test_summary_fields(client: FlaskClient, app: Flask) -> None:
         "organizations": 0,
         "goal": 1000,
         "goal_counts": "signatures",
+        "actions": {},
+        "actions_anonymous": {},
         "status": "open",
         "status_line": "Closed by decree",
         "opens_at": None,

@@ -280,6 +280,35 @@ def test_petitionkit_validate_signature_example(tmp_path: Path, migrated_sqlite:
                        json={"name": "A", "email": "a@fine.example"}).status_code == 202
 
 
+def test_petitionkit_petition_sections_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_petition_sections")
+    good = tmp_path / "press.md"
+    good.write_text("---\ntitle: Press\nstatus: open\npress: ' Desk 4, ext. 12 '\n---\nBody\n",
+                    encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["petition", "load", str(good)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == "press"))
+        assert petition is not None
+        assert petition.sections == {"press": "Desk 4, ext. 12"}
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\ntitle: Bad\npress: [1, 2]\n---\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["petition", "load", str(bad)])
+    assert result.exit_code != 0
+    assert "press: press is one line of text" in result.output
+
+
+def test_petitionkit_action_steps_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_action_steps")
+    slug = add_petition(app, extra={"hashtag": "<b>#FreeThePoet</b>"})
+    plain = add_petition(app, slug="plain")
+    client = app.test_client()
+    for path in (f"/p/{slug}", f"/p/{slug}/check-email", f"/embed/{slug}/check-email"):
+        text = client.get(path).text
+        assert "<p>Post with &lt;b&gt;#FreeThePoet&lt;/b&gt;</p>" in text, path
+    assert "Post with" not in client.get(f"/p/{plain}/check-email").text
+
+
 def test_petitionkit_register_blueprints_example(tmp_path: Path, migrated_sqlite: Path) -> None:
     app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_register_blueprints")
     slug = add_petition(app)

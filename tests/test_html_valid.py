@@ -156,6 +156,23 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
 
     page("check-email", 200, lambda: client.get(f"/p/{slugs['letter']}/check-email"))
     page("embed-check-email", 200, lambda: client.get(f"/embed/{slugs['letter']}/check-email"))
+    # Reported actions and the call step (petitionkit-calls) of the urgent action.
+    urgent = slugs["urgent-action-zh_Hans"]
+    page("check-email-call-step", 200, lambda: client.get(f"/p/{urgent}/check-email"))
+    page("embed-check-email-call-step", 200, lambda: client.get(f"/embed/{urgent}/check-email"))
+    page("report-anonymous", 200, lambda: client.get(f"/p/{urgent}/report"))
+    page("report-errors", 422, lambda: client.post(f"/p/{urgent}/report",
+                                                   data={"action": "nothing"}))
+    page("reported", 200, lambda: client.post(f"/p/{urgent}/report", data={"action": "called"}))
+    page("embed-reported", 200, lambda: client.post(f"/p/{urgent}/report",
+                                                    data={"action": "wrote", "embed": "1"}))
+    page("report-refused", 400, lambda: client.get(f"/p/{urgent}/report?token=not-a-token"))
+    reporter = sign_and_confirm(app, urgent, "Lin Wei", "lin@example.org")
+    with app.app_context():
+        nonce = db.session.get(Signature, reporter).token_nonce  # type: ignore[union-attr]
+    own = make_token(TEST_SECRET, Purpose.REPORT, reporter, nonce)
+    page("report-own-link", 200, lambda: client.get(f"/p/{urgent}/report?token={own}"))
+    page("petition-with-reported-counts", 200, lambda: client.get(f"/p/{urgent}"))
     signature = _pending_signature(app, client, slugs["letter"], "ana@example.org")
     confirm = f"/confirm/{_token(signature, Purpose.CONFIRM)}"
     cancel = f"/cancel/{_token(signature, Purpose.CANCEL)}"

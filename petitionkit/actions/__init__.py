@@ -14,6 +14,10 @@ from datetime import datetime
 from typing import Any
 
 _WORD = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
+# The key of a reported action (``report_actions:``) and of its outcomes.
+ACTION_KEY = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+MAX_REPORT_ACTIONS = 20
+MAX_OUTCOMES = 10
 
 
 @dataclass(frozen=True)
@@ -27,9 +31,10 @@ class Action:
     target: str | None = None  # the ``Target.key`` it was addressed to
     outcome: str | None = None  # a word from the action's list ("answered", "voicemail", …)
     count: int = 1
+    report: str | None = None  # kind "report": the key of the reported action ("called", …)
 
     def __post_init__(self) -> None:
-        for name in ("kind", "outcome"):
+        for name in ("kind", "outcome", "report"):
             value = getattr(self, name)
             if value is not None and not _WORD.fullmatch(value):
                 raise ValueError(f"an action's {name} is a lower-case word, not {value!r}")
@@ -44,6 +49,7 @@ class Action:
             "kind": self.kind, "petition_id": self.petition_id,
             "taken_at": self.taken_at.isoformat(), "signature_id": self.signature_id,
             "target": self.target, "outcome": self.outcome, "count": self.count,
+            "report": self.report,
         }
 
     @classmethod

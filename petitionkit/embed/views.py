@@ -23,6 +23,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext
 from markupsafe import escape
 
+from petitionkit.actions.services import action_counts
 from petitionkit.challenges.views import challenge_url
 from petitionkit.embed.assets import asset, asset_response
 from petitionkit.embed.framing import (
@@ -189,8 +190,8 @@ def count(slug: str) -> Response:
     if item is None:
         petition = petition_or_404(slug)
         goal = current_goal(petition, petition.goal_count)
-        item = cache.put(slug, public_summary(petition, goal),
-                         current_app.config["COUNT_CACHE_SECONDS"])
+        summary = public_summary(petition, goal, action_counts(db.session(), petition))
+        item = cache.put(slug, summary, current_app.config["COUNT_CACHE_SECONDS"])
     summary = json.loads(item.body)
     if summary["goal_counts"] == "organizations":
         # A joint letter measured in organisations: public by name, so never hidden.

@@ -22,6 +22,10 @@ DATABASE_UNAVAILABLE = Counter(
     "Requests answered 503 because the database could not be reached",
 )
 REJECTED = Counter("petitionkit_rejected_total", "Signing requests refused as invalid", ["reason"])
+ACTION_REPORTS = Counter(
+    "petitionkit_action_reports_total",
+    "Reported actions recorded: counted (a signer's own link) or anonymous", ["kind"],
+)
 JOBS_DONE = Counter("petitionkit_outbox_jobs_done_total", "Outbox jobs delivered", ["kind"])
 DELIVERY_FAILURES = Counter(
     "petitionkit_outbox_failures_total", "Outbox delivery attempts that failed", ["kind"]

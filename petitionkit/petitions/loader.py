@@ -8,12 +8,13 @@ from a file and never written by the loader. docs/petitions.md describes every k
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import frontmatter
 import yaml
@@ -22,6 +23,7 @@ from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
+from petitionkit.actions import ACTION_KEY, MAX_OUTCOMES, MAX_REPORT_ACTIONS
 from petitionkit.petitions.images import (
     ImageProblem,
     PetitionImage,
@@ -47,7 +49,11 @@ LETTER_VIA = ("engine", "signer", "both")
 # Read by the built-in delivery of letters to targets (petitionkit/targets).
 DELIVERY_MODES = ("off", "test", "live")
 TARGET_KEYS = ("name", "title", "organization", "address", "email", "phone", "salutation",
-               "languages")
+               "languages", "hours", "timezone")
+REPORT_ACTION_KEYS = ("key", "label", "outcomes")
+# A plugin's reader of its own section of the petition file: the value as stored, or ValueError
+# with a message for the organiser (petitionkit_petition_sections).
+SectionReader = Callable[[Any], Any]
 
 # Text keys: front-matter key -> (default, longest accepted length or None).
 _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
@@ -63,7 +69,7 @@ _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
 KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
     "asks", "letter", "targets", "extra", "listed", "image", "show_count_from", "signers",
-    "goal_counts", "retain_days",
+    "goal_counts", "retain_days", "report_actions",
 }
 # Never set from a file: the counts belong to confirm/cancel, offline entries and
 # `petitionkit recount`.
@@ -83,15 +89,20 @@ class LoadResult:
     changed: list[str] = field(default_factory=list)
 
 
-def parse_petition_file(path: str | Path) -> dict[str, Any]:
-    """Read one file into model attributes, refusing anything unknown or malformed."""
+def parse_petition_file(
+    path: str | Path, sections: Mapping[str, SectionReader] | None = None
+) -> dict[str, Any]:
+    """Read one file into model attributes, refusing anything unknown or malformed.
+
+    ``sections`` are the plugins' readers of their own keys (``calls.petition_sections``); a
+    key no reader claims is refused like any other unknown key."""
     where = str(path)
     try:
         post = frontmatter.load(where)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise PetitionFileError(where, f"cannot be read: {reason}") from error
-    values = parse_petition(where, dict(post.metadata), post.content)
+    values = parse_petition(where, dict(post.metadata), post.content, sections)
     if values["image"] is not None:
         # The picture's file is found beside the petition file, read and prepared once.
         picture = Path(where).parent / values["image"].pop("file")
@@ -105,9 +116,13 @@ def parse_petition_file(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any]:
+def parse_petition(
+    where: str, meta: dict[str, Any], body: str,
+    sections: Mapping[str, SectionReader] | None = None,
+) -> dict[str, Any]:
     """Front matter and Markdown body as model attributes; ``where`` names the source in errors."""
-    unknown = set(meta) - KNOWN_KEYS
+    readers = dict(sections or {})
+    unknown = set(meta) - KNOWN_KEYS - set(readers)
     if unknown:
         raise PetitionFileError(where, f"unknown keys: {', '.join(sorted(map(str, unknown)))}")
     slug = meta.get("slug") or Path(where).stem
@@ -189,6 +204,9 @@ def parse_petition(where: str, meta: dict[str, Any], body: str) -> dict[str, Any
     values["share"] = _share(where, meta.get("share", {}))
     values["letter"] = _letter(where, meta.get("letter", {}))
     values["targets"] = _targets(where, meta.get("targets", []))
+    values["report_actions"] = _report_actions(where, meta.get("report_actions", []),
+                                               values["locale"])
+    values["sections"] = _sections(where, meta, readers)
     extra = meta.get("extra", {})
     if not isinstance(extra, dict):
         raise PetitionFileError(where, "extra must be a mapping")
@@ -406,9 +424,87 @@ def _targets(where: str, value: object) -> list[dict[str, Any]]:
                 validate_email(target["email"], check_deliverability=False)
             except EmailNotValidError as error:
                 raise PetitionFileError(where, f"{label}.email: {error}") from error
+        if len(target.get("hours", "")) > 200:
+            raise PetitionFileError(where, f"{label}.hours must be at most 200 characters")
+        if "timezone" in target:
+            target["timezone"] = _time_zone(where, f"{label}.timezone", target["timezone"])
         target["languages"] = languages
         targets.append(target)
     return targets
+
+
+def _time_zone(where: str, key: str, name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise PetitionFileError(
+            where, f"{key} must be an IANA time zone such as Europe/Brussels, not {name!r}"
+        ) from error
+    return name
+
+
+def _report_actions(where: str, value: object, locale: str) -> list[dict[str, Any]]:
+    """``report_actions``: what signers can report; each label in the petition's language at
+    least, which is what other languages fall back to."""
+    if not isinstance(value, list):
+        raise PetitionFileError(where, "report_actions must be a list")
+    if len(value) > MAX_REPORT_ACTIONS:
+        raise PetitionFileError(where, f"report_actions may list at most {MAX_REPORT_ACTIONS}")
+    actions: list[dict[str, Any]] = []
+    for number, item in enumerate(value, start=1):
+        label = f"report_actions[{number}]"
+        if not isinstance(item, Mapping) or set(item) - set(REPORT_ACTION_KEYS):
+            raise PetitionFileError(
+                where, f"{label} is a mapping of {', '.join(REPORT_ACTION_KEYS)}"
+            )
+        key = item.get("key")
+        if not isinstance(key, str) or not ACTION_KEY.fullmatch(key):
+            raise PetitionFileError(
+                where, f"{label}.key must be 1 to 40 lowercase letters, digits, - and _ "
+                "(a letter first)"
+            )
+        if any(action["key"] == key for action in actions):
+            raise PetitionFileError(where, f"{label}.key {key!r} is listed twice")
+        labels = item.get("label")
+        if isinstance(labels, str):
+            labels = {locale: labels}
+        if not isinstance(labels, Mapping) or not labels or not all(
+            isinstance(tag, str) and LOCALE_PATTERN.match(tag) and isinstance(text, str)
+            and text.strip() and len(text) <= 200
+            for tag, text in labels.items()
+        ):
+            raise PetitionFileError(
+                where, f"{label}.label maps language tags to text of at most 200 characters"
+            )
+        if locale not in labels:
+            raise PetitionFileError(
+                where, f"{label}.label needs the petition's own language ({locale})"
+            )
+        outcomes = item.get("outcomes", [])
+        if (not isinstance(outcomes, list) or len(outcomes) > MAX_OUTCOMES
+                or not all(isinstance(word, str) and ACTION_KEY.fullmatch(word)
+                           for word in outcomes)
+                or len(set(outcomes)) != len(outcomes)):
+            raise PetitionFileError(
+                where, f"{label}.outcomes must be a list of at most {MAX_OUTCOMES} different "
+                "words (lowercase letters, digits, - and _)"
+            )
+        actions.append({"key": key, "label": {tag: text.strip() for tag, text in labels.items()},
+                        "outcomes": outcomes})
+    return actions
+
+
+def _sections(
+    where: str, meta: Mapping[str, Any], readers: Mapping[str, SectionReader]
+) -> dict[str, Any]:
+    sections: dict[str, Any] = {}
+    for key, reader in readers.items():
+        if key in meta:
+            try:
+                sections[key] = reader(meta[key])
+            except ValueError as error:
+                raise PetitionFileError(where, f"{key}: {error}") from error
+    return sections
 
 
 class PetitionListener(Protocol):

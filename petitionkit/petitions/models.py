@@ -50,6 +50,12 @@ class Petition(db.Model):  # type: ignore[name-defined]
     letter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What signers can report having done: [{key, label: {lang: text}, outcomes: [word…]}].
+    report_actions: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    # Sections of the petition file that plugins read (petitionkit_petition_sections), by key.
+    sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # The picture: alt text, width, height and version (its bytes: petitions.images).
     image: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # The public count (pages, widget, read API) stays hidden until the total reaches this.

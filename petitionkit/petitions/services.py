@@ -14,6 +14,7 @@ from flask import abort, current_app, g
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from petitionkit.actions.services import ActionCounts
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.registry import Slot
@@ -99,11 +100,15 @@ def listed_open_petitions(
     return found
 
 
-def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
+def public_summary(
+    petition: Petition, goal: int | None, actions: ActionCounts | None = None
+) -> dict[str, Any]:
     """What the read API and the widget's count show; below ``show_count_from`` the figures are
     ``None`` (and ``count_hidden`` is true). A goal ladder's step would hint at the hidden count,
-    so the goal is hidden with it."""
+    so the goal is hidden with it, and so are the counts of reported actions (``actions``: the
+    counted ones, per action; ``actions_anonymous``: reports without a signer's link)."""
     hidden = petition.count_hidden
+    actions = actions or ActionCounts({}, {})
     return {
         "slug": petition.slug,
         "title": petition.title,
@@ -117,6 +122,8 @@ def public_summary(petition: Petition, goal: int | None) -> dict[str, Any]:
         # A goal of organisations measures the public list, which nothing hides.
         "goal": None if hidden and not petition.goal_counts_organizations else goal,
         "goal_counts": "organizations" if petition.goal_counts_organizations else "signatures",
+        "actions": None if hidden else actions.counted,
+        "actions_anonymous": None if hidden else actions.anonymous,
         "status": public_status(petition),
         "status_line": petition.status_line,
         "opens_at": _iso(petition.opens_at),

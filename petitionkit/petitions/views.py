@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.actions.services import action_counts
 from petitionkit.challenges.views import challenge_url
 from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
@@ -114,9 +115,8 @@ def api_show(slug: str) -> Response:
     if item is None:
         petition = petition_or_404(slug)
         goal = current_goal(petition, petition.goal_count)
-        item = cache.put(
-            slug, public_summary(petition, goal), current_app.config["COUNT_CACHE_SECONDS"]
-        )
+        summary = public_summary(petition, goal, action_counts(db.session(), petition))
+        item = cache.put(slug, summary, current_app.config["COUNT_CACHE_SECONDS"])
     return _public_json(item)
 
 

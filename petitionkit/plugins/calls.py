@@ -21,10 +21,12 @@ from typing import TypeVar
 import click
 import pluggy
 from flask import Blueprint, Flask, current_app, g
+from markupsafe import Markup
 
 from petitionkit.actions import Action
 from petitionkit.export import Exporter
 from petitionkit.outbox.worker import JobHandler
+from petitionkit.petitions.loader import KNOWN_KEYS, SectionReader
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins.errors import PluginConfigError
 from petitionkit.plugins.fields import FormField
@@ -107,7 +109,31 @@ def migration_folders(manager: pluggy.PluginManager) -> list[str]:
     return folders
 
 
+def petition_sections(app: Flask | None = None) -> dict[str, SectionReader]:
+    """``petitionkit_petition_sections``: every plugin's readers by key; a key the core reads,
+    or one claimed twice, is refused."""
+    readers: dict[str, SectionReader] = {}
+    for contributed in manager_of(app).hook.petitionkit_petition_sections():
+        for key, reader in contributed.items():
+            if key in KNOWN_KEYS or key in readers:
+                raise PluginConfigError(f"two readers claim the petition file key {key!r}")
+            readers[key] = reader
+    return readers
+
+
 # Requests.
+
+def action_steps(petition: Petition, embed: bool, report_token: str | None) -> list[Markup]:
+    """``petitionkit_action_steps``: every plugin's sections, joined; a failing plugin's are
+    left out in production."""
+    answers: list[list[Markup]] = _in_request(
+        "petitionkit_action_steps", list,
+        lambda: manager_of().hook.petitionkit_action_steps(
+            petition=petition, embed=embed, report_token=report_token
+        ),
+    )
+    return [Markup(section) for answer in answers for section in answer]
+
 
 def goal(petition: Petition, count: int) -> int | None:
     """``petitionkit_goal``: the first answer; the built-in answers last (maybe ``None``)."""

@@ -155,6 +155,13 @@ class Lifecycle:
                 f"action-taken:{action.petition_id}:{taken}:{plugin_name}",
             )
 
+    def reported(self, petition: Petition, recorded: int, counted: bool) -> None:
+        """After a report of actions taken committed: the counts readers cache are dropped."""
+        if recorded:
+            self.summaries.clear()
+        metrics.ACTION_REPORTS.labels(kind="counted" if counted else "anonymous").inc(recorded)
+        log.info("reported petition=%s actions=%d counted=%s", petition.slug, recorded, counted)
+
     def offline_recording(
         self, session: Session, petition: Petition, entry: OfflineEntry, total: int
     ) -> None:

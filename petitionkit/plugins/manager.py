@@ -94,6 +94,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(plugins_command)
     JOB_HANDLERS.put(app, calls.job_handlers(manager))
     MIGRATION_FOLDERS.put(app, calls.migration_folders(manager))
+    # Asked once here so that two plugins claiming one key of the petition file stop the start.
+    calls.petition_sections(app)
+    app.jinja_env.globals["action_steps"] = calls.action_steps
     # A global, not a context processor: the form is an imported macro, which sees no context.
     app.jinja_env.globals["plugin_form_fields"] = calls.form_fields
 

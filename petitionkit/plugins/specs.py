@@ -18,10 +18,12 @@ import pluggy
 if TYPE_CHECKING:
     import click
     from flask import Blueprint
+    from markupsafe import Markup
 
     from petitionkit.actions import Action
     from petitionkit.export import Exporter
     from petitionkit.outbox.worker import JobHandler
+    from petitionkit.petitions.loader import SectionReader
     from petitionkit.petitions.models import Petition
     from petitionkit.plugins.fields import FormField
     from petitionkit.signatures.models import Signature
@@ -201,6 +203,39 @@ def petitionkit_validate_signature(
     checks passed.
     Arguments: ``petition``; ``signature`` what was submitted (``email``, ``name``, ``extra`` …).
     Runs: in the signer's request: no network, no personal data in logs.
+    """
+
+
+@hookspec
+def petitionkit_petition_sections() -> Mapping[str, SectionReader]:
+    """Keys of the petition file this plugin reads, each with its reader.
+
+    Returns: ``{key: reader}``; ``reader(value)`` gets the key's value from the front matter
+    and returns what to keep (JSON: ``petition.sections[key]``), or raises ``ValueError`` with
+    a message for the organiser, which refuses the file. An empty mapping adds none.
+    All implementations are called; a key the core reads, or one claimed twice, fails at startup.
+    Arguments: none.
+    Runs: in the CLI (``petitionkit petition load``) and wherever petitions are loaded.
+    """
+
+
+@hookspec
+def petitionkit_action_steps(
+    petition: Petition, embed: bool, report_token: str | None
+) -> list[Markup]:
+    """Steps a supporter can take besides signing (call an official …), as HTML sections.
+
+    Returns: a list of ``markupsafe.Markup`` sections (escape everything that comes from a
+    petition file); an empty list adds none.
+    All implementations are called and their lists joined, in plugin order. The sections are
+    shown after signing: on the hosted page, the confirmation page and in the widget. Each must
+    work with JavaScript off; a form in one posts to the engine's own routes (such as
+    ``POST /p/SLUG/report``), never elsewhere.
+    Arguments: ``petition``; ``embed`` true inside the widget's iframe (links that leave the
+    frame open in a new tab there); ``report_token`` the signer's own report token on the
+    page after confirming (a hidden ``token`` field makes a report through the step count),
+    else ``None``.
+    Runs: in requests: no network, no database writes.
     """
 
 

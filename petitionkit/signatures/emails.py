@@ -55,6 +55,12 @@ def build_message(
             "/erase/" + make_token(secret, Purpose.ERASE, signature.id, signature.token_nonce),
         ),
         "petition_url": public_url(app, f"/p/{petition.slug}"),
+        # The signer's own link for reporting actions taken: counted once per signer and action.
+        "report_url": public_url(
+            app,
+            f"/p/{petition.slug}/report?token="
+            + make_token(secret, Purpose.REPORT, signature.id, signature.token_nonce),
+        ) if petition.report_actions else None,
     }
     template = "confirm" if kind == CONFIRM_EMAIL else "already_signed"
     locale = signature.locale or petition.locale

@@ -46,6 +46,8 @@ log = logging.getLogger("petitionkit.signatures")
 
 # The budget every signing endpoint shares, unless a petition sets its own.
 SHARED_SCOPE = "sign"
+# The budget of reports of actions taken.
+REPORT_SCOPE = "report"
 
 
 class TooManyAttempts(TooManyRequests):
@@ -172,6 +174,18 @@ def check_signing_limit(petition: Petition | None) -> None:
         items, scope = own, f"{SHARED_SCOPE}:{petition.id}"
     else:
         items, scope = _parsed(str(current_app.config["RATELIMIT_SIGN"])), SHARED_SCOPE
+    _count_attempt(items, scope)
+
+
+def check_report_limit() -> None:
+    """Count one report of actions taken (``POST /p/SLUG/report`` and its JSON twin) against
+    ``RATELIMIT_REPORT``, a budget of its own, counted and failing over like signing's."""
+    if not limiter.enabled:
+        return
+    _count_attempt(_parsed(str(current_app.config["RATELIMIT_REPORT"])), REPORT_SCOPE)
+
+
+def _count_attempt(items: tuple[RateLimitItem, ...], scope: str) -> None:
     prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
     identifiers = (prefix, client_key(), scope) if prefix else (client_key(), scope)
     fallback: StorageFallback = RATE_LIMIT_FALLBACK.of()

@@ -1,4 +1,4 @@
-"""Confirmation and cancellation tokens: signed, purpose-salted, expiring, and single use.
+"""Confirmation, cancellation and report tokens: signed, purpose-salted, expiring, and single use.
 
 Single use comes from the signature's state: a confirm token only acts on a pending signature
 whose nonce it carries, and confirming or cancelling changes that state for good.
@@ -16,6 +16,8 @@ class Purpose(Enum):
     CONFIRM = "petitionkit.confirm-signature"
     CANCEL = "petitionkit.cancel-signature"
     ERASE = "petitionkit.erase-signature"
+    # The signer's own link for reporting actions taken (reported-actions counts).
+    REPORT = "petitionkit.report-action"
 
 
 @dataclass(frozen=True)

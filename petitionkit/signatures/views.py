@@ -53,6 +53,7 @@ from petitionkit.signatures.tokens import (
     TokenClaims,
     TokenExpired,
     TokenInvalid,
+    make_token,
     read_token,
 )
 
@@ -299,10 +300,20 @@ def _token_invalid() -> tuple[str, int]:
     return render_template("signatures/token_invalid.html"), 400
 
 
-def _settled_page(signature: Signature, petition: Petition | None) -> tuple[str, int] | None:
+def _confirmed_page(petition: Petition | None, claims: TokenClaims) -> tuple[str, int]:
+    """The thank-you page, with the signer's own report form (their link, as in the mail)."""
+    token = make_token(current_app.config["SECRET_KEY"], Purpose.REPORT, claims.signature_id,
+                       claims.nonce)
+    return render_template("signatures/confirmed.html", petition=petition,
+                           report_token=token), 200
+
+
+def _settled_page(
+    signature: Signature, petition: Petition | None, claims: TokenClaims
+) -> tuple[str, int] | None:
     """The page for a signature a confirm link can no longer change, or None if still pending."""
     if signature.status == CONFIRMED:
-        return render_template("signatures/confirmed.html", petition=petition), 200
+        return _confirmed_page(petition, claims)
     if signature.status == CANCELLED:
         return render_template("signatures/cancelled.html", petition=petition), 410
     return None
@@ -319,7 +330,7 @@ def confirm(token: str) -> tuple[str, int]:
     if signature is None:
         return _token_invalid()
     petition = db.session.get(Petition, signature.petition_id)
-    settled = _settled_page(signature, petition)
+    settled = _settled_page(signature, petition, claims)
     if settled is not None:
         return settled
     if state == "expired":
@@ -340,7 +351,7 @@ def confirm(token: str) -> tuple[str, int]:
         return render_template("signatures/cancelled.html", petition=petition), 410
     if outcome is services.ConfirmOutcome.CONFIRMED:
         events.confirmed(petition)
-    return render_template("signatures/confirmed.html", petition=petition), 200
+    return _confirmed_page(petition, claims)
 
 
 @bp.post("/confirm/<token>/resend")

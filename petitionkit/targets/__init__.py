@@ -20,6 +20,8 @@ class Target:
     phone: str = ""
     salutation: str = ""  # "Your Excellency", "Dear Ambassador" …
     languages: tuple[str, ...] = ()
+    hours: str = ""  # when the office answers the phone ("Mon–Fri 9:00–17:00"), in its own zone
+    timezone: str = ""  # the IANA name of that zone ("Europe/Brussels")
     # Who this is within the petition; defaults to a hash of name, organisation and e-mail.
     key: str = field(default="")
 

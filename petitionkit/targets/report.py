@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from petitionkit.actions.services import action_counts, action_label, declared
 from petitionkit.export.formats import neutralise
 from petitionkit.extensions import db
 from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
@@ -57,6 +58,13 @@ def confirmed_total(petition: Petition) -> int:
     return int(total or 0)
 
 
+def reported_actions(petition: Petition) -> list[tuple[str, int, int]]:
+    """(label in the petition's language, counted, anonymous) per reported action."""
+    counts = action_counts(db.session(), petition)
+    return [(action_label(action, petition.locale, petition.locale), counts.counted[key],
+             counts.anonymous[key]) for key, action in declared(petition).items()]
+
+
 def write_csv_report(petition: Petition, path: str) -> int:
     """The report as CSV; returns the total, online and offline."""
     online = confirmed_total(petition)
@@ -74,6 +82,12 @@ def write_csv_report(petition: Petition, path: str) -> int:
         writer.writerow(["generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
         if petition.purged_at is not None:
             writer.writerow(["personal data removed", f"{petition.purged_at:%Y-%m-%d}"])
+        actions = reported_actions(petition)
+        if actions:
+            writer.writerow([])
+            writer.writerow(["action", "signers", "reported without a signer's link"])
+            for label, counted, anonymous in actions:
+                writer.writerow([neutralise(label), counted, anonymous])
         writer.writerow([])
         if petition.organization_count:
             writer.writerow(["organisation", "website", "country"])
@@ -97,6 +111,7 @@ def write_html_report(petition: Petition, path: str) -> None:
         "online": online,
         "offline": petition.offline_count,
         "total": online + petition.offline_count,
+        "actions": reported_actions(petition),
         "signers": named_signers(petition),
         "organizations": every_approved_organization(db.session(), petition),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

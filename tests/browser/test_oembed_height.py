@@ -11,6 +11,7 @@ from flask import Flask
 
 from petitionkit.extensions import db
 from petitionkit.petitions.loader import parse_petition_file, upsert_petition
+from petitionkit.plugins import calls
 
 from .conftest import Engine, screenshot
 
@@ -19,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "petitions"
 
 def _load_example(app: Flask, name: str) -> str:
     with app.app_context():
-        values = parse_petition_file(EXAMPLES / name)
+        values = parse_petition_file(EXAMPLES / name, calls.petition_sections(app))
         upsert_petition(db.session(), values)
         db.session.remove()
     app.extensions["petitionkit.summary_cache"].clear()

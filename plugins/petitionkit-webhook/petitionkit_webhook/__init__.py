@@ -183,7 +183,9 @@ def petitionkit_action_taken(petition: Petition, action: Action) -> None:
     if settings is None:
         return
     payload = {**action.to_payload(), "taken_at": utc_moment(action.taken_at)}
-    delivery = f"action.taken:{petition.slug}:{payload['taken_at']}:{payload['kind']}"
+    # One report can record several actions at the same moment: the key of each tells them apart.
+    delivery = (f"action.taken:{petition.slug}:{payload['taken_at']}:{payload['kind']}"
+                f":{payload['report'] or ''}")
     post(settings, "action.taken", delivery, {
         "petition": petition_payload(petition),
         "action": {key: value for key, value in payload.items() if key != "petition_id"},

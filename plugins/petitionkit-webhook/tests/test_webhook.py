@@ -207,9 +207,28 @@ def test_an_action_is_announced_without_personal_data(tmp_path: Path) -> None:
     assert request.headers["X-Petitionkit-Event"] == "action.taken"
     assert request.json()["action"] == {
         "kind": "call", "taken_at": "2027-01-05T09:30:00+00:00", "signature_id": signature_id,
-        "target": "minister", "outcome": "answered", "count": 1,
+        "target": "minister", "outcome": "answered", "count": 1, "report": None,
     }
     assert b"caller@example.org" not in request.body
+
+
+def test_each_reported_action_is_sent_with_its_key(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = webhook_app(tmp_path, server)
+        app.config["RATELIMIT_REPORT"] = "1000/minute"
+        slug = add_petition(app, report_actions=[
+            {"key": "called", "label": {"en": "Called"}, "outcomes": ["reached"]},
+            {"key": "wrote", "label": {"en": "Wrote"}, "outcomes": []},
+        ])
+        answer = app.test_client().post(f"/p/{slug}/report",
+                                        data={"action": ["called", "wrote"]})
+        assert answer.status_code == 200
+        run_jobs(app)
+    sent = [request for request in server.requests
+            if request.headers["X-Petitionkit-Event"] == "action.taken"]
+    assert sorted(request.json()["action"]["report"] for request in sent) == ["called", "wrote"]
+    assert {request.json()["action"]["signature_id"] for request in sent} == {None}
+    assert len({request.headers["Idempotency-Key"] for request in sent}) == 2
 
 
 

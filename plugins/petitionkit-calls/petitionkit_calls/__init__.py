@@ -1,0 +1,128 @@
+"""petitionkit-calls: a call step after signing, built on public hooks only.
+
+A target with a ``phone`` (and ``hours``, ``timezone``) and a petition file with a ``call:``
+section give a step on the hosted page and in the widget: the number as a ``tel:`` link (the
+caller's own phone dials; no telephony provider), the hours with the target's time zone, the
+call script (Markdown, sanitised like the body), and "I called" with an optional outcome, which
+reports the action ``called`` through the engine's reported-actions form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from petitionkit import hookimpl
+from petitionkit.petitions.markdown import render_markdown
+from petitionkit.petitions.models import Petition
+from petitionkit.targets import Target
+
+__version__ = "0.1.0"
+
+SECTION = "call"
+SECTION_KEYS = ("script", "targets")
+SCRIPT_MAX = 5000
+# The reported action "I called" records, and the outcomes it may carry.
+CALLED = "called"
+OUTCOMES = {
+    "reached": _l("I spoke to someone"),
+    "voicemail": _l("I left a voicemail"),
+    "no-answer": _l("No one answered"),
+}
+# What a dialler needs of a number: a leading + and the digits.
+_DIALLED = re.compile(r"[^0-9+]")
+
+bp = Blueprint("petitionkit_calls", __name__, template_folder="templates")
+
+
+def read_call(value: Any) -> dict[str, Any]:
+    """The ``call:`` section: ``script`` (Markdown) and optional ``targets`` (names)."""
+    if not isinstance(value, Mapping) or set(value) - set(SECTION_KEYS):
+        raise ValueError(f"call is a mapping of {' and '.join(SECTION_KEYS)}")
+    script = value.get("script")
+    if not isinstance(script, str) or not script.strip():
+        raise ValueError("call.script is the call script, in Markdown; it is required")
+    if len(script) > SCRIPT_MAX:
+        raise ValueError(f"call.script must be at most {SCRIPT_MAX} characters")
+    names = value.get("targets", [])
+    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+        raise ValueError("call.targets must be a list of target names")
+    return {"script": script, "script_html": render_markdown(script), "targets": names}
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    target: Target
+    tel: str
+    local_time: str  # the time there now, "14:05", when its zone is known
+
+    @property
+    def zone(self) -> str:
+        return self.target.timezone
+
+
+def tel_href(phone: str) -> str:
+    return "tel:" + _DIALLED.sub("", phone)
+
+
+def call_targets(petition: Petition, now: datetime | None = None) -> list[CallTarget]:
+    """The targets to call: those with a phone (named in ``call.targets``, if it names any)."""
+    section = (petition.sections or {}).get(SECTION) or {}
+    names = set(section.get("targets") or [])
+    moment = now or datetime.now(UTC)
+    found = []
+    for values in petition.targets or []:
+        target = Target.from_mapping(values)
+        if not target.phone or (names and target.name not in names):
+            continue
+        local = moment.astimezone(ZoneInfo(target.timezone)).strftime("%H:%M") \
+            if target.timezone else ""
+        found.append(CallTarget(target, tel_href(target.phone), local))
+    return found
+
+
+def called_outcomes(petition: Petition) -> list[tuple[str, str]] | None:
+    """(word, label) of the outcomes "I called" may carry, or None when the petition does not
+    ask about calls (no ``called`` in its ``report_actions``): then there is no button."""
+    for action in petition.report_actions or []:
+        if action["key"] == CALLED:
+            return [(word, str(OUTCOMES[word])) for word in action.get("outcomes", [])
+                    if word in OUTCOMES]
+    return None
+
+
+@hookimpl
+def petitionkit_petition_sections() -> dict[str, Any]:
+    return {SECTION: read_call}
+
+
+@hookimpl
+def petitionkit_register_blueprints() -> list[Blueprint]:
+    # Templates only: the step's form posts to the engine's own report route.
+    return [bp]
+
+
+@hookimpl
+def petitionkit_action_steps(
+    petition: Petition, embed: bool, report_token: str | None
+) -> list[Markup]:
+    section = (petition.sections or {}).get(SECTION)
+    if section is None:
+        return []
+    targets = call_targets(petition)
+    if not targets:
+        return []
+    html = render_template(
+        "petitionkit_calls/step.html", petition=petition, targets=targets,
+        script_html=Markup(section["script_html"]), outcomes=called_outcomes(petition),
+        can_report=petition.is_open(), embed=embed, report_token=report_token,
+    )
+    return [Markup(html)]
