@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from petitionkit.admin.accounts import PASSWORD_MAX_LENGTH
@@ -39,8 +40,8 @@ class SetPasswordForm(FlaskForm):
 
 class AddUserForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
-    role = SelectField(_l("Role"), choices=[(role, ROLE_LABELS[role]) for role in ROLES],
-                       default="viewer", validators=[DataRequired()])
+    role = SelectField(_l("Role"), default="viewer", validators=[DataRequired()],
+                       choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
 
 
 class ConfirmForm(FlaskForm):

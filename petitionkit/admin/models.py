@@ -41,7 +41,14 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
 
     # What Flask-Login asks of a user object. get_id() names the signed-in session, not the
     # account: the session cookie carries that session's token, which the server can revoke.
-    session_token: str | None = None
+    @property
+    def session_token(self) -> str | None:
+        token: str | None = self.__dict__.get("_session_token")
+        return token
+
+    @session_token.setter
+    def session_token(self, token: str) -> None:
+        self.__dict__["_session_token"] = token
 
     @property
     def is_authenticated(self) -> bool:

@@ -26,7 +26,7 @@ from flask import (
 from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_wtf.csrf import validate_csrf
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.wrappers import Response as BaseResponse
@@ -113,7 +113,8 @@ def refuse_forged_posts() -> None:
 @bp.context_processor
 def workspace_names() -> dict[str, Any]:
     return {"status_names": STATUS_NAMES, "role_names": ROLE_NAMES,
-            "action_names": ACTION_NAMES, "format_day": format_date}
+            "action_names": ACTION_NAMES, "format_day": format_date,
+            "csrf_token": generate_csrf}
 
 
 @bp.after_request
@@ -178,7 +179,7 @@ def login() -> Any:
     if current_user.is_authenticated:
         return redirect(next_page, code=303)
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("admin/login.html", form=form, error=None)
     check_client_limit(str(current_app.config["RATELIMIT_ADMIN_LOGIN"]), "admin-login")
     if not form.validate():
@@ -204,7 +205,7 @@ def second_factor() -> Any:
     if user is None or not user.has_second_factor:
         return redirect(url_for("admin.login"), code=303)
     form = CodeForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("admin/second_factor.html", form=form, error=None)
     check_client_limit(str(current_app.config["RATELIMIT_ADMIN_LOGIN"]), "admin-second-factor")
     if not form.validate():
@@ -253,7 +254,7 @@ def enrol() -> Any:
     form = CodeForm()
     page: dict[str, Any] = {"form": form, "secret": secret, "uri": uri,
                             "qr": qr_code_svg(uri), "error": None}
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("admin/enrol.html", **page)
     check_client_limit(str(current_app.config["RATELIMIT_ADMIN_LOGIN"]), "admin-second-factor")
     if not form.validate():
@@ -292,8 +293,8 @@ def set_password(token: str) -> Any:
                                message=str(error)), 400
     form = SetPasswordForm()
     minimum = int(current_app.config["ADMIN_PASSWORD_MIN_LENGTH"])
-    if request.method == "GET" or not form.validate():
-        status = 200 if request.method == "GET" else 422
+    if request.method != "POST" or not form.validate():
+        status = 200 if request.method != "POST" else 422
         return render_template("admin/set_password.html", form=form, user=user,
                                minimum=minimum), status
     try:
@@ -332,7 +333,7 @@ def _users_page(form: AddUserForm, status: int = 200, link: str | None = None,
 @require_role("owner")
 def users() -> Any:
     form = AddUserForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return _users_page(form)
     if not form.validate():
         return _users_page(form, status=422)
