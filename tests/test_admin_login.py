@@ -12,9 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from petitionkit.admin import dashboard
 from petitionkit.admin.models import StaffSession, StaffUser
 from petitionkit.extensions import db
 from petitionkit.petitions.models import utcnow
+from petitionkit.signatures.models import Signature
 from petitionkit.testing import sign_and_confirm
 
 from .admin import PASSWORD, add_user, csrf_token, enrol, password_step, post_form, sign_in
@@ -375,3 +377,27 @@ def test_huge_bodies_and_invalid_utf8_are_refused(app: Flask, client: FlaskClien
     assert answer.status_code in (401, 422)
     json_body = client.post("/admin/login", json={"email": "a@example.org"})
     assert json_body.status_code == 400
+
+
+@pytest.mark.parametrize("database", ["app", "pg_app"])
+def test_the_trend_counts_confirmations_per_utc_day(
+    request: pytest.FixtureRequest, database: str
+) -> None:
+    application: Flask = request.getfixturevalue(database)
+    slug = add_petition(application)
+    ids = [sign_and_confirm(application, slug, f"Signer {n}", f"s{n}@example.org")
+           for n in range(4)]
+    now = utcnow()
+    with application.app_context():
+        moments = {ids[0]: now - timedelta(days=1), ids[1]: now - timedelta(days=13),
+                   ids[2]: now - timedelta(days=20)}
+        for signature_id, moment in moments.items():
+            db.session.execute(update(Signature).where(Signature.id == signature_id)
+                               .values(confirmed_at=moment))
+        db.session.commit()
+        [row] = dashboard.petition_rows(db.session(), now)
+    assert len(row.per_day) == 14 and row.days[-1] == now.date()
+    assert row.per_day[-1] == 1 and row.per_day[-2] == 1 and row.per_day[0] == 1
+    assert sum(row.per_day) == 3
+    assert row.confirmed == 4
+    assert len(row.spark_points.split()) == 14

@@ -21,7 +21,9 @@ ROLE_LABELS = {
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    # A text input (with the e-mail keyboard): password managers fill it as the user name.
+    email = StringField(_l("E-mail address"), validators=[DataRequired(), Length(max=EMAIL_MAX)],
+                        render_kw={"inputmode": "email", "spellcheck": "false"})
     password = PasswordField(_l("Password"),
                              validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
 
@@ -40,7 +42,7 @@ class SetPasswordForm(FlaskForm):
 
 class AddUserForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
-    role = SelectField(_l("Role"), default="viewer", validators=[DataRequired()],
+    role = SelectField(_l("Role"), default="viewer",
                        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
 
 
