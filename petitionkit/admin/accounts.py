@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyotp
@@ -276,10 +275,3 @@ def use_recovery_code(session: Session, keys: Keys, user: StaffUser, code: str) 
 def looks_like_recovery_code(code: str) -> bool:
     return "-" in code or len("".join(code.split())) == 10
 
-
-@dataclass(frozen=True)
-class Enrolment:
-    """A TOTP secret being enrolled, as shown to the person."""
-
-    secret: str
-    uri: str

@@ -45,6 +45,3 @@ class AddUserForm(FlaskForm):
     role = SelectField(_l("Role"), default="viewer",
                        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
 
-
-class ConfirmForm(FlaskForm):
-    """A button and its CSRF token (signing out, removing a user)."""

@@ -35,16 +35,19 @@ from wtforms.validators import ValidationError
 from petitionkit.admin import accounts, audit, dashboard
 from petitionkit.admin.accounts import AccountError
 from petitionkit.admin.forms import (
-    ROLE_LABELS,
     AddUserForm,
     CodeForm,
-    ConfirmForm,
     LoginForm,
     SetPasswordForm,
 )
 from petitionkit.admin.models import StaffUser
 from petitionkit.admin.roles import require_role
-from petitionkit.admin.sessions import end_session, load_session_user, start_session
+from petitionkit.admin.sessions import (
+    end_idle_sessions,
+    end_session,
+    load_session_user,
+    start_session,
+)
 from petitionkit.extensions import db
 from petitionkit.keys import KEYS
 from petitionkit.security import is_cross_site_post
@@ -83,10 +86,13 @@ ACTION_NAMES = {
 }
 
 
+def _idle() -> timedelta:
+    return timedelta(minutes=float(current_app.config["ADMIN_IDLE_MINUTES"]))
+
+
 @login_manager.user_loader
 def _load_user(token: str) -> StaffUser | None:
-    idle = timedelta(minutes=float(current_app.config["ADMIN_IDLE_MINUTES"]))
-    return load_session_user(db.session(), token, idle)
+    return load_session_user(db.session(), token, _idle())
 
 
 @login_manager.unauthorized_handler
@@ -138,6 +144,7 @@ def _safe_next(target: str | None) -> str:
 def _sign_in(user: StaffUser) -> None:
     """A new session for ``user``: whatever the cookie held before is dropped (no fixation)."""
     session.clear()
+    end_idle_sessions(db.session(), _idle())
     start_session(db.session(), user)
     login_user(user)
     audit.record(db.session(), user.email, "signed in", user.email)
@@ -272,7 +279,6 @@ def enrol() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    ConfirmForm()
     if current_user.is_authenticated:
         audit.record(db.session(), current_user.email, "signed out", current_user.email)
         end_session(db.session(), current_user.session_token)
@@ -324,9 +330,8 @@ def index() -> Any:
 def _users_page(form: AddUserForm, status: int = 200, link: str | None = None,
                 added: StaffUser | None = None, error: str | None = None) -> Any:
     users = accounts.list_users(db.session())
-    return render_template("admin/users.html", users=users, form=form, remove=ConfirmForm(),
-                           link=link, added=added, error=error,
-                           role_labels=ROLE_LABELS), status
+    return render_template("admin/users.html", users=users, form=form,
+                           link=link, added=added, error=error), status
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -350,7 +355,6 @@ def users() -> Any:
 @bp.route("/users/<int:user_id>/remove", methods=["POST"])
 @require_role("owner")
 def remove_user(user_id: int) -> Any:
-    ConfirmForm()
     user = db.session.get(StaffUser, user_id)
     if user is None:
         raise NotFound()
