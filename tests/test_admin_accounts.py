@@ -201,3 +201,10 @@ def test_no_password_or_code_reaches_the_audit_log(app: Flask, client: FlaskClie
     assert enrolled.secret not in flat
     assert (None, "sign-in failed", "owner@example.org") in rows
     assert (None, "sign-in failed", "(no such account)") in rows
+
+
+def test_the_users_command_on_a_database_never_migrated(tmp_path: Path) -> None:
+    app = make_app(tmp_path, tmp_path / "none.db", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    result = app.test_cli_runner().invoke(args=["users", "list"])
+    assert result.exit_code == 1
+    assert "petitionkit db upgrade" in result.output

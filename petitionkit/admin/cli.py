@@ -8,6 +8,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import inspect
 
 from petitionkit.admin import accounts, audit
 from petitionkit.admin.accounts import AccountError
@@ -18,6 +19,14 @@ from petitionkit.keys import KEYS
 
 def _actor() -> str:
     return audit.command_line_actor(getpass.getuser())
+
+
+def _require_tables() -> None:
+    """Stop with the fix, not a traceback, when the database was never migrated this far."""
+    if "staff_users" not in inspect(db.engine).get_table_names():
+        raise click.ClickException(
+            "the database has no staff accounts table yet; run `petitionkit db upgrade` first"
+        )
 
 
 @click.group("users")
@@ -38,6 +47,7 @@ def users_add(email: str, role: str, password_stdin: bool) -> None:
     --password-stdin the password is read from the first line of standard input (for
     automation); the second factor is still set up at the first sign-in.
     """
+    _require_tables()
     session = db.session()
     password = None
     if password_stdin:
@@ -65,6 +75,7 @@ def users_add(email: str, role: str, password_stdin: bool) -> None:
 @with_appcontext
 def users_list() -> None:
     """E-mail address, role, state and second factor of every account, one per line."""
+    _require_tables()
     users = accounts.list_users(db.session())
     for user in users:
         if user.disabled:
@@ -84,6 +95,7 @@ def users_list() -> None:
 @with_appcontext
 def users_remove(email: str) -> None:
     """Remove an account; its sign-ins end at once. The last owner cannot be removed."""
+    _require_tables()
     session = db.session()
     user = accounts.find_user(session, email)
     if user is None:
