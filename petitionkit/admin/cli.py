@@ -65,9 +65,10 @@ def users_add(email: str, role: str, password_stdin: bool) -> None:
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     token = accounts.issue_setup_token(session, KEYS.of(), user)
-    hours = int(current_app.config["ADMIN_SETUP_LINK_MAX_AGE"]) // 3600
+    seconds = int(current_app.config["ADMIN_SETUP_LINK_MAX_AGE"])
+    valid = f"{seconds // 3600} h" if seconds >= 3600 else f"{max(1, seconds // 60)} min"
     click.echo(f"added {user.email} ({role})")
-    click.echo(f"one-time link to set the password (valid {hours} h, works once):")
+    click.echo(f"one-time link to set the password (valid {valid}, works once):")
     click.echo(accounts.setup_link(str(current_app.config["PUBLIC_URL"]), token))
 
 
