@@ -7,15 +7,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from alembic.config import Config as AlembicConfig
-from flask import Flask, Request, Response, g
-from flask.sessions import SessionInterface, SessionMixin
+from flask import Flask, Response, g
 from flask_babel import format_datetime, format_decimal
 from jinja2 import ChoiceLoader, FileSystemLoader
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from petitionkit import i18n
+from petitionkit import admin, i18n
 from petitionkit.actions.views import bp as actions_bp
 from petitionkit.branding import BRANDING, Branding, BrandingError
 from petitionkit.branding.views import bp as branding_bp
@@ -96,7 +95,6 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    app.session_interface = NoSessionInterface()
     _init_database(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_rate_limits(app)
@@ -176,24 +174,13 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class NoSessionInterface(SessionInterface):
-    """petitionkit keeps no session: signers get no cookie, and no request pays to open one.
-
-    Any code that tries to store something in ``flask.session`` fails loudly (NullSession).
-    """
-
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        return self.make_null_session(app)
-
-    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        return None
-
-
 def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (petitions_bp, signatures_bp, actions_bp, challenges_bp, embed_bp, ops_bp,
                       branding_bp):
         app.register_blueprint(blueprint)
+    # Also the session interface: none for the public pages, one for /admin alone.
+    admin.init_app(app)
     limiter.exempt(ops_bp)
 
 

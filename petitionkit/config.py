@@ -114,6 +114,14 @@ DEFAULTS: dict[str, Any] = {
     # Days a closed petition's signers keep their personal data (name, address, postal code,
     # personal plugin fields) before it is removed; a petition's ``retain_days`` replaces it.
     "PERSONAL_DATA_RETAIN_DAYS": 180,
+    # The organisers' workspace at /admin (docs/workspace.md): a second factor after the
+    # password, minutes without a request before a sign-in ends, how long the one-time link that
+    # sets a password works (seconds), the shortest password, and sign-in attempts per client.
+    "ADMIN_REQUIRE_SECOND_FACTOR": True,
+    "ADMIN_IDLE_MINUTES": 30,
+    "ADMIN_SETUP_LINK_MAX_AGE": 48 * 3600,
+    "ADMIN_PASSWORD_MIN_LENGTH": 12,
+    "RATELIMIT_ADMIN_LOGIN": "10/minute;50/hour",
     # Letters per target per hour when a petition file does not say (letter.max_per_hour).
     "DELIVERY_MAX_PER_HOUR": 12,
 }

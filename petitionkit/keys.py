@@ -16,6 +16,10 @@ class Keys:
     blind_index: bytes
     client: bytes
     challenge: bytes
+    # Secret-key encryption (PyNaCl SecretBox) of staff members' TOTP secrets, and the keyed
+    # hash of their recovery codes. Rotating SECRET_KEY means enrolling the second factor again.
+    staff_totp: bytes
+    staff_recovery: bytes
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Keys:
@@ -28,6 +32,8 @@ class Keys:
             client=_derive(secret, "client-address"),
             # HMAC key of the proof-of-work challenges handed to browsers (ALTCHA).
             challenge=_derive(secret, "challenge"),
+            staff_totp=_derive(secret, "staff-totp"),
+            staff_recovery=_derive(secret, "staff-recovery-codes"),
         )
 
 

