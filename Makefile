@@ -42,6 +42,7 @@ demo: $(STAMP) instance/config.py instance/data.key
 	@echo "Engine:       http://127.0.0.1:5000/  (the open petitions)"
 	@echo "Example site: http://127.0.0.1:8000"
 	@echo "Confirmation emails land in instance/mail/ (open the .html files in a browser)."
+	@echo "Workspace:    http://127.0.0.1:5000/admin/  (first: .venv/bin/petitionkit users add YOU@EXAMPLE.ORG --role owner)"
 	@echo
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(SITE_DIR) & site=$$!; \
 	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
