@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -31,23 +33,8 @@ def signers_invalidate(slug: str, signature_ids: tuple[int, ...]) -> None:
     that received it hear of the withdrawal (reason "operator"). IDs come from an export.
     """
     petition = _petition(slug)
-    session = db.session()
-    events: Lifecycle = LIFECYCLE.of()
-    withdrawn = 0
-    for signature_id in signature_ids:
-        signature = session.get(Signature, signature_id)
-        if signature is None or signature.petition_id != petition.id:
-            click.echo(f"{signature_id}\tnot a signature of {slug}", err=True)
-            continue
-        outcome = services.withdraw(session, signature, services.WITHDRAWN_BY_OPERATOR,
-                                    listener=events)
-        if outcome is services.CancelOutcome.CANCELLED:
-            withdrawn += 1
-            click.echo(f"{signature_id}\twithdrawn")
-        else:
-            click.echo(f"{signature_id}\talready withdrawn")
-    if withdrawn:
-        events.withdrawn_by_operator(petition, withdrawn)
+    withdrawn = _withdraw_each(petition, signature_ids, "withdrawn",
+                               lambda signature: True, f"not a signature of {slug}")
     click.echo(f"{withdrawn} signature(s) withdrawn from {slug}")
 
 
@@ -129,22 +116,31 @@ def signers_reject(slug: str, signature_ids: tuple[int, ...]) -> None:
     """Reject organisations (an impostor, or not a signatory the organisers accept): each is
     withdrawn as by `signers invalidate`, and leaves the public list if it was on it."""
     petition = _petition(slug)
+    rejected = _withdraw_each(petition, signature_ids, "rejected",
+                              lambda signature: signature.kind == ORGANIZATION,
+                              f"not an organisation's signature of {slug}")
+    click.echo(f"{rejected} organisation(s) rejected for {slug}")
+
+
+def _withdraw_each(petition: Petition, signature_ids: tuple[int, ...], done: str,
+                   accepts: Callable[[Signature], bool], refusal: str) -> int:
+    """Withdraw each of ``signature_ids`` of ``petition`` that ``accepts`` takes, as an
+    organiser's act (reason "operator"), one line per ID; returns how many were withdrawn."""
     session = db.session()
     events: Lifecycle = LIFECYCLE.of()
-    rejected = 0
+    withdrawn = 0
     for signature_id in signature_ids:
         signature = session.get(Signature, signature_id)
-        if (signature is None or signature.petition_id != petition.id
-                or signature.kind != ORGANIZATION):
-            click.echo(f"{signature_id}\tnot an organisation's signature of {slug}", err=True)
+        if signature is None or signature.petition_id != petition.id or not accepts(signature):
+            click.echo(f"{signature_id}\t{refusal}", err=True)
             continue
         outcome = services.withdraw(session, signature, services.WITHDRAWN_BY_OPERATOR,
                                     listener=events)
         if outcome is services.CancelOutcome.CANCELLED:
-            rejected += 1
-            click.echo(f"{signature_id}\trejected")
+            withdrawn += 1
+            click.echo(f"{signature_id}\t{done}")
         else:
             click.echo(f"{signature_id}\talready withdrawn")
-    if rejected:
-        events.withdrawn_by_operator(petition, rejected)
-    click.echo(f"{rejected} organisation(s) rejected for {slug}")
+    if withdrawn:
+        events.withdrawn_by_operator(petition, withdrawn)
+    return withdrawn
