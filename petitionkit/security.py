@@ -160,6 +160,29 @@ def is_cross_site_post(allowed: Iterable[str] = ()) -> bool:
     return origin not in accepted
 
 
+# What a petition's allowed origin may do with its JSON endpoints besides reading the answer.
+CORS_GRANT = (
+    ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Content-Type"),
+    ("Access-Control-Expose-Headers", "Retry-After"),
+    ("Access-Control-Max-Age", "600"),
+)
+
+
+def grant_cors(response: Any, petition: Any | None) -> None:
+    """CORS for a petition's JSON endpoints (signing, reports): the petition's allowed origins
+    may post and read every answer, errors and 429 included; other origins, and every origin
+    for a draft or unknown petition, get no CORS headers at all."""
+    # A field line of its own: a list-valued header may come in several lines (RFC 9110 5.3).
+    response.headers.add("Vary", "Origin")
+    if petition is None or petition.status == "draft":
+        return
+    origin = request_origin()
+    if origin is not None and origin in canonical_origins(petition.allowed_origins or ()):
+        response.headers.add("Access-Control-Allow-Origin", origin)
+        response.headers.extend(CORS_GRANT)
+
+
 def own_origins() -> frozenset[str]:
     # scheme://host, what ``request.host_url`` would give without building a whole URL.
     return canonical_origins(

@@ -26,7 +26,7 @@ from petitionkit.ops import metrics
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import signing_petition, signing_petition_or_404
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
-from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
+from petitionkit.security import grant_cors, is_cross_site_post
 from petitionkit.signatures.limits import check_report_limit
 from petitionkit.signatures.models import CANCELLED, CONFIRMED
 from petitionkit.signatures.services import lookup_for_token
@@ -244,26 +244,11 @@ def report_api(slug: str) -> Response:
     return response
 
 
-# What an allowed origin may do besides reading the answer (as for signing).
-_CORS_GRANT = (
-    ("Access-Control-Allow-Methods", "POST, OPTIONS"),
-    ("Access-Control-Allow-Headers", "Content-Type"),
-    ("Access-Control-Expose-Headers", "Retry-After"),
-    ("Access-Control-Max-Age", "600"),
-)
-
-
 @bp.after_app_request
 def _cors_headers(response: BaseResponse) -> BaseResponse:
     """CORS for the reports API on every answer (errors and 429 included), for the petition's
     allowed origins only, as for the signing API."""
     if request.endpoint not in ("actions.report_api", "actions.api_preflight"):
         return response
-    response.headers.add("Vary", "Origin")
-    origin = request_origin()
-    petition = signing_petition((request.view_args or {}).get("slug", ""))
-    if (origin is not None and petition is not None and petition.status != "draft"
-            and origin in canonical_origins(petition.allowed_origins or ())):
-        response.headers.add("Access-Control-Allow-Origin", origin)
-        response.headers.extend(_CORS_GRANT)
+    grant_cors(response, signing_petition((request.view_args or {}).get("slug", "")))
     return response

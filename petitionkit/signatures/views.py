@@ -41,7 +41,7 @@ from petitionkit.plugins import calls
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
 from petitionkit.privacy import services as privacy
 from petitionkit.privacy.consent import CONSENT_TEXTS
-from petitionkit.security import canonical_origins, is_cross_site_post, request_origin
+from petitionkit.security import grant_cors, is_cross_site_post
 from petitionkit.signatures import services
 from petitionkit.signatures.forms import SignatureForm, SigningPost, read_signing_post
 from petitionkit.signatures.limits import check_signing_limit
@@ -171,35 +171,13 @@ def _widget_answers_may_be_framed(response: BaseResponse) -> BaseResponse:
     return response
 
 
-def _allowed_origins(petition: Petition | None) -> frozenset[str]:
-    if petition is None or petition.status == "draft":
-        return frozenset()
-    return canonical_origins(petition.allowed_origins or ())
-
-
 @bp.after_request
 def _cors_headers(response: BaseResponse) -> BaseResponse:
-    """CORS for the signing API on every answer (errors and 429 included), so that a page on an
-    allowed origin can read why it was refused; other origins get no CORS headers at all."""
+    """CORS for the signing API on every answer, for the petition's allowed origins only."""
     if request.endpoint not in ("signatures.sign_api", "signatures.api_preflight"):
         return response
-    # A field line of its own: a list-valued header may come in several lines (RFC 9110 5.3).
-    response.headers.add("Vary", "Origin")
-    origin = request_origin()
-    slug = (request.view_args or {}).get("slug", "")
-    if origin is not None and origin in _allowed_origins(signing_petition(slug)):
-        response.headers.add("Access-Control-Allow-Origin", origin)
-        response.headers.extend(_CORS_GRANT)
+    grant_cors(response, signing_petition((request.view_args or {}).get("slug", "")))
     return response
-
-
-# What an allowed origin may do besides reading the answer.
-_CORS_GRANT = (
-    ("Access-Control-Allow-Methods", "POST, OPTIONS"),
-    ("Access-Control-Allow-Headers", "Content-Type"),
-    ("Access-Control-Expose-Headers", "Retry-After"),
-    ("Access-Control-Max-Age", "600"),
-)
 
 
 @bp.route("/api/v1/petitions/<slug>/signatures", methods=["OPTIONS"])
