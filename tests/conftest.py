@@ -28,6 +28,18 @@ REDIS_URL = os.environ.get("PETITIONKIT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("PETITIONKIT_REQUIRE_SERVICES") == "1"
 
 
+@pytest.fixture
+def pg_dump() -> str:
+    """The PostgreSQL client's pg_dump, for the checks of what a dump of the database holds."""
+    found = shutil.which("pg_dump")
+    if found is None:
+        message = "pg_dump is not installed; install the PostgreSQL client to run this check"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
 def base_config(instance: Path, **overrides: Any) -> dict[str, Any]:
     """A test app's settings; its instance folder gets a key pair, and the app both keys."""
     config: dict[str, Any] = {

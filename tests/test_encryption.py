@@ -4,7 +4,6 @@ rotation, and the outside check that no byte of the database holds a name or an 
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -30,7 +29,7 @@ from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.services import SignatureInput, sign
 
-from .conftest import REQUIRE_SERVICES, add_petition, base_config, make_app
+from .conftest import add_petition, base_config, make_app
 from .smtp import RecordingSMTPServer, link_from
 
 NAME = "Ayşe Quillfeather"
@@ -308,14 +307,8 @@ def test_no_byte_of_the_sqlite_files_holds_a_name_or_address(
 
 def test_no_byte_of_a_postgresql_dump_holds_a_name_or_address(
     tmp_path: Path, migrated_sqlite: Path, postgres_url: str,
-    smtp_server: RecordingSMTPServer
+    smtp_server: RecordingSMTPServer, pg_dump: str
 ) -> None:
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        message = "pg_dump is not installed; install the PostgreSQL client to run this check"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
     web = make_app(tmp_path, migrated_sqlite, DATABASE_URL=postgres_url,
                    MAIL_URL=smtp_server.url, DATA_PRIVATE_KEY_FILE=None)
     from .conftest import migrate

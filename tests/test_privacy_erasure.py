@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -21,7 +20,7 @@ from petitionkit.plugins.calls import manager_of
 from petitionkit.signatures.models import PersonalDataErased, Signature
 from petitionkit.signatures.tokens import Purpose, make_token
 
-from .conftest import REQUIRE_SERVICES, TEST_SECRET, add_petition, base_config, make_app, migrate
+from .conftest import TEST_SECRET, add_petition, base_config, make_app, migrate
 from .smtp import RecordingSMTPServer, link_from
 
 NAME = "Ayşe Quillfeather"
@@ -163,14 +162,8 @@ def test_erase_command_on_sqlite_leaves_no_byte_of_the_signer(
 
 def test_erase_command_on_postgresql_leaves_no_byte_of_the_signer_in_a_dump(
     tmp_path: Path, migrated_sqlite: Path, postgres_url: str,
-    smtp_server: RecordingSMTPServer
+    smtp_server: RecordingSMTPServer, pg_dump: str
 ) -> None:
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        message = "pg_dump is not installed; install the PostgreSQL client to run this check"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
     _write_crm(tmp_path)
     app = make_app(tmp_path, migrated_sqlite, DATABASE_URL=postgres_url,
                    MAIL_URL=smtp_server.url)
