@@ -3,6 +3,7 @@ anything is public, the public list in the page, the widget and the read API."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,6 +292,20 @@ def test_an_approved_organisation_is_public_in_page_widget_and_api(org_app: Flas
         assert "1 organisation has signed. Let&#39;s get to 10!" in html
     count = client.get(f"/embed/{JOINT}/count.json").json
     assert (count["count"], count["text"]) == (1, "1 organisation has signed. Let's get to 10!")
+
+
+def test_exports_name_the_organisation_and_when_it_was_approved(org_app: Flask) -> None:
+    approved = sign_org(org_app, JOINT, "Harbour Legal Aid", "legal@example.org",
+                        organization_url="https://legal.example/")
+    cli(org_app, "signers", "approve", JOINT, str(approved))
+    output = cli(org_app, "export", JOINT, "--format", "jsonl")
+    [record] = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert (record["kind"], record["organization"], record["organization_url"]) == (
+        ORGANIZATION, "Harbour Legal Aid", "https://legal.example/")
+    assert record["email"] == "legal@example.org"  # the contact person's, for the organisers
+    assert record["approved_at"] is not None
+    header = cli(org_app, "export", JOINT, "--format", "csv").splitlines()[0].split(",")
+    assert header[2:5] == ["kind", "organization", "organization_url"]
 
 
 def test_a_rejected_organisation_is_withdrawn_with_the_hook(

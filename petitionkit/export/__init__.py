@@ -20,10 +20,9 @@ from petitionkit.signatures.normalize import shown_name
 ExportRecord = Mapping[str, Any]
 
 EXPORT_FIELDS: tuple[str, ...] = (
-    "signature_id", "petition", "kind", "status", "name", "email", "country", "postal_code",
-    "locale", "source", "consent_updates", "consent_version", "consent_text", "show_name",
-    "signed_at",
-    "confirmed_at", "extra",
+    "signature_id", "petition", "kind", "organization", "organization_url", "status", "name",
+    "email", "country", "postal_code", "locale", "source", "consent_updates", "consent_version",
+    "consent_text", "show_name", "signed_at", "confirmed_at", "approved_at", "extra",
 )
 
 
@@ -84,10 +83,11 @@ class Cursor:
 
 
 _COLUMNS = (
-    Signature.id, Signature.kind, Signature.status, Signature.sealed,
-    Signature.country, Signature.locale, Signature.source,
+    Signature.id, Signature.kind, Signature.organization, Signature.organization_url,
+    Signature.status, Signature.sealed, Signature.country, Signature.locale, Signature.source,
     Signature.consent_updates, Signature.consent_version, Signature.consent_text_id,
-    Signature.show_name, Signature.created_at, Signature.confirmed_at, Signature.plain_extra,
+    Signature.show_name, Signature.created_at, Signature.confirmed_at, Signature.approved_at,
+    Signature.plain_extra,
 )
 
 
@@ -175,13 +175,18 @@ class SignatureStream:
 
 def _record(row: Any, slug: str, sealer: Sealer) -> ExportRecord:
     # Unpacked by position, in the order of _COLUMNS: a million rows each read a dozen fields.
-    (signature_id, kind, status, sealed, country, locale, source, consent_updates,
-     consent_version, consent_text_id, show_name, created_at, confirmed_at, extra) = row
+    (signature_id, kind, organization, organization_url, status, sealed, country, locale, source,
+     consent_updates, consent_version, consent_text_id, show_name, created_at, confirmed_at,
+     approved_at, extra) = row
     personal = PersonalData.from_json(sealer.open_json(sealed))
     return {
         "signature_id": signature_id,
         "petition": slug,
         "kind": kind,
+        # An organisation's name and website (a joint letter's signatory); ``name`` and
+        # ``email`` are then its contact person's.
+        "organization": organization,
+        "organization_url": organization_url,
         "status": status,
         "name": shown_name(personal.name),
         "email": personal.email,
@@ -195,5 +200,6 @@ def _record(row: Any, slug: str, sealer: Sealer) -> ExportRecord:
         "show_name": bool(show_name),
         "signed_at": created_at,
         "confirmed_at": confirmed_at,
+        "approved_at": approved_at,
         "extra": {**(extra or {}), **personal.extra},
     }
