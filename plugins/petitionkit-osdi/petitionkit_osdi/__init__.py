@@ -28,7 +28,7 @@ from petitionkit.plugins import (
     active_when_configured,
     plugin_settings,
 )
-from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.models import CONFIRMED, ORGANIZATION, Signature
 from petitionkit.signatures.services import still_consenting
 
 __version__ = "0.1.0"
@@ -82,6 +82,13 @@ def osdi_signature(
     if family:
         # A one-word name has no family name; an empty one would erase what the CRM has.
         person["family_name"] = family
+    if values.get("organization"):
+        # OSDI records people, not organisations: an organisation's signature is its contact
+        # person's, with the organisation as their employer and in custom fields.
+        person["employer"] = str(values["organization"])
+        person["custom_fields"]["organization"] = str(values["organization"])
+        if values.get("organization_url"):
+            person["custom_fields"]["organization_url"] = str(values["organization_url"])
     if values.get("consent_updates"):
         person["email_addresses"][0]["status"] = "subscribed"
     address = {k: v for k, v in (("postal_code", values.get("postal_code")),
@@ -109,6 +116,7 @@ def signature_values(signature: Signature) -> dict[str, Any]:
         "country": signature.country, "postal_code": signature.postal_code,
         "consent_updates": signature.consent_updates, "source": signature.source,
         "extra": signature.extra or {}, "confirmed_at": confirmed,
+        "organization": signature.organization, "organization_url": signature.organization_url,
     }
 
 
@@ -122,6 +130,18 @@ def endpoint_for(petition: Petition, settings: Mapping[str, Any]) -> str | None:
 @hookimpl
 @active_when_configured(PLUGIN_NAME)
 def petitionkit_signature_confirmed(petition: Petition, signature: Signature) -> None:
+    if signature.kind == ORGANIZATION:
+        return  # recorded once an organiser approves it: an impostor never reaches the CRM
+    _record(petition, signature)
+
+
+@hookimpl
+@active_when_configured(PLUGIN_NAME)
+def petitionkit_organization_approved(petition: Petition, signature: Signature) -> None:
+    _record(petition, signature)
+
+
+def _record(petition: Petition, signature: Signature) -> None:
     settings = plugin_settings(PLUGIN_NAME)
     url = endpoint_for(petition, settings)
     if url is None:

@@ -216,3 +216,26 @@ def test_a_withdrawal_without_people_url_is_dead_at_once_and_replayable(tmp_path
         dead = app.test_cli_runner().invoke(args=["outbox", "dead"]).output
     [line] = [line for line in dead.splitlines() if "plugins.signature_withdrawn" in line]
     assert line.endswith("\tWithdrawalsNotConfigured")
+
+
+def test_records_an_organisation_once_approved_with_its_contact_person(tmp_path: Path) -> None:
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server)
+        slug = add_petition(app, signers=["organizations"])
+        signature_id = sign_and_confirm(
+            app, slug, "Mira Contact", "mira@example.org", kind="organization",
+            organization="Harbour Legal Aid", organization_url="https://legal.example/",
+            consent_updates=True)
+        run_jobs(app)
+        assert server.requests == [], "an organisation is recorded only once approved"
+        result = app.test_cli_runner().invoke(args=["signers", "approve", slug,
+                                                    str(signature_id)])
+        assert result.exit_code == 0, result.output
+        run_jobs(app)
+    [request] = server.requests
+    person = request.json()["person"]
+    assert person["employer"] == "Harbour Legal Aid"
+    assert person["custom_fields"] == {"full_name": "Mira Contact",
+                                       "organization": "Harbour Legal Aid",
+                                       "organization_url": "https://legal.example/"}
+    assert person["email_addresses"][0]["address"] == "mira@example.org"
