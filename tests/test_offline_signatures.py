@@ -251,8 +251,27 @@ def test_the_handover_report_shows_the_offline_count(app: Flask, tmp_path: Path)
     rows = (out / f"{slug}-handover.csv").read_text(encoding="utf-8").splitlines()
     assert rows[1:4] == ["total signatures,13", "signed online,1", "gathered offline,12"]
     html = (out / f"{slug}-handover.html").read_text(encoding="utf-8")
-    assert "<strong>13</strong> people signed" in html
+    assert "13 people signed this petition (as of " in html
     assert "1 signed online and 12 on paper or at events." in html
+
+
+@pytest.mark.parametrize(("locale", "direction", "sentence"), [
+    ("zh_Hans", "ltr", "已有 13 人签署此请愿（截至 "),
+    ("ar", "rtl", "1 وقّعوا عبر الإنترنت و12 على الورق أو في الفعاليات."),
+])
+def test_the_handover_report_is_in_the_petitions_language(
+    app: Flask, tmp_path: Path, locale: str, direction: str, sentence: str
+) -> None:
+    slug = add_petition(app, locale=locale)
+    sign_and_confirm(app, slug, "Online", "online@example.org")
+    runner = app.test_cli_runner()
+    assert offline(runner, slug, "--add", "12", "--by", "A")[0] == 0
+    out = tmp_path / "out"
+    runner.invoke(args=["deliver", slug, "--report", "--output-dir", str(out)])
+    html = (out / f"{slug}-handover.html").read_text(encoding="utf-8")
+    assert f'dir="{direction}"' in html
+    assert sentence in html
+    assert "people signed" not in html and "Signers who agreed" not in html
 
 
 def test_concurrent_entries_on_postgresql_lose_no_update(pg_app: Flask) -> None:

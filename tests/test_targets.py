@@ -186,7 +186,7 @@ def test_handover_report_as_csv_and_printable_html(
                          ["gathered offline", "0"]]
     assert rows[6:] == [["name", "locality"], ["'=Named Signer", "Kenya"]]
     html = (tmp_path / "out" / f"{slug}-handover.html").read_text()
-    assert "<strong>2</strong> people signed" in html
+    assert "2 people signed this petition (as of " in html
     assert "<td><bdi>=Named Signer</bdi></td><td>Kenya</td>" in html
     assert "Unnamed Signer" not in html and "n@example.org" not in html
     assert "Minister Vera Placeholder, Ministry of Examples" in html

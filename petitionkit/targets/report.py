@@ -11,11 +11,13 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from petitionkit.actions.services import action_counts, action_label, declared
 from petitionkit.export.formats import neutralise
 from petitionkit.extensions import db
+from petitionkit.i18n import text_direction
 from petitionkit.outbox.models import DEAD, DONE, PENDING, OutboxJob
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import CONFIRMED, PERSON, Signature
@@ -115,8 +117,10 @@ def write_html_report(petition: Petition, path: str) -> None:
         "signers": named_signers(petition),
         "organizations": every_approved_organization(db.session(), petition),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "direction": text_direction(petition.locale),
     }
-    with open(path, "w", encoding="utf-8") as handle:
+    # In the petition's language: the officials it is handed to read that one.
+    with open(path, "w", encoding="utf-8") as handle, force_locale(petition.locale):
         # Streamed: a six-figure list of names never sits in memory as one string.
         for chunk in template.generate(**context):
             handle.write(chunk)
