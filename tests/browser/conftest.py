@@ -4,6 +4,7 @@ page on localhost."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.base import AXE_SCRIPT
 from flask import Flask
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -163,3 +165,13 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def axe_violations(frame: Any) -> list[dict[str, Any]]:
+    """The serious and critical accessibility violations axe-core finds in ``frame``."""
+    frame.evaluate(AXE_SCRIPT)
+    result = frame.evaluate(
+        "async () => JSON.stringify((await axe.run(document, {resultTypes: ['violations']}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html)})))"
+    )
+    return [v for v in json.loads(result) if v["impact"] in ("serious", "critical")]

@@ -11,7 +11,7 @@ from typing import Any
 from petitionkit.testing import sign_and_confirm
 
 from ..admin import Enrolled
-from .conftest import Engine, screenshot
+from .conftest import Engine, axe_violations, screenshot
 
 PASSWORD = "a long passphrase of several words"
 
@@ -38,11 +38,13 @@ def test_sign_in_with_password_and_totp_and_see_the_petitions(
     page.get_by_role("button", name="Set the password").click()
     page.get_by_role("link", name="Sign in").click()
 
+    assert axe_violations(page.main_frame) == [], "sign-in page"
     page.get_by_label("E-mail address").fill("ana@example.org")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
     assert page.get_by_role("heading", name="Set up your second factor").is_visible()
     assert page.locator(".qr svg").is_visible()
+    assert axe_violations(page.main_frame) == [], "second factor set-up"
     screenshot(page, "admin-enrol")
     enrolled = Enrolled(secret=page.locator("code.secret").first.inner_text().strip(),
                         recovery_codes=[])
@@ -55,6 +57,7 @@ def test_sign_in_with_password_and_totp_and_see_the_petitions(
     assert "Free the poet" in row.inner_text()
     assert row.locator("td.number").first.inner_text() == "1"
     assert row.locator("svg.spark polyline").count() == 1
+    assert axe_violations(page.main_frame) == [], "petitions"
     screenshot(page, "admin-petitions")
 
     page.get_by_role("button", name="Sign out").click()

@@ -3,12 +3,9 @@ right-to-left and Chinese rendering, narrow screens."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from axe_playwright_python.base import AXE_SCRIPT
-
-from .conftest import Engine, HostSite, host_page, screenshot, snippet
+from .conftest import Engine, HostSite, axe_violations, host_page, screenshot, snippet
 
 
 def _wait_loaded(page: Any, count: int) -> None:
@@ -110,15 +107,6 @@ def test_a_page_not_allowed_to_frame_the_petition(chromium: Any, engine: Engine,
     context.close()
 
 
-def _axe(frame: Any) -> list[dict[str, Any]]:
-    frame.evaluate(AXE_SCRIPT)
-    result = frame.evaluate(
-        "async () => JSON.stringify((await axe.run(document, {resultTypes: ['violations']}))"
-        ".violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html)})))"
-    )
-    return [v for v in json.loads(result) if v["impact"] in ("serious", "critical")]
-
-
 def test_accessibility_in_both_themes_and_on_the_hosted_pages(
     chromium: Any, engine: Engine, host_site: HostSite
 ) -> None:
@@ -134,14 +122,14 @@ def test_accessibility_in_both_themes_and_on_the_hosted_pages(
         page.goto(url)
         frame = page.wait_for_selector("iframe").content_frame()
         frame.wait_for_selector("form")
-        assert _axe(frame) == [], theme
+        assert axe_violations(frame) == [], theme
         # With the errors showing as well.
         frame.get_by_role("button", name="Sign").click()
         frame.wait_for_selector("#form-errors")
-        assert _axe(frame) == [], theme + " with errors"
+        assert axe_violations(frame) == [], theme + " with errors"
         screenshot(page, f"widget-{theme}-errors")
     page.goto(f"{engine.url}/p/{slug}")
-    assert _axe(page.main_frame) == []
+    assert axe_violations(page.main_frame) == []
     context.close()
 
 
