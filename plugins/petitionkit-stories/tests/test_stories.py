@@ -102,7 +102,7 @@ def test_a_story_is_stored_only_sealed_and_opens_with_the_right_key(tmp_path: Pa
         path = instance / name
         if path.exists():
             raw = path.read_bytes()
-            for secret in (b"marker-7f3a9c", b"mina-contact-55", "Mina".encode()):
+            for secret in (b"marker-7f3a9c", b"mina-contact-55", b"Mina"):
                 assert secret not in raw, (name, secret)
     output = tmp_path / "stories.jsonl"
     result = export(app, instance / "stories.key", "--output", str(output))
@@ -222,7 +222,8 @@ def test_a_post_from_another_site_is_refused_and_an_allowed_one_taken(tmp_path: 
     app = stories_app(tmp_path)
     client = app.test_client()
     refused = client.post(f"/p/{SLUG}/story", data={"story": STORY},
-                          headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+                          headers={"Origin": "https://evil.example",
+                                   "Sec-Fetch-Site": "cross-site"})
     assert refused.status_code == 403
     assert "another website" in refused.text
     taken = client.post(f"/embed/{SLUG}/story", data={"story": STORY},
