@@ -1,0 +1,66 @@
+"""petitionkit-stories: confidential stories, built on public hooks only.
+
+A petition file with a ``stories:`` section asks for stories (people approached by the police,
+say). The form lives on the hosted page and in the widget, works without JavaScript, and needs
+no e-mail address unless the person wants to be contacted. Each story is sealed on arrival to
+the stories' key pair (``petitionkit keys generate --stories``), apart from the signers' data:
+the web process can write a story and cannot read one. ``petitionkit stories export SLUG
+--key FILE`` opens them for the people allowed to read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Blueprint, render_template
+from markupsafe import Markup
+
+from petitionkit import hookimpl
+from petitionkit.outbox.worker import JobHandler
+from petitionkit.petitions.models import Petition
+from petitionkit_stories.cli import stories_group
+from petitionkit_stories.notice import NOTICE_JOB, send_notice
+from petitionkit_stories.section import SECTION, read_stories, stories_section
+from petitionkit_stories.views import bp
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def petitionkit_petition_sections() -> dict[str, Any]:
+    return {SECTION: read_stories}
+
+
+@hookimpl
+def petitionkit_register_blueprints() -> list[Blueprint]:
+    return [bp]
+
+
+@hookimpl
+def petitionkit_action_steps(
+    petition: Petition, embed: bool, report_token: str | None
+) -> list[Markup]:
+    section = stories_section(petition.sections)
+    if section is None or not petition.is_open():
+        return []
+    html = render_template("petitionkit_stories/step.html", petition=petition,
+                           section=section, embed=embed)
+    return [Markup(html)]
+
+
+@hookimpl
+def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
+    return {NOTICE_JOB: send_notice}
+
+
+@hookimpl
+def petitionkit_register_commands() -> list[click.Command]:
+    return [stories_group]
+
+
+@hookimpl
+def petitionkit_migrations() -> list[str]:
+    return [str(Path(__file__).parent / "migrations")]
