@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import IO, Any, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -169,16 +169,21 @@ CORS_GRANT = (
 )
 
 
-def grant_cors(response: Any, petition: Any | None) -> None:
+def grant_cors(response: Any, find_petition: Callable[[], Any | None]) -> None:
     """CORS for a petition's JSON endpoints (signing, reports): the petition's allowed origins
     may post and read every answer, errors and 429 included; other origins, and every origin
-    for a draft or unknown petition, get no CORS headers at all."""
+    for a draft or unknown petition, get no CORS headers at all. The petition is looked up only
+    for a request that names an origin, so an answer about an unreachable database does not
+    ask the database again."""
     # A field line of its own: a list-valued header may come in several lines (RFC 9110 5.3).
     response.headers.add("Vary", "Origin")
+    origin = request_origin()
+    if origin is None:
+        return
+    petition = find_petition()
     if petition is None or petition.status == "draft":
         return
-    origin = request_origin()
-    if origin is not None and origin in canonical_origins(petition.allowed_origins or ()):
+    if origin in canonical_origins(petition.allowed_origins or ()):
         response.headers.add("Access-Control-Allow-Origin", origin)
         response.headers.extend(CORS_GRANT)
 

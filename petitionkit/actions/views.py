@@ -250,5 +250,6 @@ def _cors_headers(response: BaseResponse) -> BaseResponse:
     allowed origins only, as for the signing API."""
     if request.endpoint not in ("actions.report_api", "actions.api_preflight"):
         return response
-    grant_cors(response, signing_petition((request.view_args or {}).get("slug", "")))
+    slug = (request.view_args or {}).get("slug", "")
+    grant_cors(response, lambda: signing_petition(slug))
     return response

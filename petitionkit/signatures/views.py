@@ -176,7 +176,8 @@ def _cors_headers(response: BaseResponse) -> BaseResponse:
     """CORS for the signing API on every answer, for the petition's allowed origins only."""
     if request.endpoint not in ("signatures.sign_api", "signatures.api_preflight"):
         return response
-    grant_cors(response, signing_petition((request.view_args or {}).get("slug", "")))
+    slug = (request.view_args or {}).get("slug", "")
+    grant_cors(response, lambda: signing_petition(slug))
     return response
 
 
