@@ -162,6 +162,29 @@ def test_petitionkit_organization_approved_example(
     assert logged == [f"River Keepers joined {slug}"]
 
 
+def test_petitionkit_personal_data_removed_example(
+    tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_personal_data_removed")
+    slug = add_petition(app, retain_days=0)
+    kept = add_petition(app, slug="still-open")
+    sign_and_confirm(app, slug, "Leyla Example", "leyla@example.org")
+    sign_and_confirm(app, kept, "Open Example", "open@example.org")
+    runner = app.test_cli_runner()
+    with caplog.at_level(logging.INFO, logger="petitionkit.notes_retention"):
+        assert runner.invoke(args=["privacy", "purge"]).exit_code == 0
+        assert not [r for r in caplog.records if r.name == "petitionkit.notes_retention"]
+        with app.app_context():
+            petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+            assert petition is not None
+            petition.status = "closed"
+            db.session.commit()
+        assert runner.invoke(args=["privacy", "purge"]).exit_code == 0
+        assert runner.invoke(args=["privacy", "purge"]).exit_code == 0  # done: not due again
+    logged = [r.getMessage() for r in caplog.records if r.name == "petitionkit.notes_retention"]
+    assert logged == [f"signers' notes of {slug} deleted"]
+
+
 def test_petitionkit_petition_changed_example(
     tmp_path: Path, migrated_sqlite: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -249,6 +249,11 @@ def action_taken(app: Flask, plugin_name: str, petition: Petition, action: Actio
     _one_plugin(app, "petitionkit_action_taken", plugin_name)(petition=petition, action=action)
 
 
+def personal_data_removed(petition: Petition) -> None:
+    """Every plugin removes what it keeps about the signers of ``petition`` (retention)."""
+    manager_of().hook.petitionkit_personal_data_removed(petition=petition)
+
+
 def goal_reached(app: Flask, petition: Petition, reached: int, count: int) -> None:
     """``petitionkit_goal_reached``: every plugin; a failure retries the job."""
     manager_of(app).hook.petitionkit_goal_reached(petition=petition, goal=reached, count=count)

@@ -24,6 +24,7 @@ from petitionkit.outbox.worker import JOB_HANDLERS
 from petitionkit.plugins import calls, specs
 from petitionkit.plugins.calls import MIGRATION_FOLDERS
 from petitionkit.plugins.errors import PluginConfigError
+from petitionkit.privacy.retention import REMOVAL_LISTENERS
 
 ENTRY_POINT_GROUP = "petitionkit"
 
@@ -94,6 +95,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(plugins_command)
     JOB_HANDLERS.put(app, calls.job_handlers(manager))
     MIGRATION_FOLDERS.put(app, calls.migration_folders(manager))
+    REMOVAL_LISTENERS.put(app, [calls.personal_data_removed])
     # Asked once here so that two plugins claiming one key of the petition file stop the start.
     calls.petition_sections(app)
     app.jinja_env.globals["action_steps"] = calls.action_steps

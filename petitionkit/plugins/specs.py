@@ -108,6 +108,21 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
 
 
 @hookspec
+def petitionkit_personal_data_removed(petition: Petition) -> None:
+    """Retention removed the personal data of a closed petition's signers: remove what the
+    plugin keeps about them or from them too (its own tables, files, stories).
+
+    Returns: nothing.
+    All implementations are called, once per purge, before the petition is marked purged: a
+    plugin that raises leaves the petition due, so the next run (the worker's daily one, or
+    ``petitionkit privacy purge``) calls every implementation again. Do only what is safe to
+    repeat.
+    Arguments: ``petition`` the petition whose retention (``retain_days``) ran out.
+    Runs: in the worker or the ``privacy purge`` command, in an app context.
+    """
+
+
+@hookspec
 def petitionkit_organization_approved(petition: Petition, signature: Signature) -> None:
     """An organiser approved an organisation's signature: it is now public and on the count.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -183,6 +183,10 @@ def purge_petition(engine: Engine, petition: Petition, batch_size: int = 1000,
     closed = petition.closed_since(now) or now
     jobs = drop_jobs(engine, petition.id)
     done = sum(anonymise(engine, petition.id, batch_size, now))
+    # Plugins remove what they keep of these signers (stories …) before the petition counts
+    # as purged: one that fails leaves it due, and the next run asks every plugin again.
+    for listener in REMOVAL_LISTENERS.of():
+        listener(petition)
     with engine.begin() as connection:
         # Not a change of the petition: its updated_at stays as it was.
         connection.execute(
@@ -220,4 +224,7 @@ class RetentionClock:
 
 
 # What the app holds of this module's, read with .of() (see petitionkit/registry.py).
+# Who hears that a petition's personal data was removed: the plugin layer puts its hook here.
+REMOVAL_LISTENERS: Slot[list[Callable[[Petition], None]]] = Slot(
+    "petitionkit.retention_listeners", list)
 RETENTION_CLOCK: Slot[RetentionClock] = Slot("petitionkit.retention_clock", RetentionClock)

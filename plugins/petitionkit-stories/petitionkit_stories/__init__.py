@@ -17,11 +17,14 @@ from typing import Any
 import click
 from flask import Blueprint, render_template
 from markupsafe import Markup
+from sqlalchemy import delete
 
 from petitionkit import hookimpl
+from petitionkit.extensions import db
 from petitionkit.outbox.worker import JobHandler
 from petitionkit.petitions.models import Petition
 from petitionkit_stories.cli import stories_group
+from petitionkit_stories.models import StoryReceived
 from petitionkit_stories.notice import NOTICE_JOB, send_notice
 from petitionkit_stories.section import SECTION, read_stories, stories_section
 from petitionkit_stories.views import bp
@@ -49,6 +52,14 @@ def petitionkit_action_steps(
     html = render_template("petitionkit_stories/step.html", petition=petition,
                            section=section, embed=embed)
     return [Markup(html)]
+
+
+@hookimpl
+def petitionkit_personal_data_removed(petition: Petition) -> None:
+    # Retention applies to stories as to signers: the petition's stories go, sealed or not.
+    # (A notice still queued names only the petition and a story's id: nothing to remove.)
+    db.session.execute(delete(StoryReceived).where(StoryReceived.petition_id == petition.id))
+    db.session.commit()
 
 
 @hookimpl

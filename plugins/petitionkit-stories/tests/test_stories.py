@@ -15,6 +15,7 @@ from sqlalchemy import select
 from petitionkit.encryption import generate_key_pair
 from petitionkit.extensions import db
 from petitionkit.outbox.models import OutboxJob
+from petitionkit.petitions.models import Petition
 from petitionkit.testing import add_petition, make_test_app, run_jobs
 
 STORY = "Two officers came to my flat on 3 March marker-7f3a9c and asked about my sister."
@@ -286,3 +287,26 @@ def test_no_notice_without_the_setting(tmp_path: Path) -> None:
     with app.app_context():
         assert not [job for job in db.session.scalars(select(OutboxJob))
                     if job.kind == "stories.notice"]
+
+
+def test_retention_removes_the_stories_of_a_petition_whose_time_is_up(tmp_path: Path) -> None:
+    app = stories_app(tmp_path)
+    assert post(app).status_code == 200
+    assert post(app, name="Second").status_code == 200
+    runner = app.test_cli_runner()
+    with app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == SLUG))
+        assert petition is not None
+        petition.retain_days = 0
+        db.session.commit()
+    assert runner.invoke(args=["privacy", "purge"]).exit_code == 0
+    assert len(stored(app)) == 2, "an open petition keeps its stories"
+    with app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == SLUG))
+        assert petition is not None
+        petition.status = "closed"
+        db.session.commit()
+    result = runner.invoke(args=["privacy", "purge"])
+    assert result.exit_code == 0, result.output
+    assert stored(app) == []
+    assert runner.invoke(args=["stories", "count", SLUG]).output.strip() == "0"
