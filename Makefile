@@ -35,7 +35,11 @@ SITE_DIR := examples/site
 
 # The engine on :5000 (SQLite, mail written to instance/mail/ by the in-process loop) and an
 # example organization site on :8000 that embeds the petitions. Ctrl-C stops both.
-demo: $(STAMP) instance/config.py instance/data.key
+# The confidential stories' own key pair (the stories plugin); in the demo it stays in instance/.
+instance/stories.key: | instance/config.py
+	$(BIN)/petitionkit keys generate --stories --dir instance
+
+demo: $(STAMP) instance/config.py instance/data.key instance/stories.key
 	$(BIN)/petitionkit db upgrade
 	$(BIN)/petitionkit petition load examples/petitions/*.md
 	@echo

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from petitionkit_calls import read_call
+from petitionkit_stories.section import read_stories
 from sqlalchemy import select, update
 
 from petitionkit.extensions import db
@@ -26,8 +27,8 @@ from petitionkit.petitions.loader import (
 from petitionkit.petitions.models import Petition
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples" / "petitions").glob("*.md"))
-# The examples use the first-party calls plugin's key (`call:`), as `make demo` loads them.
-EXAMPLE_SECTIONS = {"call": read_call}
+# The examples use the first-party plugins' keys (`call:`, `stories:`), as `make demo` loads them.
+EXAMPLE_SECTIONS = {"call": read_call, "stories": read_stories}
 
 
 def parse_example(path: Path) -> dict[str, Any]:
