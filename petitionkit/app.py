@@ -14,8 +14,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from petitionkit import admin, i18n
+from petitionkit import i18n
 from petitionkit.actions.views import bp as actions_bp
+from petitionkit.admin.extension import init_app as init_workspace
 from petitionkit.branding import BRANDING, Branding, BrandingError
 from petitionkit.branding.views import bp as branding_bp
 from petitionkit.challenges.services import (
@@ -180,7 +181,7 @@ def _register_blueprints(app: Flask) -> None:
                       branding_bp):
         app.register_blueprint(blueprint)
     # Also the session interface: none for the public pages, one for /admin alone.
-    admin.init_app(app)
+    init_workspace(app)
     limiter.exempt(ops_bp)
 
 
