@@ -23,6 +23,7 @@ from petitionkit.signatures.models import PENDING, Signature
 from petitionkit.signatures.services import SignatureInput, sign
 from petitionkit.testing import recording_http_server, run_jobs, sign_and_confirm, withdraw
 
+from .admin import sign_in
 from .conftest import add_petition, make_app
 from .hook_docs import hook_sections, install_example
 
@@ -183,6 +184,20 @@ def test_petitionkit_personal_data_removed_example(
         assert runner.invoke(args=["privacy", "purge"]).exit_code == 0  # done: not due again
     logged = [r.getMessage() for r in caplog.records if r.name == "petitionkit.notes_retention"]
     assert logged == [f"signers' notes of {slug} deleted"]
+
+
+def test_petitionkit_workspace_counts_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_workspace_counts")
+    add_petition(app, slug="two-targets", targets=[{"name": "A Mayor"}, {"name": "A Deputy"}])
+    add_petition(app, slug="no-targets")
+    client = app.test_client()
+    sign_in(client, "viewer@example.org", "viewer", app)
+    page = client.get("/admin/").text
+    assert '<th scope="col" class="number">Targets</th>' in page
+    cells = {slug: page.split(f'<span class="slug">{slug}</span>')[1].split("</tr>")[0]
+             for slug in ("two-targets", "no-targets")}
+    assert cells["two-targets"].count('<td class="number">2</td>') == 1
+    assert '<td class="number">2</td>' not in cells["no-targets"]
 
 
 def test_petitionkit_petition_changed_example(

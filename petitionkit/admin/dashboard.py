@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.petitions.services import public_status
+from petitionkit.plugins import calls
 from petitionkit.signatures.models import CONFIRMED, Signature
 
 TREND_DAYS = 14
@@ -28,6 +29,8 @@ class PetitionRow:
     offline: int
     days: tuple[date, ...]
     per_day: tuple[int, ...]
+    # What plugins count per petition (stories received …), in the order of ``plugin_labels``.
+    plugin_counts: tuple[int, ...] = ()
 
     @property
     def spark_points(self) -> str:
@@ -66,18 +69,25 @@ def confirmed_per_day(session: Session, first_day: date,
     return counts
 
 
-def petition_rows(session: Session, now: datetime | None = None) -> list[PetitionRow]:
+def petition_rows(session: Session, now: datetime | None = None,
+                  plugin_labels: list[str] | None = None) -> list[PetitionRow]:
+    """Every petition, newest first. ``plugin_labels``, when given, is filled with the labels of
+    the columns plugins add (``petitionkit_workspace_counts``), and each row has their counts."""
     now = now or utcnow()
     today = now.date()
     days = tuple(today - timedelta(days=offset) for offset in range(TREND_DAYS - 1, -1, -1))
     counts = confirmed_per_day(session, days[0], now)
-    petitions = session.scalars(select(Petition).order_by(Petition.created_at.desc(),
-                                                          Petition.id.desc()))
+    petitions = list(session.scalars(select(Petition).order_by(Petition.created_at.desc(),
+                                                               Petition.id.desc())))
+    columns = calls.workspace_counts(petitions) if plugin_labels is not None and petitions else {}
+    if plugin_labels is not None:
+        plugin_labels[:] = list(columns)
     return [
         PetitionRow(
             slug=petition.slug, title=petition.title, status=public_status(petition, now),
             confirmed=petition.signature_count, offline=petition.offline_count, days=days,
             per_day=tuple(counts.get(petition.id, {}).get(day, 0) for day in days),
+            plugin_counts=tuple(int(column.get(petition.id, 0)) for column in columns.values()),
         )
         for petition in petitions
     ]

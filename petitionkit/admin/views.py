@@ -321,8 +321,10 @@ def set_password(token: str) -> Any:
 @bp.route("/", methods=["GET"])
 @require_role("viewer")
 def index() -> Any:
-    rows = dashboard.petition_rows(db.session())
-    return render_template("admin/index.html", rows=rows, trend_days=dashboard.TREND_DAYS,
+    plugin_labels: list[str] = []
+    rows = dashboard.petition_rows(db.session(), plugin_labels=plugin_labels)
+    return render_template("admin/index.html", rows=rows, plugin_labels=plugin_labels,
+                           trend_days=dashboard.TREND_DAYS,
                            spark_width=dashboard.SPARK_WIDTH,
                            spark_height=dashboard.SPARK_HEIGHT)
 

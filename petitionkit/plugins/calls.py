@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import click
@@ -133,6 +133,16 @@ def action_steps(petition: Petition, embed: bool, report_token: str | None) -> l
         ),
     )
     return [Markup(section) for answer in answers for section in answer]
+
+
+def workspace_counts(petitions: Sequence[Petition]) -> dict[str, Mapping[int, int]]:
+    """``petitionkit_workspace_counts``: every plugin's columns by label, in plugin order; a
+    failing plugin's are left out in production."""
+    answers: list[Mapping[str, Mapping[int, int]]] = _in_request(
+        "petitionkit_workspace_counts", list,
+        lambda: manager_of().hook.petitionkit_workspace_counts(petitions=list(petitions)),
+    )
+    return {str(label): counts for answer in answers for label, counts in answer.items()}
 
 
 def goal(petition: Petition, count: int) -> int | None:

@@ -10,7 +10,7 @@ job (retried with backoff when it raises) or in the **CLI**. ``docs/plugins.md``
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -251,6 +251,20 @@ def petitionkit_action_steps(
     page after confirming (a hidden ``token`` field makes a report through the step count),
     else ``None``.
     Runs: in requests: no network, no database writes.
+    """
+
+
+@hookspec
+def petitionkit_workspace_counts(petitions: Sequence[Petition]) -> Mapping[str, Mapping[int, int]]:
+    """Counts the plugin keeps per petition, shown as columns of the workspace's petitions list
+    (stories received, say): numbers only, never what was counted.
+
+    Returns: ``{label: {petition id: count}}``, the label a translated string (``gettext``);
+    a petition missing from a mapping shows 0. An empty mapping adds no column.
+    All implementations are called, once per page, with every petition listed: answer with one
+    grouped query, not one per petition. A failing plugin's columns are left out in production.
+    Arguments: ``petitions`` the petitions on the page.
+    Runs: in a request (the workspace, for any signed-in role).
     """
 
 

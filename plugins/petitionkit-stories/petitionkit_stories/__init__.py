@@ -10,12 +10,13 @@ the web process can write a story and cannot read one. ``petitionkit stories exp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Blueprint, render_template
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import delete
 
@@ -25,7 +26,7 @@ from petitionkit.outbox.worker import JobHandler
 from petitionkit.petitions.models import Petition
 from petitionkit_stories.cli import stories_group
 from petitionkit_stories.models import StoryReceived
-from petitionkit_stories.notice import NOTICE_JOB, send_notice
+from petitionkit_stories.notice import NOTICE_JOB, send_notice, stories_per_petition
 from petitionkit_stories.section import SECTION, read_stories, stories_section
 from petitionkit_stories.views import bp
 
@@ -52,6 +53,17 @@ def petitionkit_action_steps(
     html = render_template("petitionkit_stories/step.html", petition=petition,
                            section=section, embed=embed)
     return [Markup(html)]
+
+
+@hookimpl
+def petitionkit_workspace_counts(
+    petitions: Sequence[Petition],
+) -> Mapping[str, Mapping[int, int]]:
+    """How many stories each petition that asks for them received; never a story's text."""
+    asking = [petition.id for petition in petitions if SECTION in (petition.sections or {})]
+    if not asking:
+        return {}
+    return {gettext("Stories"): stories_per_petition(asking)}
 
 
 @hookimpl

@@ -16,7 +16,7 @@ from petitionkit.plugins import plugin_settings
 from petitionkit_stories.models import StoryReceived
 from petitionkit_stories.section import NOTICE_JOB, PLUGIN_NAME
 
-__all__ = ["NOTICE_JOB", "send_notice", "story_count"]
+__all__ = ["NOTICE_JOB", "send_notice", "stories_per_petition", "story_count"]
 
 
 def story_count(petition_id: int) -> int:
@@ -24,6 +24,16 @@ def story_count(petition_id: int) -> int:
         select(func.count()).select_from(StoryReceived)
         .where(StoryReceived.petition_id == petition_id)
     ) or 0)
+
+
+def stories_per_petition(petition_ids: list[int]) -> dict[int, int]:
+    """Stories received per petition, for those of ``petition_ids``, in one grouped query."""
+    rows = db.session.execute(
+        select(StoryReceived.petition_id, func.count())
+        .where(StoryReceived.petition_id.in_(petition_ids))
+        .group_by(StoryReceived.petition_id)
+    )
+    return {petition_id: int(total) for petition_id, total in rows}
 
 
 def send_notice(job: OutboxJob, context: DeliveryContext) -> None:

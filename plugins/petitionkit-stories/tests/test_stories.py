@@ -310,3 +310,22 @@ def test_retention_removes_the_stories_of_a_petition_whose_time_is_up(tmp_path: 
     assert result.exit_code == 0, result.output
     assert stored(app) == []
     assert runner.invoke(args=["stories", "count", SLUG]).output.strip() == "0"
+
+
+def test_the_workspace_lists_how_many_stories_arrived_and_nothing_of_them(
+    tmp_path: Path
+) -> None:
+    from petitionkit.admin import dashboard
+
+    app = stories_app(tmp_path)
+    add_petition(app, slug="no-stories", title="Asks for none")
+    for _ in range(3):
+        assert "Thank you for your story" in post(app).text
+    with app.test_request_context():
+        labels: list[str] = []
+        rows = {row.slug: row for row in dashboard.petition_rows(db.session(), None, labels)}
+    assert labels == ["Stories"]
+    assert rows[SLUG].plugin_counts == (3,)
+    assert rows["no-stories"].plugin_counts == (0,)
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        assert dashboard.petition_rows(db.session(), None, labels) and labels == ["Geschichten"]
