@@ -24,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from petitionkit.admin.models import StaffUser
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import Signature
@@ -250,6 +251,10 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     page("admin-user-added", 200, lambda: post_form(
         staff, "/admin/users", {"email": "dee@example.org", "role": "viewer"}))
     page("admin-audit", 200, lambda: staff.get("/admin/audit"))
+    with app.app_context():
+        dee = db.session.scalars(select(StaffUser.id)
+                                 .where(StaffUser.email == "dee@example.org")).one()
+    page("admin-user-petitions", 200, lambda: staff.get(f"/admin/users/{dee}/petitions"))
     newcomer = app.test_client()
     add_user(app, "eve@example.org", "viewer")
     password_step(newcomer, "eve@example.org")

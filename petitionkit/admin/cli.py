@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect
 
-from petitionkit.admin import accounts, audit
+from petitionkit.admin import access, accounts, audit
 from petitionkit.admin.accounts import AccountError
 from petitionkit.admin.models import ROLES
 from petitionkit.extensions import db
@@ -75,7 +75,8 @@ def users_add(email: str, role: str, password_stdin: bool) -> None:
 @users_group.command("list")
 @with_appcontext
 def users_list() -> None:
-    """E-mail address, role, state and second factor of every account, one per line."""
+    """E-mail address, role, state, second factor, creation time and petitions (when limited)
+    of every account, one per line, separated by tabs."""
     _require_tables()
     users = accounts.list_users(db.session())
     for user in users:
@@ -87,7 +88,8 @@ def users_list() -> None:
             state = "active"
         second = "totp" if user.has_second_factor else "no second factor"
         created = user.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        click.echo(f"{user.email}\t{user.role}\t{state}\t{second}\t{created}")
+        petitions = ",".join(access.slugs_of(db.session(), user)) or "every petition"
+        click.echo(f"{user.email}\t{user.role}\t{state}\t{second}\t{created}\t{petitions}")
     click.echo(f"{len(users)} account(s)", err=True)
 
 
@@ -106,3 +108,32 @@ def users_remove(email: str) -> None:
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"removed {user.email}")
+
+
+@users_group.command("limit")
+@click.argument("email")
+@click.argument("slugs", nargs=-1)
+@click.option("--every-petition", is_flag=True, help="Lift the limit: every petition again.")
+@with_appcontext
+def users_limit(email: str, slugs: tuple[str, ...], every_petition: bool) -> None:
+    """Limit an account to the petitions SLUGS (or lift the limit with --every-petition).
+
+    A limited account sees only those petitions in the workspace; owners cannot be limited.
+    """
+    _require_tables()
+    if bool(slugs) == every_petition:
+        raise click.UsageError("name the petitions, or pass --every-petition (not both)")
+    session = db.session()
+    user = accounts.find_user(session, email)
+    if user is None:
+        raise click.ClickException(f"there is no account for {email!r}")
+    try:
+        chosen = access.limit(session, user, slugs, _actor())
+    except AccountError as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from error
+    session.commit()
+    if chosen:
+        click.echo(f"{user.email} now sees only: {', '.join(chosen)}")
+    else:
+        click.echo(f"{user.email} now sees every petition its role reaches")

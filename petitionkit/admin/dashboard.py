@@ -70,15 +70,19 @@ def confirmed_per_day(session: Session, first_day: date,
 
 
 def petition_rows(session: Session, now: datetime | None = None,
-                  plugin_labels: list[str] | None = None) -> list[PetitionRow]:
-    """Every petition, newest first. ``plugin_labels``, when given, is filled with the labels of
-    the columns plugins add (``petitionkit_workspace_counts``), and each row has their counts."""
+                  plugin_labels: list[str] | None = None,
+                  only: set[int] | None = None) -> list[PetitionRow]:
+    """Every petition, newest first, or those whose ids are in ``only``. ``plugin_labels``, when
+    given, is filled with the labels of the columns plugins add (``petitionkit_workspace_counts``),
+    and each row has their counts."""
     now = now or utcnow()
     today = now.date()
     days = tuple(today - timedelta(days=offset) for offset in range(TREND_DAYS - 1, -1, -1))
     counts = confirmed_per_day(session, days[0], now)
-    petitions = list(session.scalars(select(Petition).order_by(Petition.created_at.desc(),
-                                                               Petition.id.desc())))
+    query = select(Petition).order_by(Petition.created_at.desc(), Petition.id.desc())
+    if only is not None:
+        query = query.where(Petition.id.in_(only))
+    petitions = list(session.scalars(query))
     columns = calls.workspace_counts(petitions) if plugin_labels is not None and petitions else {}
     if plugin_labels is not None:
         plugin_labels[:] = list(columns)

@@ -45,3 +45,8 @@ class AddUserForm(FlaskForm):
     role = SelectField(_l("Role"), default="viewer",
                        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
 
+
+
+class LimitForm(FlaskForm):
+    """The petitions an account is limited to come as repeated ``petition`` checkboxes, read
+    from the request itself; the form carries the CSRF token."""

@@ -76,6 +76,20 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
+class StaffPetitionAccess(db.Model):  # type: ignore[name-defined]
+    """A petition an account is limited to. An account with no rows here sees every petition;
+    with rows, only those (petitionkit/admin/access.py). Owners are never limited."""
+
+    __tablename__ = "staff_petition_access"
+
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    petition_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("petitions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class StaffSession(db.Model):  # type: ignore[name-defined]
     """One sign-in: the cookie holds a random token, the table only its hash."""
 

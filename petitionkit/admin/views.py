@@ -28,15 +28,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup
+from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.validators import ValidationError
 
-from petitionkit.admin import accounts, audit, dashboard
+from petitionkit.admin import access, accounts, audit, dashboard
 from petitionkit.admin.accounts import AccountError
 from petitionkit.admin.forms import (
     AddUserForm,
     CodeForm,
+    LimitForm,
     LoginForm,
     SetPasswordForm,
 )
@@ -50,6 +52,7 @@ from petitionkit.admin.sessions import (
 )
 from petitionkit.extensions import db
 from petitionkit.keys import KEYS
+from petitionkit.petitions.models import Petition
 from petitionkit.security import is_cross_site_post
 from petitionkit.signatures.limits import check_client_limit
 
@@ -83,6 +86,7 @@ ACTION_NAMES = {
     "second factor enrolled": _l("second factor set up"),
     "recovery code used": _l("recovery code used"), "password set": _l("password set"),
     "user added": _l("user added"), "user removed": _l("user removed"),
+    "petitions limited": _l("petitions limited"),
 }
 
 
@@ -322,7 +326,8 @@ def set_password(token: str) -> Any:
 @require_role("viewer")
 def index() -> Any:
     plugin_labels: list[str] = []
-    rows = dashboard.petition_rows(db.session(), plugin_labels=plugin_labels)
+    rows = dashboard.petition_rows(db.session(), plugin_labels=plugin_labels,
+                                   only=access.limited_to(db.session(), current_user))
     return render_template("admin/index.html", rows=rows, plugin_labels=plugin_labels,
                            trend_days=dashboard.TREND_DAYS,
                            spark_width=dashboard.SPARK_WIDTH,
@@ -332,7 +337,8 @@ def index() -> Any:
 def _users_page(form: AddUserForm, status: int = 200, link: str | None = None,
                 added: StaffUser | None = None, error: str | None = None) -> Any:
     users = accounts.list_users(db.session())
-    return render_template("admin/users.html", users=users, form=form,
+    limits = {user.id: access.slugs_of(db.session(), user) for user in users}
+    return render_template("admin/users.html", users=users, form=form, limits=limits,
                            link=link, added=added, error=error), status
 
 
@@ -365,6 +371,36 @@ def remove_user(user_id: int) -> Any:
     except AccountError as error:
         return _users_page(AddUserForm(formdata=None), status=409, error=str(error))
     return redirect(url_for("admin.users"), code=303)
+
+
+@bp.route("/users/<int:user_id>/petitions", methods=["GET", "POST"])
+@require_role("owner")
+def user_petitions(user_id: int) -> Any:
+    """Limit an account to some petitions, or lift its limit (no box ticked)."""
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound()
+    petitions = db.session.scalars(select(Petition).order_by(Petition.title, Petition.id)).all()
+    form = LimitForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        if not form.validate():
+            status = 422
+            error = gettext("The form had expired; please try again.")
+        else:
+            try:
+                access.limit(db.session(), user, request.form.getlist("petition")[:10000],
+                             current_user.email)
+            except AccountError as refused:
+                db.session.rollback()
+                status, error = 422, str(refused)
+            else:
+                db.session.commit()
+                return redirect(url_for("admin.users"), code=303)
+    return render_template("admin/user_petitions.html", user=user, petitions=petitions,
+                           chosen=set(access.slugs_of(db.session(), user)), form=form,
+                           error=error), status
 
 
 @bp.route("/audit", methods=["GET"])
