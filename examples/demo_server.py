@@ -36,12 +36,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextmanager
-def serving_examples(folder: Path, server: str = "gunicorn",
-                     settings: dict[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    bin_dir = Path(sys.executable).parent
+def example_env(folder: Path, url: str, server: str = "gunicorn",
+                settings: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the example engine runs with: also for ``petitionkit`` commands run
+    against it (adding a workspace account, say)."""
     values = {
         "SECRET_KEY": "example-server-secret-0123456789abcdef",
         "BLIND_INDEX_KEY": "example-server-blind-index-0123456789",
@@ -57,7 +55,16 @@ def serving_examples(folder: Path, server: str = "gunicorn",
     else:
         # One process that takes signatures and sends their mail holds both keys.
         values["DATA_PRIVATE_KEY_FILE"] = str(folder / "data.key")
-    env = {**os.environ, **{f"PETITIONKIT_{key}": value for key, value in values.items()}}
+    return {**os.environ, **{f"PETITIONKIT_{key}": value for key, value in values.items()}}
+
+
+@contextmanager
+def serving_examples(folder: Path, server: str = "gunicorn",
+                     settings: dict[str, str] | None = None) -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    env = example_env(folder, url, server, settings)
     petitionkit = str(bin_dir / "petitionkit")
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     subprocess.run([petitionkit, "keys", "generate"], env=env, check=True, **quiet)
