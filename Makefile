@@ -39,14 +39,25 @@ SITE_DIR := examples/site
 instance/stories.key: | instance/config.py
 	$(BIN)/petitionkit keys generate --stories --dir instance
 
+# The workspace's first account, an owner, is made once with a random password kept in
+# instance/workspace-owner.txt (instance/ is never committed); the second factor is set up at the
+# first sign-in, as for every account.
+DEMO_OWNER := owner@example.org
+
 demo: $(STAMP) instance/config.py instance/data.key instance/stories.key
 	$(BIN)/petitionkit db upgrade
 	$(BIN)/petitionkit petition load examples/petitions/*.md
+	@test -s instance/workspace-owner.txt || { \
+	  password=$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(15))"); \
+	  printf '%s\n' "$$password" | $(BIN)/petitionkit users add $(DEMO_OWNER) --role owner --password-stdin && \
+	  (umask 077; printf '%s\n' "$$password" > instance/workspace-owner.txt); }
 	@echo
 	@echo "Engine:       http://127.0.0.1:5000/  (the open petitions)"
 	@echo "Example site: http://127.0.0.1:8000"
 	@echo "Confirmation emails land in instance/mail/ (open the .html files in a browser)."
-	@echo "Workspace:    http://127.0.0.1:5000/admin/  (first: .venv/bin/petitionkit users add YOU@EXAMPLE.ORG --role owner)"
+	@echo "Workspace:    http://127.0.0.1:5000/admin/"
+	@echo "              sign in as $(DEMO_OWNER) with the password $$(cat instance/workspace-owner.txt)"
+	@echo "              (kept in instance/workspace-owner.txt); the first sign-in sets up a second factor."
 	@echo
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(SITE_DIR) & site=$$!; \
 	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
@@ -76,7 +87,7 @@ screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots/workspace.py
 
 clean-demo:
-	rm -rf instance/petitionkit.db* instance/mail
+	rm -rf instance/petitionkit.db* instance/mail instance/workspace-owner.txt
 
 # After changing a user-facing string: refresh messages.pot and every catalogue, translate the new
 # entries (pybabel marks them), then compile; the .mo files are committed so pip installs work.
