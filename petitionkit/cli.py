@@ -15,6 +15,7 @@ from flask_migrate import cli as flask_migrate_cli
 from sqlalchemy import func, inspect, select, update
 
 from petitionkit import create_app
+from petitionkit.admin import audit
 from petitionkit.config import ConfigurationError
 from petitionkit.encryption.cli import keys_group
 from petitionkit.extensions import db
@@ -112,12 +113,17 @@ def petition_group() -> None:
 
 @petition_group.command("load")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True,
+              help="Also load over petitions made in the workspace, which the files then manage.")
 @with_appcontext
-def petition_load(files: tuple[str, ...]) -> None:
+def petition_load(files: tuple[str, ...], force: bool) -> None:
     """Create or update petitions from FILES (upsert by slug).
 
     Every file is checked before any is loaded, so a mistake in one file leaves the database as
     it was. Loading the same files again changes nothing; the signature counts are never touched.
+    A loaded petition is managed by its file: the workspace and the API will not change it until
+    `petitionkit petition release SLUG`. A petition made in the workspace is not loaded over
+    unless --force is given.
     """
     require_schema()
     parsed: list[dict[str, Any]] = []
@@ -130,6 +136,11 @@ def petition_load(files: tuple[str, ...]) -> None:
     slugs = [values["slug"] for values in parsed]
     for slug in sorted({slug for slug in slugs if slugs.count(slug) > 1}):
         errors.append(f"slug {slug!r} is used by more than one file")
+    if not force:
+        web_managed = db.session.scalars(select(Petition.slug).where(
+            Petition.slug.in_(slugs), Petition.file_managed.is_(False))).all()
+        errors.extend(f"petition {slug!r} is managed in the workspace; load with --force to "
+                      "replace it with the file" for slug in sorted(web_managed))
     if errors:
         for message in errors:
             click.echo(f"error: {message}", err=True)
@@ -138,13 +149,36 @@ def petition_load(files: tuple[str, ...]) -> None:
         )
     lifecycle = LIFECYCLE.of()
     for values in parsed:
-        result = upsert_petition(db.session, values, listener=lifecycle)
+        result = upsert_petition(db.session, {**values, "file_managed": True}, listener=lifecycle)
         if result.created:
             click.echo(f"created {result.slug}")
         elif result.changed:
             click.echo(f"updated {result.slug}: {', '.join(result.changed)}")
         else:
             click.echo(f"unchanged {result.slug}")
+
+
+@petition_group.command("release")
+@click.argument("slug")
+@with_appcontext
+def petition_release(slug: str) -> None:
+    """Hand the petition SLUG over to the workspace: its file no longer manages it.
+
+    From then on it is changed in the workspace or through the API; loading its file again is
+    refused unless forced.
+    """
+    require_schema()
+    petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+    if petition is None:
+        raise click.ClickException(f"there is no petition {slug!r}")
+    if not petition.file_managed:
+        click.echo(f"{slug} is already managed in the workspace")
+        return
+    petition.file_managed = False
+    audit.record(db.session(), audit.command_line_actor(getpass.getuser()), "petition released",
+                 slug)
+    db.session.commit()
+    click.echo(f"released {slug}: change it in the workspace from now on")
 
 
 @petition_group.command("list")

@@ -70,6 +70,9 @@ ADMIN_POLICY = (
 # How long the password step of a sign-in waits for its second factor, in seconds.
 PENDING_SECONDS = 600
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Endpoints whose forms may be larger than MAX_CONTENT_LENGTH (a petition's text), and how large.
+LARGE_FORMS: set[str] = set()
+LARGE_FORM_BYTES = 1024 * 1024
 
 # How the pages name what the database keeps as plain words.
 STATUS_NAMES = {
@@ -109,6 +112,8 @@ def _to_sign_in() -> BaseResponse:
 def refuse_forged_posts() -> None:
     if request.method in _SAFE_METHODS:
         return
+    if request.endpoint in LARGE_FORMS:
+        request.max_content_length = request.max_form_memory_size = LARGE_FORM_BYTES
     if is_cross_site_post():
         raise Forbidden(gettext("This form was sent from another site and was refused."))
     try:

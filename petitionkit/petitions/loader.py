@@ -78,8 +78,27 @@ _PROTECTED = frozenset({"id", "signature_count", "offline_count", "organization_
 
 
 class PetitionFileError(ValueError):
+    """A petition that cannot be loaded. ``message`` starts with the front-matter key it is
+    about (``letter.sample …``, ``targets[2] …``), which ``key`` gives, so that a form can show
+    the message beside its field; ``key`` is None for a problem with no single key."""
+
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
+        self.message = message
+        self.key = _key_of(message)
+
+
+# Messages that do not start with their key.
+_MESSAGE_KEYS = {"a title is required": "title", "allowed origin": "allowed_origins",
+                 "cannot be read": "body"}
+
+
+def _key_of(message: str) -> str | None:
+    for start, key in _MESSAGE_KEYS.items():
+        if message.startswith(start):
+            return key
+    found = re.match(r"[a-z_]+", message)
+    return found.group(0) if found and found.group(0) != "unknown" else None
 
 
 @dataclass
@@ -214,7 +233,19 @@ def parse_petition(
     values["image"] = _image(where, meta.get("image"))
     values["body"] = body
     values["body_html"] = render_markdown(body)
+    values["front_matter"] = _plain(meta)
     return values
+
+
+def _plain(value: Any) -> Any:
+    """The front matter as JSON can keep it: dates become ISO 8601 text."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
 
 
 def _signers(where: str, value: object) -> list[str]:
@@ -529,6 +560,8 @@ def upsert_petition(
         raise ValueError(f"not settable from a petition file: {', '.join(sorted(protected))}")
     values = dict(values)
     prepared = values.pop("image_data", None)
+    # Kept, not compared: the same petition may be written in other words.
+    front_matter = values.pop("front_matter", None)
     petition = session.scalar(select(Petition).where(Petition.slug == values["slug"]))
     if petition is None:
         petition = Petition(signature_count=0, **values)
@@ -542,6 +575,8 @@ def upsert_petition(
                 setattr(petition, key, value)
                 changed.append(key)
         result = LoadResult(values["slug"], created=False, changed=changed)
+    if front_matter is not None:
+        petition.front_matter = front_matter
     if "image" in result.changed:
         session.flush()  # the new petition's id, for its picture
         _store_image(session, petition.id, prepared)

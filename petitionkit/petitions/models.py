@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, event, text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, event, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from petitionkit.extensions import UTCDateTime, db
@@ -68,6 +68,12 @@ class Petition(db.Model):  # type: ignore[name-defined]
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # When retention last removed its signers' personal data (petitionkit/privacy/retention.py).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Managed by its petition file (`petitionkit petition load`): the workspace and the write API
+    # refuse to change it, so that the next load does not silently undo their change.
+    file_managed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The front matter as its author wrote it (dates as ISO 8601 text), so the workspace and the
+    # API show and edit what was written rather than what the loader made of it.
+    front_matter: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     signature_count: Mapped[int] = mapped_column(Integer, default=0)
     # Signatures gathered on paper or at events: the sum of the petition's offline entries, kept
     # beside the online count so that reading the total costs no extra query.
