@@ -255,6 +255,14 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
         dee = db.session.scalars(select(StaffUser.id)
                                  .where(StaffUser.email == "dee@example.org")).one()
     page("admin-user-petitions", 200, lambda: staff.get(f"/admin/users/{dee}/petitions"))
+    page("admin-petition-new", 200, lambda: staff.get("/admin/petitions/new"))
+    page("admin-petition-refused", 422, lambda: post_form(
+        staff, "/admin/petitions/new", {"title": "", "slug": "Bad Slug", "goal": "many",
+                                        "more": "colour: red", "people": "y"}))
+    page("admin-petition-preview", 200, lambda: post_form(
+        staff, "/admin/petitions/new", {"title": "T", "slug": "t", "body": "**Hello**",
+                                        "people": "y", "preview": "1"}))
+    page("admin-petition-edit", 200, lambda: staff.get(f"/admin/p/{slugs['letter']}/edit"))
     newcomer = app.test_client()
     add_user(app, "eve@example.org", "viewer")
     password_step(newcomer, "eve@example.org")
