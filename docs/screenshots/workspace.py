@@ -36,6 +36,8 @@ SLUG = "bring-daniel-home"
 # Each page of the workspace worth a picture: name -> path.
 PAGES = {
     "petitions": "/admin/",
+    "petition-new": "/admin/petitions/new",
+    "petition-edit": "/admin/p/SLUG/edit",
     "users": "/admin/users",
     "audit": "/admin/audit",
 }

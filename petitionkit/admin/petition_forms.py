@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from petitionkit.admin.views import STATUS_NAMES
 from petitionkit.petitions.loader import KINDS
 from petitionkit.petitions.models import STATUSES
 
@@ -73,7 +74,7 @@ class PetitionForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.status.choices = [SelectChoice(status, status) for status in STATUSES]
+        self.status.choices = [SelectChoice(status, STATUS_NAMES[status]) for status in STATUSES]
         self.kind.choices = [SelectChoice(kind, KIND_LABELS[kind]) for kind in KINDS]
 
 
