@@ -1,5 +1,6 @@
 """Built-in: the outbox job kinds that run the event hooks in workers (a signature confirmed or
-withdrawn, an organisation approved, a goal reached, a petition changed, an action taken)."""
+withdrawn, an organisation approved, a goal reached, a petition changed, an action taken), and
+the moderators' bulk invalidations."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from petitionkit.plugins.events import (
     run_signature_withdrawn,
 )
 from petitionkit.plugins.specs import hookimpl
+from petitionkit.signatures.moderation import MODERATION_JOB, run_moderation_job
 
 
 @hookimpl(trylast=True)
@@ -32,4 +34,5 @@ def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
         ORGANIZATION_APPROVED_JOB: run_organization_approved,
         PETITION_CHANGED_JOB: run_petition_changed,
         ACTION_TAKEN_JOB: run_action_taken,
+        MODERATION_JOB: run_moderation_job,
     }

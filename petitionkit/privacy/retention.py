@@ -85,7 +85,8 @@ _ANONYMISE = (
     update(Signature)
     .where(Signature.id == bindparam("row_id"), Signature.anonymised_at.is_(None))
     .values(
-        sealed=None, public_name=None, legacy_email=None, legacy_name=None,
+        sealed=None, public_name=None, hidden_public_name=None, email_domain_hash=None,
+        legacy_email=None, legacy_name=None,
         legacy_postal_code=None, email_hash=bindparam("random_hash"),
         anonymised_at=bindparam("now"),
     )

@@ -55,6 +55,8 @@ class Erasure:
 _ERASED_VALUES: dict[str, Any] = {
     "sealed": None,
     "public_name": None,
+    "hidden_public_name": None,
+    "email_domain_hash": None,
     "show_name": False,
     "legacy_email": None,
     "legacy_name": None,

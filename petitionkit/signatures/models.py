@@ -47,6 +47,7 @@ class Signature(db.Model):  # type: ignore[name-defined]
               "id"),
         Index("ix_signatures_petition_kind_approved", "petition_id", "kind", "status",
               "approved_at", "id"),
+        Index("ix_signatures_petition_domain", "petition_id", "email_domain_hash"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +56,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
     # Blind index: keyed hash of the normalized address, so duplicates are found without
     # comparing (or indexing) the address itself.
     email_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The same keyed hash of the address's domain ("@example.org"), so that a moderator can find
+    # a wave of signatures from one domain without the addresses; NULL on older rows.
+    email_domain_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     # The signer's personal data (PersonalData as JSON), sealed to the data public key: the web
     # process writes it and cannot read it back. Read through the properties below.
     # NULL on a row stored before sealing existed, until `keys encrypt-existing` seals it, and
@@ -104,6 +108,12 @@ class Signature(db.Model):  # type: ignore[name-defined]
     # When retention removed this signer's personal data (petitionkit/privacy/retention.py):
     # ``sealed`` is then NULL for good, not a row waiting for `keys encrypt-existing`.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A moderator hid the public name (petitionkit/signatures/moderation.py): it leaves every
+    # public list, and comes back from ``hidden_public_name`` if the moderator undoes it.
+    name_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hidden_public_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Why a moderator invalidated the signature (their words, never the signer's data).
+    invalidation_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     def personal(self) -> PersonalData:
         """The sealed personal data, opened with the app's private key (read once per row).
@@ -203,3 +213,27 @@ class PersonalData:
     def from_json(cls, value: dict[str, Any]) -> PersonalData:
         return cls(name=value["n"], email=value["e"], postal_code=value.get("p"),
                    extra=value.get("x") or {})
+
+
+class ModerationRun(db.Model):  # type: ignore[name-defined]
+    """A bulk invalidation a moderator started: what it matches, how far the worker got.
+
+    ``criteria`` holds the domain's blind index (hex), the time window and the source, never an
+    address. The worker takes the matching signatures in batches after ``last_id``, so a run
+    killed half-way resumes where it stopped.
+    """
+
+    __tablename__ = "moderation_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"),
+                                             index=True)
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the moderator was shown before confirming, and what has been invalidated so far.
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    actor: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

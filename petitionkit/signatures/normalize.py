@@ -52,6 +52,12 @@ def blind_index(normalized: str, key: bytes) -> bytes:
     return hmac.new(key, normalized.encode(), hashlib.sha256).digest()
 
 
+def domain_index(normalized: str, key: bytes) -> bytes:
+    """The blind index of a normalized address's domain, as "@domain": no address hashes to it,
+    since every address has a local part before its "@"."""
+    return blind_index("@" + normalized.rpartition("@")[2], key)
+
+
 # Characters that draw nothing, as the body of a regular-expression character class: Unicode's
 # format characters (category Cf: bidi embeddings, overrides, isolates and marks, zero-width
 # space, word joiner, byte order mark, soft hyphen, tags, ...), the two joiners, and the Hangul

@@ -38,6 +38,7 @@ from petitionkit.signatures.models import (
 from petitionkit.signatures.normalize import (
     NormalizationRules,
     blind_index,
+    domain_index,
     normalize_email,
     public_name,
 )
@@ -107,8 +108,8 @@ class Claim(Protocol):
 
 # The columns of a new signature, as the statements' parameters.
 _SIGNATURE_COLUMNS = (
-    "petition_id", "kind", "email_hash", "sealed", "public_name", "country", "organization",
-    "organization_url",
+    "petition_id", "kind", "email_hash", "email_domain_hash", "sealed", "public_name", "country",
+    "organization", "organization_url",
     "consent_updates", "consent_version", "consent_text_id", "show_name", "locale", "source",
     "extra", "status", "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today",
     "created_at",
@@ -217,12 +218,14 @@ def sign(
     if (data.kind == ORGANIZATION) != bool(data.organization):
         raise ValueError("an organisation's signature needs its name, a person's has none")
     now = now or utcnow()
-    email_hash = blind_index(normalize_email(data.email, policy.rules), policy.index_key)
+    normalized = normalize_email(data.email, policy.rules)
+    email_hash = blind_index(normalized, policy.index_key)
     nonce = secrets.token_urlsafe(12)
     values = {
         "petition_id": petition.id,
         "kind": data.kind,
         "email_hash": email_hash,
+        "email_domain_hash": domain_index(normalized, policy.index_key),
         "sealed": policy.sealer.seal_json(PersonalData(
             name=data.name, email=data.email.strip(), postal_code=data.postal_code,
             extra=data.personal_extra,
