@@ -263,6 +263,15 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
         staff, "/admin/petitions/new", {"title": "T", "slug": "t", "body": "**Hello**",
                                         "people": "y", "preview": "1"}))
     page("admin-petition-edit", 200, lambda: staff.get(f"/admin/p/{slugs['letter']}/edit"))
+    moderation = f"/admin/p/{slugs['letter']}/signatures"
+    page("admin-moderation", 200, lambda: staff.get(moderation))
+    page("admin-moderation-found", 200, lambda: post_form(staff, moderation, {"name": "a"}))
+    page("admin-moderation-preview", 200, lambda: post_form(
+        staff, f"/admin/p/{slugs['letter']}/invalidations/preview", {"domain": "example.org"},
+        token_from=moderation))
+    page("admin-moderation-refused", 422, lambda: post_form(
+        staff, f"/admin/p/{slugs['letter']}/invalidations/preview", {},
+        token_from=moderation))
     newcomer = app.test_client()
     add_user(app, "eve@example.org", "viewer")
     password_step(newcomer, "eve@example.org")

@@ -79,6 +79,10 @@ STATUS_NAMES = {
     "draft": _l("draft"), "open": _l("open"), "scheduled": _l("scheduled"),
     "closed": _l("closed"), "archived": _l("archived"),
 }
+SIGNATURE_STATES = {
+    "pending": _l("waiting for confirmation"), "confirmed": _l("confirmed"),
+    "cancelled": _l("withdrawn"),
+}
 ROLE_NAMES = {
     "viewer": _l("viewer"), "moderator": _l("moderator"), "editor": _l("editor"),
     "owner": _l("owner"),
@@ -128,6 +132,7 @@ def refuse_forged_posts() -> None:
 @bp.context_processor
 def workspace_names() -> dict[str, Any]:
     return {"status_names": STATUS_NAMES, "role_names": ROLE_NAMES,
+            "signature_states": SIGNATURE_STATES,
             "action_names": ACTION_NAMES, "format_day": format_date,
             "csrf_token": generate_csrf}
 
