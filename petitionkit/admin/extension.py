@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from petitionkit.admin import moderation, petitions  # noqa: F401 (their views join the blueprint)
+from petitionkit.admin import (  # noqa: F401 (their views join the blueprint)
+    downloads,
+    moderation,
+    outbox,
+    petitions,
+)
 from petitionkit.admin.cli import users_group
 from petitionkit.admin.sessions import StaffSessionInterface
 from petitionkit.admin.views import bp, login_manager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -67,44 +68,58 @@ def reported_actions(petition: Petition) -> list[tuple[str, int, int]]:
              counts.anonymous[key]) for key, action in declared(petition).items()]
 
 
-def write_csv_report(petition: Petition, path: str) -> int:
-    """The report as CSV; returns the total, online and offline."""
+def csv_report_lines(petition: Petition) -> Iterator[str]:
+    """The report as CSV, a line at a time (the workspace streams it; the command writes it)."""
     online = confirmed_total(petition)
     # Signatures gathered on paper or at events are counted beside those signed online; the
     # names on paper stay on paper.
     total = online + petition.offline_count
+    line = io.StringIO()
+    writer = csv.writer(line)
+
+    def row(*cells: Any) -> str:
+        line.seek(0)
+        line.truncate()
+        writer.writerow(cells)
+        return line.getvalue()
+
+    yield row("petition", neutralise(petition.title))
+    yield row("total signatures", total)
+    yield row("signed online", online)
+    yield row("gathered offline", petition.offline_count)
+    if petition.takes_organizations:
+        yield row("organisations", petition.organization_count)
+    yield row("generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    if petition.purged_at is not None:
+        yield row("personal data removed", f"{petition.purged_at:%Y-%m-%d}")
+    actions = reported_actions(petition)
+    if actions:
+        yield row()
+        yield row("action", "signers", "reported without a signer's link")
+        for label, counted, anonymous in actions:
+            yield row(neutralise(label), counted, anonymous)
+    yield row()
+    if petition.organization_count:
+        yield row("organisation", "website", "country")
+        for organization in every_approved_organization(db.session(), petition):
+            yield row(neutralise(organization.name), neutralise(organization.website or ""),
+                      organization.country or "")
+        yield row()
+    yield row("name", "locality")
+    for name, place in named_signers(petition):
+        yield row(neutralise(name), neutralise(place))
+
+
+def write_csv_report(petition: Petition, path: str) -> int:
+    """The report as CSV; returns the total, online and offline."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["petition", neutralise(petition.title)])
-        writer.writerow(["total signatures", total])
-        writer.writerow(["signed online", online])
-        writer.writerow(["gathered offline", petition.offline_count])
-        if petition.takes_organizations:
-            writer.writerow(["organisations", petition.organization_count])
-        writer.writerow(["generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")])
-        if petition.purged_at is not None:
-            writer.writerow(["personal data removed", f"{petition.purged_at:%Y-%m-%d}"])
-        actions = reported_actions(petition)
-        if actions:
-            writer.writerow([])
-            writer.writerow(["action", "signers", "reported without a signer's link"])
-            for label, counted, anonymous in actions:
-                writer.writerow([neutralise(label), counted, anonymous])
-        writer.writerow([])
-        if petition.organization_count:
-            writer.writerow(["organisation", "website", "country"])
-            for organization in every_approved_organization(db.session(), petition):
-                writer.writerow([neutralise(organization.name),
-                                 neutralise(organization.website or ""),
-                                 organization.country or ""])
-            writer.writerow([])
-        writer.writerow(["name", "locality"])
-        for name, place in named_signers(petition):
-            writer.writerow([neutralise(name), neutralise(place)])
-    return total
+        handle.writelines(csv_report_lines(petition))
+    return confirmed_total(petition) + petition.offline_count
 
 
-def write_html_report(petition: Petition, path: str) -> None:
+def html_report_chunks(petition: Petition) -> Iterator[str]:
+    """The report as HTML, in the petition's language, a piece at a time: a six-figure list of
+    names never sits in memory as one string."""
     template = current_app.jinja_env.get_template("targets/report.html")
     online = confirmed_total(petition)
     context: dict[str, Any] = {
@@ -120,10 +135,13 @@ def write_html_report(petition: Petition, path: str) -> None:
         "direction": text_direction(petition.locale),
     }
     # In the petition's language: the officials it is handed to read that one.
-    with open(path, "w", encoding="utf-8") as handle, force_locale(petition.locale):
-        # Streamed: a six-figure list of names never sits in memory as one string.
-        for chunk in template.generate(**context):
-            handle.write(chunk)
+    with force_locale(petition.locale):
+        yield from template.generate(**context)
+
+
+def write_html_report(petition: Petition, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.writelines(html_report_chunks(petition))
 
 
 @click.command("deliver")
