@@ -36,6 +36,7 @@ from petitionkit.plugins import calls
 from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.privacy.cli import privacy_group
 from petitionkit.signatures.cli import signers_group
+from petitionkit.signatures.figures import rebuild as rebuild_figures
 from petitionkit.signatures.models import CONFIRMED, ORGANIZATION, PERSON, Signature
 
 
@@ -326,6 +327,9 @@ def recount_command(dry_run: bool) -> None:
         fixed += len(changes)
         if changes and not dry_run:
             db.session.execute(update(Petition).where(Petition.id == petition.id).values(changes))
+    if not dry_run:
+        # The hourly figures of the workspace's charts, rebuilt from the signatures.
+        rebuild_figures(db.session())
     db.session.commit()
     if fixed == 0:
         click.echo("all counts are correct")

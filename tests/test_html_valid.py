@@ -265,6 +265,7 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     page("admin-petition-edit", 200, lambda: staff.get(f"/admin/p/{slugs['letter']}/edit"))
     page("admin-downloads", 200, lambda: staff.get(f"/admin/p/{slugs['letter']}/downloads"))
     page("admin-outbox", 200, lambda: staff.get("/admin/outbox"))
+    page("admin-figures", 200, lambda: staff.get(f"/admin/p/{slugs['letter']}"))
     moderation = f"/admin/p/{slugs['letter']}/signatures"
     page("admin-moderation", 200, lambda: staff.get(moderation))
     page("admin-moderation-found", 200, lambda: post_form(staff, moderation, {"name": "a"}))

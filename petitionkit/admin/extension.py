@@ -7,6 +7,7 @@ from flask import Flask
 
 from petitionkit.admin import (  # noqa: F401 (their views join the blueprint)
     downloads,
+    figures,
     moderation,
     outbox,
     petitions,

@@ -69,7 +69,7 @@ def moderation_page(slug: str) -> Any:
             "approved": gettext("The organisation is approved."),
             "rejected": gettext("The organisation is rejected.")}.get(
                 request.args.get("done", ""))
-    if request.method == "GET":
+    if request.method != "POST":
         return _page(petition, done=done)
     policy = SIGNING_POLICY.of()
     try:

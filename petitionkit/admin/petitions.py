@@ -59,7 +59,7 @@ def _page(form: PetitionForm, creating: bool, petition: Any = None, status: int 
 @bp.route("/petitions/new", methods=["GET", "POST"])
 @require_role("editor")
 def new_petition() -> Any:
-    if request.method == "GET":
+    if request.method != "POST":
         return _page(form_from_data({"status": "draft", "kind": "petition", "locale": "en",
                                      "signers": ["people"]}), creating=True)
     form = PetitionForm()
@@ -82,7 +82,7 @@ def new_petition() -> Any:
 @require_role("editor")
 def edit_petition(slug: str) -> Any:
     petition = access.petition_or_404(db.session(), current_user, slug)
-    if request.method == "GET":
+    if request.method != "POST":
         return _page(form_from_data(petition_as_data(petition)), creating=False,
                      petition=petition, saved=request.args.get("saved") == "1")
     form = PetitionForm()

@@ -129,11 +129,16 @@ def refuse_forged_posts() -> None:
         )) from error
 
 
+def _format_hour(moment: Any) -> str:
+    return f"{format_date(moment)} {moment:%H}:00"
+
+
 @bp.context_processor
 def workspace_names() -> dict[str, Any]:
     return {"status_names": STATUS_NAMES, "role_names": ROLE_NAMES,
             "signature_states": SIGNATURE_STATES,
             "action_names": ACTION_NAMES, "format_day": format_date,
+            "format_hour": _format_hour,
             "csrf_token": generate_csrf}
 
 

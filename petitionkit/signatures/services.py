@@ -25,6 +25,7 @@ from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.services import enqueue_now, new_message_id
 from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.registry import Slot
+from petitionkit.signatures.figures import count_hour
 from petitionkit.signatures.models import (
     CANCELLED,
     CONFIRMED,
@@ -367,6 +368,7 @@ def confirm(
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
     counted = signature.kind == PERSON
     count = _add_to_count(session, petition.id, +1) if counted else petition.total_count
+    count_hour(session, petition.id, now, signature.source, +1)
     if listener is not None:
         listener.confirming(session, petition, signature_id, count, now, counted=counted)
     session.commit()
@@ -497,11 +499,15 @@ def withdraw_uncommitted(
             update(Signature)
             .where(Signature.id == signature.id, Signature.status == previous)
             .values(status=CANCELLED, cancelled_at=now, mail_suppressed=True)
-            .returning(Signature.kind, Signature.approved_at)
+            .returning(Signature.kind, Signature.approved_at, Signature.confirmed_at,
+                       Signature.source)
             .execution_options(synchronize_session=False)
         ).one_or_none()
         if withdrawn is not None:
             if previous == CONFIRMED:
+                if withdrawn.confirmed_at is not None:
+                    count_hour(session, signature.petition_id, withdrawn.confirmed_at,
+                               withdrawn.source, -1)
                 if withdrawn.kind == PERSON:
                     _add_to_count(session, signature.petition_id, -1)
                 elif withdrawn.approved_at is not None:

@@ -1,0 +1,87 @@
+"""A petition's figures in the workspace (every role): confirmations per hour and per day as
+charts drawn on the server, the confirmation rate, the sources, the milestones, the reported
+actions and the outbox's health. Read from the hourly aggregate
+(petitionkit/signatures/figures.py); benchmarks/figures.py times the page at a million
+signatures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import render_template
+from flask_babel import get_locale
+from flask_login import current_user
+
+from petitionkit.actions.services import action_counts, action_label, declared
+from petitionkit.admin import access
+from petitionkit.admin.roles import require_role
+from petitionkit.admin.views import bp
+from petitionkit.extensions import db
+from petitionkit.outbox import services as outbox
+from petitionkit.petitions.goals import current_goal
+from petitionkit.signatures.figures import Bar, figures
+
+CHART_WIDTH = 720
+CHART_HEIGHT = 160
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Bars scaled to the chart's box, with a label every ``label_every`` bars."""
+
+    bars: list[Bar]
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+
+    @property
+    def top(self) -> int:
+        return max((bar.value for bar in self.bars), default=0) or 1
+
+    @property
+    def total(self) -> int:
+        return sum(bar.value for bar in self.bars)
+
+    @property
+    def step(self) -> float:
+        return self.width / max(len(self.bars), 1)
+
+    @property
+    def label_every(self) -> int:
+        return max(1, round(len(self.bars) / 12))
+
+    def rects(self) -> list[dict[str, Any]]:
+        plot = self.height - 18
+        rects = []
+        for index, bar in enumerate(self.bars):
+            height = round(bar.value / self.top * (plot - 4), 1) if bar.value else 0
+            rects.append({"x": round(index * self.step + 1, 1),
+                          "w": round(max(self.step - 2, 1), 1), "y": round(plot - height, 1),
+                          "h": height, "bar": bar, "label": index % self.label_every == 0})
+        return rects
+
+
+def _milestones(petition: Any) -> list[tuple[int, bool]]:
+    ladder = list((petition.goal_settings or {}).get("ladder") or [])
+    if not ladder and petition.goal:
+        ladder = [petition.goal]
+    total = petition.goal_count
+    return [(step, total >= step) for step in ladder]
+
+
+@bp.route("/p/<slug>", methods=["GET"])
+@require_role("viewer")
+def figures_page(slug: str) -> Any:
+    session = db.session()
+    petition = access.petition_or_404(session, current_user, slug)
+    numbers = figures(session, petition)
+    counts = action_counts(session, petition)
+    locale = str(get_locale() or petition.locale)
+    actions = [(action_label(action, locale, petition.locale), counts.counted[key],
+                counts.anonymous[key]) for key, action in declared(petition).items()]
+    return render_template(
+        "admin/figures.html", petition=petition, numbers=numbers,
+        hours=Chart(numbers.hours), days=Chart(numbers.days), actions=actions,
+        milestones=_milestones(petition), goal=current_goal(petition, petition.goal_count),
+        health=outbox.stats(session),
+    )
