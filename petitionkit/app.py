@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from petitionkit import i18n
 from petitionkit.actions.views import bp as actions_bp
 from petitionkit.admin.extension import init_app as init_workspace
+from petitionkit.api.views import bp as api_bp
 from petitionkit.branding import BRANDING, Branding, BrandingError
 from petitionkit.branding.views import bp as branding_bp
 from petitionkit.challenges.services import (
@@ -178,7 +179,7 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (petitions_bp, signatures_bp, actions_bp, challenges_bp, embed_bp, ops_bp,
-                      branding_bp):
+                      branding_bp, api_bp):
         app.register_blueprint(blueprint)
     # Also the session interface: none for the public pages, one for /admin alone.
     init_workspace(app)

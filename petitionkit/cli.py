@@ -16,6 +16,7 @@ from sqlalchemy import func, inspect, select, update
 
 from petitionkit import create_app
 from petitionkit.admin import audit
+from petitionkit.api.cli import tokens_group
 from petitionkit.config import ConfigurationError
 from petitionkit.encryption.cli import keys_group
 from petitionkit.extensions import db
@@ -375,5 +376,5 @@ def outbox_replay(job_ids: tuple[int, ...]) -> None:
 
 def register_commands(app: Flask) -> None:
     for command in (petition_group, worker_command, recount_command, outbox_group,
-                    signers_group, keys_group, privacy_group):
+                    signers_group, keys_group, privacy_group, tokens_group):
         app.cli.add_command(command)

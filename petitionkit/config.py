@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     # Reports of actions taken (POST /p/SLUG/report and the JSON twin), per client, apart from
     # signing's budget.
     "RATELIMIT_REPORT": "5/minute;20/hour",
+    # Requests of one API token from one client (the write API, docs/api.md).
+    "RATELIMIT_API": "120/minute;3000/hour",
     # When the storage fails (Redis down): "memory" counts in each process's memory,
     # "refuse" answers 503 until it is back.
     "RATELIMIT_ON_STORAGE_ERROR": "memory",

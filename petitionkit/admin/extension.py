@@ -11,6 +11,7 @@ from petitionkit.admin import (  # noqa: F401 (their views join the blueprint)
     moderation,
     outbox,
     petitions,
+    tokens,
 )
 from petitionkit.admin.cli import users_group
 from petitionkit.admin.sessions import StaffSessionInterface

@@ -50,3 +50,11 @@ class AddUserForm(FlaskForm):
 class LimitForm(FlaskForm):
     """The petitions an account is limited to come as repeated ``petition`` checkboxes, read
     from the request itself; the form carries the CSRF token."""
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("What uses it"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("A name for the list and the audit log, such as "
+                                      "“newsletter sync”."))
+    role = SelectField(_l("Role"), default="viewer",
+                       choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])

@@ -17,6 +17,7 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.actions.services import action_counts
+from petitionkit.api.openapi import ERROR, OBJECT, operation
 from petitionkit.challenges.views import challenge_url
 from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
@@ -109,6 +110,9 @@ def check_email(slug: str) -> str:
 
 
 @bp.get("/api/v1/petitions/<slug>")
+@operation("A petition's public figures: count, goal, status, reported actions", tag="public",
+           responses={200: ("The figures", OBJECT), 304: ("Unchanged since the ETag", None),
+                      404: ("No such petition", ERROR)})
 def api_show(slug: str) -> Response:
     cache: SummaryCache = SUMMARY_CACHE.of()
     item = cache.get(slug)
@@ -161,6 +165,11 @@ def _bad_argument(message: str) -> Response:
 
 
 @bp.get("/api/v1/petitions/<slug>/organizations")
+@operation("The approved signatory organisations, a page at a time", tag="public",
+           query={"page": {"type": "integer", "minimum": 1, "maximum": 1000},
+                  "per_page": {"type": "integer", "minimum": 1}},
+           responses={200: ("One page", OBJECT), 304: ("Unchanged since the ETag", None),
+                      400: ("A bad page number", ERROR), 404: ("No such petition", ERROR)})
 def api_organizations(slug: str) -> Response:
     """The approved signatory organisations, a page at a time (``page``, ``per_page``)."""
     page = _page_argument("page", 1, MAX_PAGE)

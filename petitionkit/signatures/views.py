@@ -23,6 +23,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
+from petitionkit.api.openapi import ERROR, OBJECT, operation
 from petitionkit.challenges.services import Problem, Ticket
 from petitionkit.challenges.views import check_solution, claim, problem_message
 from petitionkit.embed.framing import petition_policy
@@ -187,6 +188,15 @@ def api_preflight(slug: str) -> Response:
 
 
 @bp.post("/api/v1/petitions/<slug>/signatures")
+@operation("Sign: the signature waits for its confirmation by e-mail", tag="public",
+           request={"type": "object", "properties": {"name": {"type": "string"},
+                                                     "email": {"type": "string"}},
+                    "required": ["name", "email"]},
+           responses={202: ("Accepted; a mail asks to confirm", OBJECT),
+                      400: ("Fields of the wrong type", ERROR), 403: ("Another site", ERROR),
+                      404: ("No such petition", ERROR), 409: ("Closed", ERROR),
+                      413: ("Too large", ERROR), 415: ("Not JSON", ERROR),
+                      422: ("Fields to correct", ERROR)})
 def sign_api(slug: str) -> Response:
     petition = signing_petition(slug)
     check_signing_limit(petition)
