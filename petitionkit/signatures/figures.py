@@ -123,9 +123,14 @@ def figures(session: Session, petition: Petition, now: datetime | None = None) -
     first_day = min([*per_day, petition.created_at.date(), now.date()])
     days = [first_day + timedelta(days=offset)
             for offset in range((now.date() - first_day).days + 1)]
+    # Confirmed signatures are counted by the aggregate; only the others are counted here, over
+    # the (petition, status) index: a GROUP BY over every status would read a million entries
+    # of a petition with a million signatures.
     statuses = dict(session.execute(
         select(Signature.status, func.count(Signature.id))
-        .where(Signature.petition_id == petition.id).group_by(Signature.status)
+        .where(Signature.petition_id == petition.id,
+               Signature.status.in_((PENDING, CANCELLED)))
+        .group_by(Signature.status)
     ).all())
     sources = sorted(((source, count) for source, count in per_source.items() if count > 0),
                      key=lambda item: (-item[1], item[0]))[:SOURCES_SHOWN]
@@ -133,7 +138,7 @@ def figures(session: Session, petition: Petition, now: datetime | None = None) -
         hours=[Bar(f"{hour:%H}", hour, per_hour.get(hour, 0)) for hour in hours],
         days=[Bar(f"{day:%m-%d}", day, per_day.get(day, 0)) for day in days],
         sources=sources,
-        confirmed=int(statuses.get(CONFIRMED, 0)), pending=int(statuses.get(PENDING, 0)),
+        confirmed=sum(per_hour.values()), pending=int(statuses.get(PENDING, 0)),
         withdrawn=int(statuses.get(CANCELLED, 0)),
     )
 
