@@ -42,6 +42,7 @@ def test_sign_in_with_password_and_totp_and_see_the_petitions(
     page.get_by_label("E-mail address").fill("ana@example.org")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Set up your second factor").wait_for()
     assert page.get_by_role("heading", name="Set up your second factor").is_visible()
     assert page.locator(".qr svg").is_visible()
     assert axe_violations(page.main_frame) == [], "second factor set-up"
@@ -66,6 +67,7 @@ def test_sign_in_with_password_and_totp_and_see_the_petitions(
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Code", exact=True).fill(enrolled.code())
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Petitions").wait_for()
     assert page.get_by_role("heading", name="Petitions").is_visible()
     cookie = next(c for c in context.cookies() if c["name"] == "petitionkit_admin")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/admin"

@@ -50,6 +50,7 @@ def sign_and_confirm(context: Any, page: Any, engine: Engine, host_site: HostSit
     mail_tab.add_init_script("window.open = (url) => { window.__opened = url; return null; };")
     mail_tab.goto(confirm_url)
     mail_tab.get_by_role("button", name="Confirm my signature").click()
+    mail_tab.get_by_role("heading", name="Thank you, your signature counts").wait_for()
     assert mail_tab.get_by_role("heading", name="Thank you, your signature counts").is_visible()
     assert mail_tab.get_by_role("heading", name="Ask your friends to sign").is_visible()
     mail_tab.get_by_role("button", name="Copy link").click()
