@@ -138,6 +138,12 @@ def test_the_loader_refuses_steps_the_petition_cannot_show(
     assert refused.value.message.startswith(message), refused.value.message
 
 
+def test_steps_and_a_goal_ladder_together(app: Flask) -> None:
+    values = parse(app, ["sign", "call", "story"], goal_ladder=[100, 1000])
+    assert values["goal_settings"] == {"ladder": [100, 1000]}
+    assert values["sections"]["steps"] == ["sign", "call", "story"]
+
+
 def test_steps_are_kept_with_the_sections_and_written_back(app: Flask, tmp_path: Path) -> None:
     assert parse(app, ["sign", "share", "call"])["sections"]["steps"] == ["sign", "share", "call"]
     assert "steps" not in parse(app, None)["sections"], "no list: the default order"

@@ -197,10 +197,11 @@ def parse_petition(
     else:
         if not isinstance(ladder, list) or not ladder:
             raise PetitionFileError(where, "goal_ladder must be a list of whole numbers")
-        steps = [_positive(where, "goal_ladder", step) for step in ladder]
-        if steps != sorted(set(steps)):
+        # Not "steps": that is the plugins' steps of the campaign page, an argument here.
+        milestones = [_positive(where, "goal_ladder", step) for step in ladder]
+        if milestones != sorted(set(milestones)):
             raise PetitionFileError(where, "goal_ladder must rise step by step")
-        values["goal_settings"] = {"ladder": steps}
+        values["goal_settings"] = {"ladder": milestones}
 
     values["signers"] = _signers(where, meta.get("signers", [PEOPLE]))
     goal_counts = meta.get("goal_counts", "signatures")

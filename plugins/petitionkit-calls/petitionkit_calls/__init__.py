@@ -21,9 +21,9 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from petitionkit import hookimpl
-from petitionkit.plugins import ActionStep
 from petitionkit.petitions.markdown import render_markdown
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins import ActionStep
 from petitionkit.targets import Target
 
 __version__ = "0.1.0"

@@ -21,10 +21,10 @@ from markupsafe import Markup
 from sqlalchemy import delete
 
 from petitionkit import hookimpl
-from petitionkit.plugins import ActionStep
 from petitionkit.extensions import db
 from petitionkit.outbox.worker import JobHandler
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins import ActionStep
 from petitionkit_stories.cli import stories_group
 from petitionkit_stories.models import StoryReceived
 from petitionkit_stories.notice import NOTICE_JOB, send_notice, stories_per_petition
