@@ -94,9 +94,15 @@ def confirmed_page(app: Flask, slug: str) -> str:
 
 
 def pages(app: Flask, slug: str) -> dict[str, str]:
+    """The pages after signing, hosted and in the widget, which show every step."""
     client = app.test_client()
     return {path: client.get(path).text for path in
-            (f"/p/{slug}", f"/p/{slug}/check-email", f"/embed/{slug}/check-email")}
+            (f"/p/{slug}/check-email", f"/embed/{slug}/check-email")}
+
+
+def hosted(app: Flask, slug: str) -> str:
+    """The petition's page, before signing: the steps but sharing."""
+    return str(app.test_client().get(f"/p/{slug}").text)
 
 
 # The loader.
@@ -175,13 +181,13 @@ def test_a_plugin_step_named_like_the_engines_is_refused(tmp_path: Path,
 
 def test_without_steps_the_order_is_the_one_before_the_key(app: Flask, tmp_path: Path) -> None:
     slug = load(app, tmp_path)
-    plugin_steps = [name for name in order_on(pages(app, slug)[f"/p/{slug}"])
-                    if name in ("call", "story")]
+    plugin_steps = [name for name in order_on(hosted(app, slug)) if name in ("call", "story")]
     assert sorted(plugin_steps) == ["call", "story"]
     expected = ["letter", *plugin_steps, "report", "share"]
     for path, text in pages(app, slug).items():
         assert order_on(text) == expected, path
     assert order_on(confirmed_page(app, slug)) == expected
+    assert order_on(hosted(app, slug)) == ["letter", *plugin_steps, "report"]
 
 
 @pytest.mark.parametrize("steps", [
@@ -197,9 +203,10 @@ def test_the_file_s_order_on_the_hosted_page_and_in_the_widget(
     for path, text in pages(app, slug).items():
         assert order_on(text) == expected, path
     assert order_on(confirmed_page(app, slug)) == expected
-    # The hosted page: the form first, the steps after it.
-    hosted = app.test_client().get(f"/p/{slug}").text
-    assert hosted.index('id="sign-heading"') < hosted.index('id="pk-steps"')
+    # The hosted page: the form first, the steps after it; sharing once one has signed.
+    page = hosted(app, slug)
+    assert order_on(page) == [name for name in expected if name != "share"]
+    assert page.index('id="sign-heading"') < page.index('id="pk-steps"')
 
 
 def test_an_unnamed_plugin_step_follows_the_listed_ones(tmp_path: Path,
@@ -217,7 +224,7 @@ def test_an_unnamed_plugin_step_follows_the_listed_ones(tmp_path: Path,
         assert text.index('id="share-heading"') < text.index('id="call-heading"') \
             < text.index('id="old-heading"'), path
     default = load(app, tmp_path, slug="river-default")
-    text = app.test_client().get(f"/p/{default}").text
+    text = hosted(app, default)
     assert text.index('id="write-heading"') < text.index('id="old-heading"') \
         < text.index('id="report-heading"'), "in plugin order, before the report"
 
@@ -247,13 +254,14 @@ class Forms(HTMLParser):
 def test_every_step_works_without_javascript(app: Flask, tmp_path: Path) -> None:
     slug = load(app, tmp_path, "steps: [sign, call, letter, report, share, story]\n")
     client = app.test_client()
-    for path, text in pages(app, slug).items():
+    for path, text in {**pages(app, slug), f"/p/{slug}": hosted(app, slug)}.items():
         parser = Forms()
         parser.feed(text)
         actions = {(form.get("method"), form.get("action")) for form in parser.forms}
         # The call and report forms post to the engine's own route; the share form is a GET
         # to the engine's Mastodon page, which works without the script too.
-        assert actions == {("post", f"/p/{slug}/report"), ("get", "/share/mastodon")}, path
+        shared = set() if path == f"/p/{slug}" else {("get", "/share/mastodon")}
+        assert actions == {("post", f"/p/{slug}/report"), *shared}, path
         assert 'href="mailto:consul@example.org?' in text, path
         assert "/story" in text and 'href="tel:+995550100200"' in text, path
 

@@ -136,7 +136,7 @@ def test_example_campaign(chromium: Any, engine: Engine, host_site: HostSite,
     # The hosted page: the form, then the steps in the file's order.
     page.goto(f"{engine.url}/p/{slug}")
     assert page.get_attribute("html", "dir") == ("rtl" if rtl else "ltr")
-    assert steps_on(page) == steps
+    assert steps_on(page) == [name for name in steps if name != "share"], "sharing comes later"
     assert axe_violations(page) == [], "hosted page"
     sign(page, petition, "Ana Reyes", "ana@example.org")
     take_steps(page, petition, steps)
