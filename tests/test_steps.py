@@ -16,10 +16,16 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from petitionkit.extensions import db
-from petitionkit.petitions.editing import petition_as_data
+from petitionkit.petitions.editing import (
+    PetitionInvalid,
+    create_petition,
+    petition_as_data,
+    update_petition,
+)
 from petitionkit.petitions.loader import PetitionFileError, parse_petition
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import ActionStep, PluginConfigError, calls
+from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.tokens import Purpose, make_token
 from petitionkit.testing import sign_and_confirm
@@ -280,3 +286,28 @@ def test_every_step_works_without_javascript(app: Flask, tmp_path: Path) -> None
     assert 'class="pk-embed' in framed.text
     assert order_on(framed.text) == ["call", "letter", "share", "story"]
 
+
+
+def test_the_workspace_and_the_write_api_check_steps_as_a_file_is_checked(app: Flask) -> None:
+    """Both edit through one service; a plugin's step is known there as in the CLI."""
+    data = {"slug": "web-river", "title": "The river, from the workspace", "status": "open",
+            "body": "Free them.", "call": {"script": "Hello"},
+            "targets": [{"name": "Ilse Marrow", "phone": "+99 555 0100 200"}]}
+    with app.test_request_context():
+        def create(values: dict[str, Any]) -> Petition:
+            return create_petition(db.session(), values, "ana@example.org",
+                                   calls.petition_sections(), LIFECYCLE.of(app),
+                                   steps=calls.step_names())
+
+        with pytest.raises(PetitionInvalid) as refused:
+            create({**data, "steps": ["sign", "report"]})
+        assert refused.value.errors == {"steps": "steps: report needs report_actions: the "
+                                                 "actions signers can report"}
+        db.session.rollback()
+        petition = create({**data, "steps": ["sign", "call", "share"]})
+        assert petition.sections["steps"] == ["sign", "call", "share"]
+        changed = update_petition(db.session(), petition, {"steps": ["call"]}, "ana@example.org",
+                                  calls.petition_sections(), LIFECYCLE.of(app),
+                                  steps=calls.step_names())
+        assert changed == ["sections"]
+    assert order_on(app.test_client().get("/p/web-river/check-email").text) == ["call"]
