@@ -48,6 +48,7 @@ from petitionkit.petitions.services import (
     PetitionCache,
     SummaryCache,
 )
+from petitionkit.petitions.steps import ordered_steps
 from petitionkit.petitions.views import bp as petitions_bp
 from petitionkit.plugins import manager as plugin_manager
 from petitionkit.plugins.calls import MIGRATION_FOLDERS
@@ -195,6 +196,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["format_count"] = format_decimal
     app.jinja_env.filters["shown_name"] = shown_name
     app.jinja_env.globals["letter_mailto_links"] = mailto_links
+    app.jinja_env.globals["ordered_steps"] = ordered_steps
     app.jinja_env.filters["format_moment"] = lambda moment: format_datetime(
         moment, "medium"
     )

@@ -132,7 +132,8 @@ def petition_load(files: tuple[str, ...], force: bool) -> None:
     errors: list[str] = []
     for path in files:
         try:
-            parsed.append(parse_petition_file(path, calls.petition_sections()))
+            parsed.append(parse_petition_file(path, calls.petition_sections(),
+                                              calls.step_names()))
         except PetitionFileError as error:
             errors.append(str(error))
     slugs = [values["slug"] for values in parsed]

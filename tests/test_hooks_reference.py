@@ -347,6 +347,24 @@ def test_petitionkit_action_steps_example(tmp_path: Path, migrated_sqlite: Path)
     assert "Post with" not in client.get(f"/p/{plain}/check-email").text
 
 
+def test_petitionkit_step_names_example(tmp_path: Path, migrated_sqlite: Path) -> None:
+    app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_step_names")
+    runner = app.test_cli_runner()
+    good = tmp_path / "tagged.md"
+    good.write_text("---\ntitle: Tagged\nstatus: open\nsteps: [sign, hashtag, share]\n"
+                    "extra: {hashtag: '#FreeThePoet'}\n---\nBody\n", encoding="utf-8")
+    result = runner.invoke(args=["petition", "load", str(good)])
+    assert result.exit_code == 0, result.output
+    text = app.test_client().get("/p/tagged/check-email").text
+    assert "<p>Post with #FreeThePoet</p>" in text
+    assert text.index("Post with") < text.index('id="share-heading"'), "in the file's order"
+    bad = tmp_path / "untagged.md"
+    bad.write_text("---\ntitle: Untagged\nsteps: [hashtag]\n---\nBody\n", encoding="utf-8")
+    result = runner.invoke(args=["petition", "load", str(bad)])
+    assert result.exit_code != 0
+    assert "steps: hashtag needs extra.hashtag" in result.output
+
+
 def test_petitionkit_register_blueprints_example(tmp_path: Path, migrated_sqlite: Path) -> None:
     app = app_with_example(tmp_path, migrated_sqlite, "petitionkit_register_blueprints")
     slug = add_petition(app)

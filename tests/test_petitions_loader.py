@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from petitionkit_calls import read_call
+from petitionkit_calls import call_step_missing, read_call
+from petitionkit_stories import story_step_missing
 from petitionkit_stories.section import read_stories
 from sqlalchemy import select, update
 
@@ -29,10 +30,11 @@ from petitionkit.petitions.models import Petition
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples" / "petitions").glob("*.md"))
 # The examples use the first-party plugins' keys (`call:`, `stories:`), as `make demo` loads them.
 EXAMPLE_SECTIONS = {"call": read_call, "stories": read_stories}
+EXAMPLE_STEPS = {"call": call_step_missing, "story": story_step_missing}
 
 
 def parse_example(path: Path) -> dict[str, Any]:
-    return parse_petition_file(path, EXAMPLE_SECTIONS)
+    return parse_petition_file(path, EXAMPLE_SECTIONS, EXAMPLE_STEPS)
 DEMO_SITE_ORIGINS = {"http://127.0.0.1:8000", "http://localhost:8000"}
 
 MINIMAL = """---

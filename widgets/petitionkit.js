@@ -109,6 +109,10 @@
       (firstInvalid || errors).focus();
     } else if (heading && data.stage === "submitted") {
       heading.focus();
+    } else if (doc.querySelector("#pk-steps[data-focus]")) {
+      // A step's action (a report, "I called") has just completed: the outcome and the steps
+      // still open are read next.
+      doc.getElementById("pk-steps").focus();
     }
     live(count);
     share();

@@ -190,7 +190,8 @@ def report_form(slug: str) -> tuple[str, int]:
     if isinstance(outcome, dict):
         return _page("actions/report.html", petition, embed, 422, report_token=token,
                      errors=outcome)
-    return _page("actions/reported.html", petition, embed, 200, counted=outcome[1])
+    return _page("actions/reported.html", petition, embed, 200, counted=outcome[1],
+                 report_token=token)
 
 
 def _json_errors(status: int, message: str, errors: dict[str, list[str]] | None = None

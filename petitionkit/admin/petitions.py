@@ -70,7 +70,8 @@ def new_petition() -> Any:
         return _page(form, creating=True, preview=preview, status=422 if problems else 200)
     try:
         petition = create_petition(db.session(), data, current_user.email,
-                                   calls.petition_sections(), LIFECYCLE.of())
+                                   calls.petition_sections(), LIFECYCLE.of(),
+                                   steps=calls.step_names())
     except PetitionInvalid as invalid:
         db.session.rollback()
         show_errors(form, invalid.errors)
@@ -99,7 +100,7 @@ def edit_petition(slug: str) -> Any:
     cleared = {key: None for key in petition_as_data(petition) if key not in data}
     try:
         update_petition(db.session(), petition, {**cleared, **data}, current_user.email,
-                        calls.petition_sections(), LIFECYCLE.of())
+                        calls.petition_sections(), LIFECYCLE.of(), steps=calls.step_names())
     except PetitionInvalid as invalid:
         db.session.rollback()
         show_errors(form, invalid.errors)
@@ -116,7 +117,7 @@ def petition_status(slug: str) -> Any:
         raise NotFound()
     try:
         set_status(db.session(), petition, status, current_user.email,
-                   calls.petition_sections(), LIFECYCLE.of())
+                   calls.petition_sections(), LIFECYCLE.of(), steps=calls.step_names())
     except PetitionFileManaged:
         return _page(form_from_data(petition_as_data(petition)), creating=False,
                      petition=petition, status=409)

@@ -158,7 +158,7 @@ def create() -> Response:
     data = _json_object(LARGE_BODY)
     try:
         petition = create_petition(db.session(), data, _actor(), calls.petition_sections(),
-                                   LIFECYCLE.of())
+                                   LIFECYCLE.of(), steps=calls.step_names())
     except PetitionInvalid as invalid:
         db.session.rollback()
         return _error(422, gettext("The petition was not saved."), errors=invalid.errors)
@@ -190,7 +190,8 @@ def change(slug: str) -> Response:
     changes = _json_object(LARGE_BODY)
     try:
         changed = update_petition(db.session(), petition, changes, _actor(),
-                                  calls.petition_sections(), LIFECYCLE.of())
+                                  calls.petition_sections(), LIFECYCLE.of(),
+                                  steps=calls.step_names())
     except PetitionFileManaged as managed:
         return _error(409, str(managed))
     except PetitionInvalid as invalid:

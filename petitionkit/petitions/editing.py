@@ -27,6 +27,7 @@ from petitionkit.petitions.loader import (
     PetitionFileError,
     PetitionListener,
     SectionReader,
+    StepCheck,
     parse_petition,
     upsert_petition,
 )
@@ -57,8 +58,8 @@ class PetitionFileManaged(Exception):
         self.slug = slug
 
 
-def _validated(meta: dict[str, Any], body: object,
-               sections: Mapping[str, SectionReader]) -> dict[str, Any]:
+def _validated(meta: dict[str, Any], body: object, sections: Mapping[str, SectionReader],
+               steps: Mapping[str, StepCheck] | None) -> dict[str, Any]:
     if not isinstance(body, str):
         raise PetitionInvalid({"body": gettext("The text must be text (Markdown).")})
     if len(body) > BODY_MAX:
@@ -68,14 +69,15 @@ def _validated(meta: dict[str, Any], body: object,
         raise PetitionInvalid({"image": gettext(
             "A picture comes with a petition file, beside it; it cannot be set here.")})
     try:
-        return parse_petition("petition", meta, body, sections)
+        return parse_petition("petition", meta, body, sections, steps)
     except PetitionFileError as error:
         raise PetitionInvalid({error.key or GENERAL: error.message}) from error
 
 
 def create_petition(session: Session, data: Mapping[str, Any], actor: str,
                     sections: Mapping[str, SectionReader],
-                    listener: PetitionListener | None = None) -> Petition:
+                    listener: PetitionListener | None = None,
+                    steps: Mapping[str, StepCheck] | None = None) -> Petition:
     """A new petition from ``data`` (front-matter keys and ``body``), not file-managed."""
     meta = dict(data)
     body = meta.pop("body", "")
@@ -83,7 +85,7 @@ def create_petition(session: Session, data: Mapping[str, Any], actor: str,
     if not slug:
         raise PetitionInvalid({"slug": gettext("A petition needs a slug: its address, such as "
                                                "free-the-poet.")})
-    values = _validated(meta, body, sections)
+    values = _validated(meta, body, sections, steps)
     if session.scalar(select(Petition.id).where(Petition.slug == values["slug"])) is not None:
         raise PetitionInvalid({"slug": gettext("Another petition already has this address.")})
     values["file_managed"] = False
@@ -96,7 +98,8 @@ def create_petition(session: Session, data: Mapping[str, Any], actor: str,
 
 def update_petition(session: Session, petition: Petition, changes: Mapping[str, Any],
                     actor: str, sections: Mapping[str, SectionReader],
-                    listener: PetitionListener | None = None) -> list[str]:
+                    listener: PetitionListener | None = None,
+                    steps: Mapping[str, StepCheck] | None = None) -> list[str]:
     """Apply ``changes`` (front-matter keys and ``body``; a key set to None takes its default)
     and return the fields that changed. The slug is the petition's address and stays."""
     if petition.file_managed:
@@ -111,7 +114,7 @@ def update_petition(session: Session, petition: Petition, changes: Mapping[str, 
         raise PetitionInvalid({"slug": gettext(
             "A petition's address cannot change: links to it are out in the world.")})
     body = data.pop("body", "")
-    values = _validated(data, body, sections)
+    values = _validated(data, body, sections, steps)
     values["image"] = petition.image  # pictures come with files and stay as they are
     result = upsert_petition(session, values, listener=listener)
     if result.changed:
@@ -123,11 +126,13 @@ def update_petition(session: Session, petition: Petition, changes: Mapping[str, 
 
 def set_status(session: Session, petition: Petition, status: str, actor: str,
                sections: Mapping[str, SectionReader],
-               listener: PetitionListener | None = None) -> list[str]:
+               listener: PetitionListener | None = None,
+               steps: Mapping[str, StepCheck] | None = None) -> list[str]:
     """Open, close, archive or return to draft: a change of one key."""
     if status not in STATUSES:
         raise PetitionInvalid({"status": gettext("Unknown status.")})
-    return update_petition(session, petition, {"status": status}, actor, sections, listener)
+    return update_petition(session, petition, {"status": status}, actor, sections, listener,
+                           steps)
 
 
 def petition_as_data(petition: Petition) -> dict[str, Any]:

@@ -54,6 +54,16 @@ REPORT_ACTION_KEYS = ("key", "label", "outcomes")
 # A plugin's reader of its own section of the petition file: the value as stored, or ValueError
 # with a message for the organiser (petitionkit_petition_sections).
 SectionReader = Callable[[Any], Any]
+# The steps a campaign page offers, in the order of the file's ``steps:`` list. ``sign`` is the
+# signing form itself (first, when listed); the others are shown after it. Plugins add theirs
+# (petitionkit_step_names), each with a check that a petition configures it.
+SIGN_STEP, LETTER_STEP, REPORT_STEP, SHARE_STEP = "sign", "letter", "report", "share"
+CORE_STEPS = (SIGN_STEP, LETTER_STEP, REPORT_STEP, SHARE_STEP)
+STEP_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+# A plugin's check of one of its steps against a petition's loaded values (model attributes:
+# ``targets``, ``sections`` …): ``None`` when the petition configures the step, else what is
+# missing, for the organiser ("needs a call: section").
+StepCheck = Callable[[Mapping[str, Any]], str | None]
 
 # Text keys: front-matter key -> (default, longest accepted length or None).
 _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
@@ -69,7 +79,7 @@ _TEXT_FIELDS: dict[str, tuple[str | None, int | None]] = {
 KNOWN_KEYS = frozenset(_TEXT_FIELDS) | {
     "slug", "title", "goal", "opens_at", "closes_at", "goal_ladder", "allowed_origins", "share",
     "asks", "letter", "targets", "extra", "listed", "image", "show_count_from", "signers",
-    "goal_counts", "retain_days", "report_actions",
+    "goal_counts", "retain_days", "report_actions", "steps",
 }
 # Never set from a file: the counts belong to confirm/cancel, offline entries and
 # `petitionkit recount`.
@@ -109,19 +119,21 @@ class LoadResult:
 
 
 def parse_petition_file(
-    path: str | Path, sections: Mapping[str, SectionReader] | None = None
+    path: str | Path, sections: Mapping[str, SectionReader] | None = None,
+    steps: Mapping[str, StepCheck] | None = None,
 ) -> dict[str, Any]:
     """Read one file into model attributes, refusing anything unknown or malformed.
 
     ``sections`` are the plugins' readers of their own keys (``calls.petition_sections``); a
-    key no reader claims is refused like any other unknown key."""
+    key no reader claims is refused like any other unknown key. ``steps`` are the plugins' step
+    names with their checks (``calls.step_names``): a step no one offers is refused."""
     where = str(path)
     try:
         post = frontmatter.load(where)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise PetitionFileError(where, f"cannot be read: {reason}") from error
-    values = parse_petition(where, dict(post.metadata), post.content, sections)
+    values = parse_petition(where, dict(post.metadata), post.content, sections, steps)
     if values["image"] is not None:
         # The picture's file is found beside the petition file, read and prepared once.
         picture = Path(where).parent / values["image"].pop("file")
@@ -138,6 +150,7 @@ def parse_petition_file(
 def parse_petition(
     where: str, meta: dict[str, Any], body: str,
     sections: Mapping[str, SectionReader] | None = None,
+    steps: Mapping[str, StepCheck] | None = None,
 ) -> dict[str, Any]:
     """Front matter and Markdown body as model attributes; ``where`` names the source in errors."""
     readers = dict(sections or {})
@@ -184,10 +197,11 @@ def parse_petition(
     else:
         if not isinstance(ladder, list) or not ladder:
             raise PetitionFileError(where, "goal_ladder must be a list of whole numbers")
-        steps = [_positive(where, "goal_ladder", step) for step in ladder]
-        if steps != sorted(set(steps)):
+        # Not "steps": that is the plugins' steps of the campaign page, an argument here.
+        milestones = [_positive(where, "goal_ladder", step) for step in ladder]
+        if milestones != sorted(set(milestones)):
             raise PetitionFileError(where, "goal_ladder must rise step by step")
-        values["goal_settings"] = {"ladder": steps}
+        values["goal_settings"] = {"ladder": milestones}
 
     values["signers"] = _signers(where, meta.get("signers", [PEOPLE]))
     goal_counts = meta.get("goal_counts", "signatures")
@@ -233,6 +247,10 @@ def parse_petition(
     values["image"] = _image(where, meta.get("image"))
     values["body"] = body
     values["body_html"] = render_markdown(body)
+    if meta.get("steps") is not None:
+        # Checked last, against every other value; kept with the plugins' sections, in a
+        # JSON column the petition already has.
+        values["sections"]["steps"] = _steps(where, meta["steps"], values, steps or {})
     values["front_matter"] = _plain(meta)
     return values
 
@@ -536,6 +554,49 @@ def _sections(
             except ValueError as error:
                 raise PetitionFileError(where, f"{key}: {error}") from error
     return sections
+
+
+def _steps(
+    where: str, value: object, values: Mapping[str, Any], plugin_steps: Mapping[str, StepCheck]
+) -> list[str]:
+    """``steps``: the order of the campaign page's steps, each one the petition configures."""
+    known = [*CORE_STEPS, *(name for name in plugin_steps if name not in CORE_STEPS)]
+    if not isinstance(value, list) or not value:
+        raise PetitionFileError(
+            where, f"steps must be a list of step names, such as [{', '.join(known)}]"
+        )
+    seen: list[str] = []
+    for name in value:
+        if not isinstance(name, str) or name not in known:
+            raise PetitionFileError(
+                where, f"steps: unknown step {name!r}; the steps are {', '.join(known)}"
+            )
+        if name in seen:
+            raise PetitionFileError(where, f"steps lists {name!r} twice")
+        seen.append(name)
+    if SIGN_STEP in seen and seen[0] != SIGN_STEP:
+        raise PetitionFileError(
+            where, "steps: sign comes first; the other steps are shown after signing"
+        )
+    for name in seen:
+        missing = _core_step_missing(name, values) if name in CORE_STEPS \
+            else plugin_steps[name](values)
+        if missing:
+            raise PetitionFileError(where, f"steps: {name} {missing}")
+    return seen
+
+
+def _core_step_missing(name: str, values: Mapping[str, Any]) -> str | None:
+    if name == LETTER_STEP:
+        letter = values.get("letter") or {}
+        if letter.get("via", "engine") not in ("signer", "both"):
+            return ("is the letter from the signer's own mail program: set letter.via to "
+                    "signer or both (a letter the engine sends is written in the signing form)")
+        if not any(target.get("email") for target in values.get("targets") or []):
+            return "needs a target with an email address to write to"
+    if name == REPORT_STEP and not values.get("report_actions"):
+        return "needs report_actions: the actions signers can report"
+    return None
 
 
 class PetitionListener(Protocol):

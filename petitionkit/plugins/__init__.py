@@ -4,7 +4,7 @@ built-in behaviour registered through the same hooks (the ``default_*`` modules)
 What a plugin author imports is here::
 
     from petitionkit import hookimpl
-    from petitionkit.plugins import FormField, PermanentJobError, plugin_settings
+    from petitionkit.plugins import ActionStep, FormField, PermanentJobError, plugin_settings
 
 Domain code calls the functions of :mod:`petitionkit.plugins.calls`, never the manager.
 """
@@ -16,8 +16,10 @@ from petitionkit.plugins.errors import PluginConfigError
 from petitionkit.plugins.fields import FormField
 from petitionkit.plugins.settings import active_when_configured, plugin_settings
 from petitionkit.plugins.specs import hookimpl
+from petitionkit.plugins.steps import ActionStep
 
 __all__ = [
+    "ActionStep",
     "FormField",
     "PermanentJobError",
     "PluginConfigError",

@@ -26,11 +26,12 @@ from markupsafe import Markup
 from petitionkit.actions import Action
 from petitionkit.export import Exporter
 from petitionkit.outbox.worker import JobHandler
-from petitionkit.petitions.loader import KNOWN_KEYS, SectionReader
+from petitionkit.petitions.loader import CORE_STEPS, KNOWN_KEYS, SectionReader, StepCheck
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins.errors import PluginConfigError
 from petitionkit.plugins.fields import FormField
 from petitionkit.plugins.settings import is_active
+from petitionkit.plugins.steps import ActionStep
 from petitionkit.registry import Slot
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.services import SignatureInput
@@ -123,16 +124,34 @@ def petition_sections(app: Flask | None = None) -> dict[str, SectionReader]:
 
 # Requests.
 
-def action_steps(petition: Petition, embed: bool, report_token: str | None) -> list[Markup]:
-    """``petitionkit_action_steps``: every plugin's sections, joined; a failing plugin's are
-    left out in production."""
-    answers: list[list[Markup]] = _in_request(
+def step_names(app: Flask | None = None) -> dict[str, StepCheck]:
+    """``petitionkit_step_names``: every plugin's step names with their checks; a name of the
+    engine's own steps, or one offered twice, is refused."""
+    checks: dict[str, StepCheck] = {}
+    for contributed in manager_of(app).hook.petitionkit_step_names():
+        for name, check in contributed.items():
+            if name in CORE_STEPS or name in checks:
+                raise PluginConfigError(f"two steps are named {name!r}")
+            # The same rule as ActionStep's, so a name a file may list is one a step can carry.
+            ActionStep(name, Markup())
+            checks[name] = check
+    return checks
+
+
+def action_steps(
+    petition: Petition, embed: bool, report_token: str | None
+) -> list[tuple[str | None, Markup]]:
+    """``petitionkit_action_steps``: every plugin's steps, joined, as (name, section), the name
+    ``None`` for a plugin that returns plain Markup; a failing plugin's are left out in
+    production."""
+    answers: list[list[ActionStep | Markup]] = _in_request(
         "petitionkit_action_steps", list,
         lambda: manager_of().hook.petitionkit_action_steps(
             petition=petition, embed=embed, report_token=report_token
         ),
     )
-    return [Markup(section) for answer in answers for section in answer]
+    return [(step.name, Markup(step.html)) if isinstance(step, ActionStep)
+            else (None, Markup(step)) for answer in answers for step in answer]
 
 
 def workspace_counts(petitions: Sequence[Petition]) -> dict[str, Mapping[int, int]]:

@@ -98,7 +98,7 @@ def init_app(app: Flask) -> None:
     REMOVAL_LISTENERS.put(app, [calls.personal_data_removed])
     # Asked once here so that two plugins claiming one key of the petition file stop the start.
     calls.petition_sections(app)
-    app.jinja_env.globals["action_steps"] = calls.action_steps
+    calls.step_names(app)
     # A global, not a context processor: the form is an imported macro, which sees no context.
     app.jinja_env.globals["plugin_form_fields"] = calls.form_fields
 

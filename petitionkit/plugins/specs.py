@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from petitionkit.actions import Action
     from petitionkit.export import Exporter
     from petitionkit.outbox.worker import JobHandler
-    from petitionkit.petitions.loader import SectionReader
+    from petitionkit.petitions.loader import SectionReader, StepCheck
     from petitionkit.petitions.models import Petition
     from petitionkit.plugins.fields import FormField
+    from petitionkit.plugins.steps import ActionStep
     from petitionkit.signatures.models import Signature
     from petitionkit.signatures.services import SignatureInput
     from petitionkit.targets import Delivery, Target
@@ -235,17 +236,38 @@ def petitionkit_petition_sections() -> Mapping[str, SectionReader]:
 
 
 @hookspec
+def petitionkit_step_names() -> Mapping[str, StepCheck]:
+    """The names of the steps this plugin adds after signing, so that a petition file's
+    ``steps:`` list may name them, each with its check of a petition.
+
+    Returns: ``{name: check}``; ``check(values)`` gets the petition's loaded values (the model's
+    attributes: ``targets``, ``sections``, ``report_actions`` …) and returns ``None`` when the
+    petition configures the step, else what is missing, which refuses a file naming the step
+    (``"needs a call: section"``). An empty mapping adds none.
+    All implementations are called; a name of the engine's own steps (sign, letter, report,
+    share), or one offered twice, fails at startup.
+    Arguments: none.
+    Runs: in the CLI (``petitionkit petition load``) and wherever petitions are loaded.
+    """
+
+
+@hookspec
 def petitionkit_action_steps(
     petition: Petition, embed: bool, report_token: str | None
-) -> list[Markup]:
+) -> list[ActionStep | Markup]:
     """Steps a supporter can take besides signing (call an official …), as HTML sections.
 
-    Returns: a list of ``markupsafe.Markup`` sections (escape everything that comes from a
-    petition file); an empty list adds none.
-    All implementations are called and their lists joined, in plugin order. The sections are
-    shown after signing: on the hosted page, the confirmation page and in the widget. Each must
-    work with JavaScript off; a form in one posts to the engine's own routes (such as
-    ``POST /p/SLUG/report``), never elsewhere.
+    Returns: a list of ``ActionStep(name, html)``, ``html`` a ``markupsafe.Markup`` section
+    (escape everything that comes from a petition file) and ``name`` one the plugin offers
+    through ``petitionkit_step_names``; a plain ``Markup`` is an unnamed step. An empty list
+    adds none.
+    All implementations are called and their lists joined, in plugin order. The steps are
+    shown after signing: on the hosted page, the confirmation page and in the widget, in the
+    order of the petition's ``steps:`` list where it has one (a named step it leaves out is not
+    shown; unnamed ones follow the listed steps), else the engine's letter step, the plugins'
+    steps in plugin order, then the report and share steps. Each must work with JavaScript off;
+    a form in one posts to the engine's own routes (such as ``POST /p/SLUG/report``), never
+    elsewhere.
     Arguments: ``petition``; ``embed`` true inside the widget's iframe (links that leave the
     frame open in a new tab there); ``report_token`` the signer's own report token on the
     page after confirming (a hidden ``token`` field makes a report through the step count),

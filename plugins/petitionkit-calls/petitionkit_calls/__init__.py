@@ -23,11 +23,14 @@ from markupsafe import Markup
 from petitionkit import hookimpl
 from petitionkit.petitions.markdown import render_markdown
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins import ActionStep
 from petitionkit.targets import Target
 
 __version__ = "0.1.0"
 
 SECTION = "call"
+# The step's name in a petition's ``steps:`` list.
+STEP = "call"
 SECTION_KEYS = ("script", "targets")
 SCRIPT_MAX = 5000
 # The reported action "I called" records, and the outcomes it may carry.
@@ -73,16 +76,20 @@ def tel_href(phone: str) -> str:
     return "tel:" + _DIALLED.sub("", phone)
 
 
+def _phoned(targets: list[dict[str, Any]], section: Mapping[str, Any]) -> list[Target]:
+    """The targets with a phone (named in ``call.targets``, if it names any)."""
+    names = set(section.get("targets") or [])
+    found = [Target.from_mapping(values) for values in targets]
+    return [target for target in found
+            if target.phone and (not names or target.name in names)]
+
+
 def call_targets(petition: Petition, now: datetime | None = None) -> list[CallTarget]:
     """The targets to call: those with a phone (named in ``call.targets``, if it names any)."""
     section = (petition.sections or {}).get(SECTION) or {}
-    names = set(section.get("targets") or [])
     moment = now or datetime.now(UTC)
     found = []
-    for values in petition.targets or []:
-        target = Target.from_mapping(values)
-        if not target.phone or (names and target.name not in names):
-            continue
+    for target in _phoned(petition.targets or [], section):
         local = moment.astimezone(ZoneInfo(target.timezone)).strftime("%H:%M") \
             if target.timezone else ""
         found.append(CallTarget(target, tel_href(target.phone), local))
@@ -104,6 +111,21 @@ def petitionkit_petition_sections() -> dict[str, Any]:
     return {SECTION: read_call}
 
 
+def call_step_missing(values: Mapping[str, Any]) -> str | None:
+    """What a petition naming the call step in ``steps:`` lacks, if anything."""
+    section = (values.get("sections") or {}).get(SECTION)
+    if section is None:
+        return "needs a call: section with the call script"
+    if not _phoned(values.get("targets") or [], section):
+        return "needs a target with a phone number (named in call.targets, if it names any)"
+    return None
+
+
+@hookimpl
+def petitionkit_step_names() -> dict[str, Any]:
+    return {STEP: call_step_missing}
+
+
 @hookimpl
 def petitionkit_register_blueprints() -> list[Blueprint]:
     # Templates only: the step's form posts to the engine's own report route.
@@ -113,7 +135,7 @@ def petitionkit_register_blueprints() -> list[Blueprint]:
 @hookimpl
 def petitionkit_action_steps(
     petition: Petition, embed: bool, report_token: str | None
-) -> list[Markup]:
+) -> list[ActionStep]:
     section = (petition.sections or {}).get(SECTION)
     if section is None:
         return []
@@ -125,4 +147,4 @@ def petitionkit_action_steps(
         script_html=Markup(section["script_html"]), outcomes=called_outcomes(petition),
         can_report=petition.is_open(), embed=embed, report_token=report_token,
     )
-    return [Markup(html)]
+    return [ActionStep(STEP, Markup(html))]

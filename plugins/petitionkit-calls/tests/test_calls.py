@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from petitionkit_calls import call_targets, read_call, tel_href
+from petitionkit_calls import call_step_missing, call_targets, read_call, tel_href
 
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
@@ -183,3 +183,16 @@ def test_the_urgent_action_example_has_a_call_step_and_reported_actions(tmp_path
     summary = client.get("/api/v1/petitions/urgent-action-lu-yunfei").json
     assert summary["actions"] == {"called": 0, "wrote": 0, "shared": 0}
     assert summary["actions_anonymous"]["called"] == 1
+
+
+def test_the_call_step_is_named_for_a_petition_s_steps_list(tmp_path: Path) -> None:
+    app = calls_app(tmp_path)
+    slug = call_petition(app, sections={"call": read_call({"script": SCRIPT}), "steps": ["call"]})
+    text = app.test_client().get(f"/p/{slug}").text
+    assert 'id="call-heading"' in text and 'id="report-heading"' not in text, "only the listed"
+    section = read_call({"script": SCRIPT})
+    assert call_step_missing({"targets": [TARGET], "sections": {"call": section}}) is None
+    assert call_step_missing({"targets": [TARGET], "sections": {}}) == \
+        "needs a call: section with the call script"
+    assert call_step_missing({"targets": [{"name": "No Phone"}], "sections": {"call": section}}) \
+        == "needs a target with a phone number (named in call.targets, if it names any)"

@@ -24,6 +24,7 @@ from petitionkit import hookimpl
 from petitionkit.extensions import db
 from petitionkit.outbox.worker import JobHandler
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins import ActionStep
 from petitionkit_stories.cli import stories_group
 from petitionkit_stories.models import StoryReceived
 from petitionkit_stories.notice import NOTICE_JOB, send_notice, stories_per_petition
@@ -31,11 +32,25 @@ from petitionkit_stories.section import SECTION, read_stories, stories_section
 from petitionkit_stories.views import bp
 
 __version__ = "0.1.0"
+# The step's name in a petition's ``steps:`` list.
+STEP = "story"
+
+
+def story_step_missing(values: Mapping[str, Any]) -> str | None:
+    """What a petition naming the story step in ``steps:`` lacks, if anything."""
+    if stories_section(values.get("sections")) is None:
+        return "needs a stories: section with the question to ask"
+    return None
 
 
 @hookimpl
 def petitionkit_petition_sections() -> dict[str, Any]:
     return {SECTION: read_stories}
+
+
+@hookimpl
+def petitionkit_step_names() -> dict[str, Any]:
+    return {STEP: story_step_missing}
 
 
 @hookimpl
@@ -46,13 +61,13 @@ def petitionkit_register_blueprints() -> list[Blueprint]:
 @hookimpl
 def petitionkit_action_steps(
     petition: Petition, embed: bool, report_token: str | None
-) -> list[Markup]:
+) -> list[ActionStep]:
     section = stories_section(petition.sections)
     if section is None or not petition.is_open():
         return []
     html = render_template("petitionkit_stories/step.html", petition=petition,
                            section=section, embed=embed)
-    return [Markup(html)]
+    return [ActionStep(STEP, Markup(html))]
 
 
 @hookimpl

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from petitionkit_stories import story_step_missing
 from petitionkit_stories.models import StoryReceived
 from petitionkit_stories.section import read_stories
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from petitionkit.encryption import generate_key_pair
 from petitionkit.extensions import db
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.petitions.models import Petition
+from petitionkit.plugins import calls
 from petitionkit.testing import add_petition, make_test_app, run_jobs
 
 STORY = "Two officers came to my flat on 3 March marker-7f3a9c and asked about my sister."
@@ -329,3 +331,15 @@ def test_the_workspace_lists_how_many_stories_arrived_and_nothing_of_them(
     assert rows["no-stories"].plugin_counts == (0,)
     with app.test_request_context(headers={"Accept-Language": "de"}):
         assert dashboard.petition_rows(db.session(), None, labels) and labels == ["Geschichten"]
+
+
+def test_the_story_step_is_named_for_a_petition_s_steps_list(tmp_path: Path) -> None:
+    app = stories_app(tmp_path)
+    with app.test_request_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == SLUG))
+        assert petition is not None
+        [(name, html)] = calls.action_steps(petition, False, None)
+    assert name == "story" and 'id="story-heading"' in html
+    assert story_step_missing({"sections": {}}) == \
+        "needs a stories: section with the question to ask"
+    assert story_step_missing({"sections": {"stories": read_stories({"prompt": "Tell"})}}) is None

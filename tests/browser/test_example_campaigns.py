@@ -1,0 +1,197 @@
+"""Each example campaign of examples/petitions/, run in real Chromium the way its organisers
+need it, on the hosted page and through the widget on another site's page: sign (as an
+organisation, approved from the CLI, where the petition asks organisations), write from the
+sample letter, take the steps in the file's order ("I called", a report of what was done),
+add signatures gathered on paper and see the total; axe finds nothing serious; the Arabic
+petition is laid out right to left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from petitionkit.extensions import db
+from petitionkit.petitions.models import ORGANIZATIONS, PEOPLE, Petition
+from petitionkit.petitions.steps import DEFAULT_ORDER, PLUGIN_STEPS
+
+from ..smtp import link_from
+from .conftest import Engine, HostSite, axe_violations, host_page, snippet
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "petitions").glob("*.md"))
+# The heading that opens each step, by step name.
+STEP_HEADINGS = {"letter": "write-heading", "call": "call-heading", "report": "report-heading",
+                 "share": "share-heading", "story": "story-heading"}
+PAPER = 25
+# A function, not an expression: the engine's pages forbid eval, which an expression needs.
+FOCUS_ON_STEPS = ("() => document.activeElement !== null"
+                  " && document.activeElement.id === 'pk-steps'")
+
+
+def load_example(engine: Engine, path: Path, host_origin: str) -> Petition:
+    """The example loaded as `make demo` loads it; the test's host site joins the demo site's
+    origins, since the example names the demo's ports."""
+    result = engine.app.test_cli_runner().invoke(args=["petition", "load", str(path)])
+    assert result.exit_code == 0, result.output
+    with engine.app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == path.stem))
+        assert petition is not None
+        petition.allowed_origins = [*petition.allowed_origins, host_origin]
+        db.session.commit()
+        db.session.refresh(petition)
+        db.session.expunge(petition)
+    engine.app.extensions["petitionkit.summary_cache"].clear()
+    return petition
+
+
+def expected_steps(petition: Petition) -> list[str]:
+    """The steps the file sets up, in its order (or the default one)."""
+    listed = (petition.sections or {}).get("steps")
+    if listed:
+        return [name for name in listed if name != "sign"]
+    order: list[str] = []
+    for name in DEFAULT_ORDER:
+        if name == PLUGIN_STEPS:
+            order += [step for step, key in (("call", "call"), ("story", "stories"))
+                      if key in (petition.sections or {})]
+        elif name == "letter":
+            if (petition.letter or {}).get("via") in ("signer", "both"):
+                order.append(name)
+        elif name != "report" or petition.report_actions:
+            order.append(name)
+    return order
+
+
+def steps_on(frame: Any) -> list[str]:
+    headings = frame.eval_on_selector_all("#pk-steps h2[id]", "nodes => nodes.map(n => n.id)")
+    names = {heading: name for name, heading in STEP_HEADINGS.items()}
+    return [names[heading] for heading in headings]
+
+
+def sign(frame: Any, petition: Petition, who: str, email: str) -> None:
+    """Fill the signing form as its people would: an organisation where only organisations
+    sign, the letter box kept with the sample and a sentence of one's own."""
+    if petition.signers == [ORGANIZATIONS]:
+        frame.fill("#organization", f"{who} Community Trust")
+        frame.fill("#organization_url", "https://trust.example.org")
+    elif ORGANIZATIONS in petition.signers:
+        frame.check(f"#signer-{PEOPLE}")
+    frame.fill("#name", who)
+    frame.fill("#email", email)
+    if petition.asks_country:
+        frame.select_option("#country", "KE")
+    letter = frame.locator("#x-letter")
+    if letter.count():
+        sample = str((petition.letter or {}).get("sample") or "")
+        assert sample and letter.input_value() == sample, "the letter box holds the sample"
+        letter.fill(sample + "\n\nI teach in a school like hers.")
+    frame.click("form.sign-form button[type=submit]")
+    frame.wait_for_selector("#status-heading")
+
+
+def take_steps(frame: Any, petition: Petition, steps: list[str]) -> None:
+    """On the page after signing: the steps in the file's order, "I called", and the focus on
+    the steps still open once the call is reported."""
+    assert steps_on(frame) == steps
+    if "letter" in steps:
+        links = frame.eval_on_selector_all(".write-links a", "nodes => nodes.map(n => n.href)")
+        assert links and all(link.startswith("mailto:") for link in links)
+        subject = str((petition.letter or {}).get("subject") or petition.title)
+        assert all("subject=" in link for link in links) and subject.split()[0] in \
+            " ".join(links).replace("%20", " ")
+    if "call" in steps:
+        assert frame.locator(".call-number a").get_attribute("href").startswith("tel:+99")
+        frame.select_option("#call-outcome", "voicemail")
+        frame.click("form.call-report button[type=submit]")
+        frame.wait_for_function(FOCUS_ON_STEPS)
+        assert steps_on(frame) == [name for name in steps if name != "report"]
+
+
+def report(frame: Any, petition: Petition) -> None:
+    first = petition.report_actions[0]["key"]
+    frame.check(f"#report-{first}")
+    frame.click(".report-form button[type=submit]")
+    frame.wait_for_function(FOCUS_ON_STEPS)
+
+
+def summary(engine: Engine, slug: str) -> dict[str, Any]:
+    engine.app.extensions["petitionkit.summary_cache"].clear()
+    with engine.app.test_client() as client:
+        answer: dict[str, Any] = client.get(f"/api/v1/petitions/{slug}").json
+    return answer
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_example_campaign(chromium: Any, engine: Engine, host_site: HostSite,
+                          path: Path) -> None:
+    petition = load_example(engine, path, host_site.origin)
+    slug = petition.slug
+    steps = expected_steps(petition)
+    rtl = petition.locale == "ar"
+    context = chromium.new_context()
+    page = context.new_page()
+
+    # The hosted page: the form, then the steps in the file's order.
+    page.goto(f"{engine.url}/p/{slug}")
+    assert page.get_attribute("html", "dir") == ("rtl" if rtl else "ltr")
+    assert steps_on(page) == [name for name in steps if name != "share"], "sharing comes later"
+    assert axe_violations(page) == [], "hosted page"
+    sign(page, petition, "Ana Reyes", "ana@example.org")
+    take_steps(page, petition, steps)
+
+    assert engine.deliver_mail() == 1
+    [message] = engine.smtp.wait_for(1)
+    page.goto(link_from(message, engine.url + "/confirm/"))
+    page.click("form button[type=submit]")
+    page.wait_for_selector("#status-heading")
+    assert steps_on(page) == steps
+    counted_before = summary(engine, slug)["actions"]
+    if petition.report_actions:
+        report(page, petition)
+        key = petition.report_actions[0]["key"]
+        assert summary(engine, slug)["actions"].get(key, 0) == counted_before.get(key, 0) + 1
+
+    # An organisation shows, and counts, once an organiser approves it.
+    runner = engine.app.test_cli_runner()
+    if ORGANIZATIONS in petition.signers:
+        assert summary(engine, slug)["organizations"] == 0
+        pending = runner.invoke(args=["signers", "pending", slug])
+        [line] = pending.stdout.splitlines()
+        assert "Ana Reyes Community Trust" in line
+        approved = runner.invoke(args=["signers", "approve", slug, line.split("\t")[0]])
+        assert approved.exit_code == 0, approved.output
+        assert summary(engine, slug)["organizations"] == 1
+        page.goto(f"{engine.url}/p/{slug}")
+        assert page.get_by_text("Ana Reyes Community Trust").first.is_visible()
+
+    # Signatures gathered on paper join the total, on the page too.
+    added = runner.invoke(args=["petition", "offline", slug, "--add", str(PAPER),
+                                "--note", "Market stall"])
+    assert added.exit_code == 0, added.output
+    totals = summary(engine, slug)
+    assert totals["offline"] == PAPER and totals["total"] == totals["count"] + PAPER
+    if (petition.goal_settings or {}).get("counts") != ORGANIZATIONS:
+        # (A joint letter's page counts the organisations; the API has its total.)
+        page.goto(f"{engine.url}/p/{slug}")
+        assert page.get_attribute("#pk-count", "data-count") == str(totals["total"])
+
+    # The widget on the organisation's own site: the same campaign inside its frame.
+    url = host_site.page(f"/{slug}", host_page(snippet(engine, slug), lang=petition.locale))
+    page.goto(url)
+    frame = page.wait_for_selector("iframe").content_frame()
+    frame.wait_for_selector("form.sign-form")
+    assert frame.get_attribute("html", "dir") == ("rtl" if rtl else "ltr")
+    sign(frame, petition, "Bo Lindqvist", "bo@example.org")
+    assert frame.get_attribute("html", "data-stage") == "submitted"
+    assert axe_violations(frame) == [], "widget's steps"
+    take_steps(frame, petition, steps)
+    if petition.report_actions:
+        anonymous_before = summary(engine, slug)["actions_anonymous"]
+        frame.goto(f"{engine.url}/embed/{slug}/check-email")
+        report(frame, petition)
+        key = petition.report_actions[0]["key"]
+        assert summary(engine, slug)["actions_anonymous"].get(key, 0) > \
+            anonymous_before.get(key, 0), "a report from the widget, shown apart"
+    context.close()
