@@ -88,22 +88,19 @@ def _signature(petition: Petition, signature_id: int) -> Any:
         raise NotFound(str(error)) from error
 
 
-@bp.route("/p/<slug>/signatures/<int:signature_id>/hide", methods=["POST"])
-@require_role("moderator")
-def hide_name(slug: str, signature_id: int) -> Any:
-    petition = _petition(slug)
-    signature = _signature(petition, signature_id)
-    changed = moderation.hide_name(db.session(), signature, current_user.email)
-    return _back(petition, "hidden" if changed else "already")
+# The public name's two changes: what each calls, and the note the page shows after it.
+_NAME_CHANGES = {"hide": (moderation.hide_name, "hidden"), "show": (moderation.show_name, "shown")}
 
 
-@bp.route("/p/<slug>/signatures/<int:signature_id>/show", methods=["POST"])
+@bp.route("/p/<slug>/signatures/<int:signature_id>/<any(hide, show):change>", methods=["POST"])
 @require_role("moderator")
-def show_name(slug: str, signature_id: int) -> Any:
+def change_name(slug: str, signature_id: int, change: str) -> Any:
+    """Hide a signer's public name, or show it again."""
     petition = _petition(slug)
     signature = _signature(petition, signature_id)
-    changed = moderation.show_name(db.session(), signature, current_user.email)
-    return _back(petition, "shown" if changed else "already")
+    act, done = _NAME_CHANGES[change]
+    changed = act(db.session(), signature, current_user.email)
+    return _back(petition, done if changed else "already")
 
 
 @bp.route("/p/<slug>/signatures/<int:signature_id>/invalidate", methods=["POST"])
