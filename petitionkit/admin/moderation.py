@@ -17,14 +17,14 @@ from flask_login import current_user
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from petitionkit.admin import access, audit
+from petitionkit.admin import access
 from petitionkit.admin.roles import require_role
 from petitionkit.admin.views import ACTION_NAMES, bp
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins.events import LIFECYCLE
-from petitionkit.signatures import moderation, services
-from petitionkit.signatures.models import ORGANIZATION, ModerationRun
+from petitionkit.signatures import moderation
+from petitionkit.signatures.models import ModerationRun
 from petitionkit.signatures.moderation import Criteria, ModerationError
 from petitionkit.signatures.organizations import pending_organizations
 from petitionkit.signatures.services import SIGNING_POLICY
@@ -170,27 +170,16 @@ def invalidation_run(slug: str, run_id: int) -> Any:
     return render_template("admin/moderation_run.html", petition=petition, run=run)
 
 
-@bp.route("/p/<slug>/organizations/<int:signature_id>/approve", methods=["POST"],
-          defaults={"decision": "approve"})
-@bp.route("/p/<slug>/organizations/<int:signature_id>/reject", methods=["POST"],
-          defaults={"decision": "reject"})
+@bp.route("/p/<slug>/organizations/<int:signature_id>/<any(approve, reject):decision>",
+          methods=["POST"])
 @require_role("moderator")
 def decide_organization(slug: str, signature_id: int, decision: str) -> Any:
     petition = _petition(slug)
     signature = _signature(petition, signature_id)
-    if signature.kind != ORGANIZATION:
-        raise NotFound(gettext("There is no such signature on this petition."))
-    session = db.session()
-    if decision == "approve":
-        outcome = services.approve(session, signature, listener=LIFECYCLE.of())
-        changed = outcome is services.ApproveOutcome.APPROVED
-        action = "organisation approved"
-    else:
-        changed = services.withdraw(session, signature, services.WITHDRAWN_BY_OPERATOR,
-                                    listener=LIFECYCLE.of()) is services.CancelOutcome.CANCELLED
-        action = "organisation rejected"
-    if changed:
-        audit.record(session, current_user.email, action, f"signature {signature_id}")
-        session.commit()
+    try:
+        changed = moderation.decide_organization(db.session(), signature, decision == "approve",
+                                                 current_user.email, LIFECYCLE.of())
+    except ModerationError as error:
+        raise NotFound(str(error)) from error
     return _back(petition, ("approved" if decision == "approve" else "rejected")
                  if changed else "already")

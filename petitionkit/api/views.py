@@ -19,7 +19,6 @@ from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
-from petitionkit.admin import audit
 from petitionkit.api.openapi import ERROR, FIELD_ERRORS, OBJECT, document, operation
 from petitionkit.api.tokens import ApiToken, token_for
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
@@ -35,7 +34,7 @@ from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import public_status
 from petitionkit.plugins import calls
 from petitionkit.plugins.events import LIFECYCLE
-from petitionkit.signatures import moderation, services
+from petitionkit.signatures import moderation
 from petitionkit.signatures.limits import check_client_limit
 from petitionkit.signatures.models import ORGANIZATION, ModerationRun, PersonalData, Signature
 from petitionkit.signatures.moderation import Criteria, ModerationError
@@ -366,20 +365,22 @@ def bulk_progress(slug: str, run_id: int) -> Response:
                    finished=run.finished_at is not None)
 
 
+def _decide(slug: str, signature_id: int, approved: bool) -> Response:
+    signature = _signature(_petition(slug), signature_id)
+    try:
+        changed = moderation.decide_organization(db.session(), signature, approved, _actor(),
+                                                 LIFECYCLE.of())
+    except ModerationError as error:
+        return _error(404, str(error))
+    return jsonify(changed=changed)
+
+
 @bp.post("/petitions/<slug>/organizations/<int:signature_id>/approve")
 @operation("Approve an organisation's signature", tag="moderation", role="moderator",
            responses=MODERATED)
 @require_token("moderator")
 def approve(slug: str, signature_id: int) -> Response:
-    signature = _signature(_petition(slug), signature_id)
-    if signature.kind != ORGANIZATION:
-        return _error(404, gettext("There is no such signature on this petition."))
-    outcome = services.approve(db.session(), signature, listener=LIFECYCLE.of())
-    changed = outcome is services.ApproveOutcome.APPROVED
-    if changed:
-        audit.record(db.session(), _actor(), "organisation approved", f"signature {signature_id}")
-        db.session.commit()
-    return jsonify(changed=changed)
+    return _decide(slug, signature_id, approved=True)
 
 
 @bp.post("/petitions/<slug>/organizations/<int:signature_id>/reject")
@@ -387,13 +388,4 @@ def approve(slug: str, signature_id: int) -> Response:
            responses=MODERATED)
 @require_token("moderator")
 def reject(slug: str, signature_id: int) -> Response:
-    signature = _signature(_petition(slug), signature_id)
-    if signature.kind != ORGANIZATION:
-        return _error(404, gettext("There is no such signature on this petition."))
-    outcome = services.withdraw(db.session(), signature, services.WITHDRAWN_BY_OPERATOR,
-                                listener=LIFECYCLE.of())
-    changed = outcome is services.CancelOutcome.CANCELLED
-    if changed:
-        audit.record(db.session(), _actor(), "organisation rejected", f"signature {signature_id}")
-        db.session.commit()
-    return jsonify(changed=changed)
+    return _decide(slug, signature_id, approved=False)

@@ -29,10 +29,11 @@ from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.services import enqueue
 from petitionkit.outbox.worker import DeliveryContext
 from petitionkit.petitions.models import Petition, utcnow
-from petitionkit.plugins.events import LIFECYCLE
+from petitionkit.plugins.events import LIFECYCLE, Lifecycle
 from petitionkit.signatures.models import (
     CANCELLED,
     CONFIRMED,
+    ORGANIZATION,
     PENDING,
     ModerationRun,
     Signature,
@@ -45,8 +46,11 @@ from petitionkit.signatures.normalize import (
 )
 from petitionkit.signatures.services import (
     WITHDRAWN_BY_OPERATOR,
+    ApproveOutcome,
     CancelOutcome,
     WithdrawalListener,
+    approve,
+    withdraw,
     withdraw_uncommitted,
 )
 
@@ -143,6 +147,25 @@ def invalidate(session: Session, signature: Signature, reason: str, actor: str,
     audit.record(session, actor, "signature invalidated", f"signature {signature.id}: {reason}")
     session.commit()
     return True
+
+
+def decide_organization(session: Session, signature: Signature, approved: bool, actor: str,
+                        listener: Lifecycle | None) -> bool:
+    """Approve an organisation's signature (it appears in public and counts), or reject it
+    (withdrawn, with the lifecycle hook). Returns False when nothing changed."""
+    if signature.kind != ORGANIZATION:
+        raise ModerationError(gettext("There is no such signature on this petition."))
+    if approved:
+        changed = approve(session, signature, listener=listener) is ApproveOutcome.APPROVED
+    else:
+        changed = withdraw(session, signature, WITHDRAWN_BY_OPERATOR,
+                           listener=listener) is CancelOutcome.CANCELLED
+    if changed:
+        audit.record(session, actor,
+                     "organisation approved" if approved else "organisation rejected",
+                     f"signature {signature.id}")
+        session.commit()
+    return changed
 
 
 @dataclass(frozen=True)
