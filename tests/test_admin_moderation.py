@@ -154,7 +154,8 @@ def test_bulk_invalidation_by_domain_runs_in_resumable_batches(
     assert started.status_code == 303
     run_path = started.location
     progress = client.get(run_path).text
-    assert 'http-equiv="refresh"' in progress and 'value="0"' in progress
+    assert 'data-running="true"' in progress and "admin-progress.js" in progress
+    assert 'value="0"' in progress and 'http-equiv="refresh"' not in progress
     # Batches of two, one batch per job: the worker is "killed" between jobs and resumes.
     monkeypatch.setattr(moderation, "BATCH", 2)
     monkeypatch.setattr(moderation, "BATCHES_PER_JOB", 1)
@@ -168,7 +169,8 @@ def test_bulk_invalidation_by_domain_runs_in_resumable_batches(
     assert all(statuses[i] == "confirmed" for i in kept)
     assert count(app) == 3
     finished = client.get(run_path).text
-    assert 'http-equiv="refresh"' not in finished and "7 of 7 signatures" in finished
+    assert 'data-running="false"' in finished and "7 of 7 signatures" in finished
+    assert "admin-progress.js" not in finished
 
 
 def test_bulk_by_time_window_and_source(app: Flask, client: FlaskClient,

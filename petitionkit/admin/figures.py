@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import render_template
-from flask_babel import get_locale
+from flask_babel import format_percent, get_locale
 from flask_login import current_user
 
 from petitionkit.actions.services import action_counts, action_label, declared
@@ -23,12 +23,19 @@ from petitionkit.petitions.goals import current_goal
 from petitionkit.signatures.figures import Bar, figures
 
 CHART_WIDTH = 720
-CHART_HEIGHT = 160
+CHART_HEIGHT = 140
+# A bar is never wider than a thirtieth of the chart: one day of a new campaign is a bar, not a
+# block filling the box.
+MIN_SLOTS = 30
 
 
 @dataclass(frozen=True)
 class Chart:
-    """Bars scaled to the chart's box, with a label every ``label_every`` bars."""
+    """Bars scaled to the chart's box, with a label every ``label_every`` bars.
+
+    The bars are drawn in a box that stretches to the page's width (it may be squeezed: bars do
+    not mind); the labels are drawn apart, placed by percentages of the width, so that their
+    letters keep their shape from a phone to a wide screen."""
 
     bars: list[Bar]
     width: int = CHART_WIDTH
@@ -44,21 +51,27 @@ class Chart:
 
     @property
     def step(self) -> float:
-        return self.width / max(len(self.bars), 1)
+        return self.width / max(len(self.bars), MIN_SLOTS)
 
     @property
     def label_every(self) -> int:
         return max(1, round(len(self.bars) / 12))
 
     def rects(self) -> list[dict[str, Any]]:
-        plot = self.height - 18
         rects = []
         for index, bar in enumerate(self.bars):
-            height = round(bar.value / self.top * (plot - 4), 1) if bar.value else 0
+            height = round(bar.value / self.top * (self.height - 4), 1) if bar.value else 0
             rects.append({"x": round(index * self.step + 1, 1),
-                          "w": round(max(self.step - 2, 1), 1), "y": round(plot - height, 1),
-                          "h": height, "bar": bar, "label": index % self.label_every == 0})
+                          "w": round(max(self.step - 2, 1), 1),
+                          "y": round(self.height - height, 1), "h": height, "bar": bar})
         return rects
+
+    def labels(self) -> list[dict[str, Any]]:
+        """Where each label starts, in percent of the width; every other one is ``minor``
+        (left out on a phone, where twelve would run into each other)."""
+        return [{"x": round(index * self.step / self.width * 100, 2), "text": bar.label,
+                 "minor": (index // self.label_every) % 2 == 1}
+                for index, bar in enumerate(self.bars) if index % self.label_every == 0]
 
 
 def _milestones(petition: Any) -> list[tuple[int, bool]]:
@@ -83,5 +96,7 @@ def figures_page(slug: str) -> Any:
         "admin/figures.html", petition=petition, numbers=numbers,
         hours=Chart(numbers.hours), days=Chart(numbers.days), actions=actions,
         milestones=_milestones(petition), goal=current_goal(petition, petition.goal_count),
+        rate=(None if numbers.confirmation_rate is None
+              else format_percent(numbers.confirmation_rate)),
         health=outbox.stats(session),
     )

@@ -62,10 +62,11 @@ login_manager = LoginManager()
 # would put a hash of the client's address into the cookie for nothing.
 login_manager.session_protection = None
 
-# The workspace's pages load only their own stylesheet; nothing may frame them.
+# The workspace's pages load only their own stylesheet and scripts (the bulk invalidation's
+# progress fetches its own page again); nothing may frame them.
 ADMIN_POLICY = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # How long the password step of a sign-in waits for its second factor, in seconds.
 PENDING_SECONDS = 600
