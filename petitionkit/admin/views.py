@@ -33,7 +33,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.validators import ValidationError
 
-from petitionkit.admin import access, accounts, audit, dashboard
+from petitionkit.admin import access, accounts, audit, dashboard, passkeys
 from petitionkit.admin.accounts import AccountError
 from petitionkit.admin.forms import (
     AddUserForm,
@@ -94,6 +94,9 @@ ACTION_NAMES = {
     "recovery code used": _l("recovery code used"), "password set": _l("password set"),
     "user added": _l("user added"), "user removed": _l("user removed"),
     "petitions limited": _l("petitions limited"),
+    "passkey added": _l("passkey added"), "passkey removed": _l("passkey removed"),
+    "second factor reset": _l("second factor reset"),
+    "user disabled": _l("account disabled"), "user enabled": _l("account enabled"),
 }
 
 
@@ -120,8 +123,10 @@ def refuse_forged_posts() -> None:
         request.max_content_length = request.max_form_memory_size = LARGE_FORM_BYTES
     if is_cross_site_post():
         raise Forbidden(gettext("This form was sent from another site and was refused."))
+    # Forms carry the token as a field; the passkey script sends JSON with it in a header.
+    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
     try:
-        validate_csrf(request.form.get("csrf_token"))
+        validate_csrf(token)
     except ValidationError as error:
         raise BadRequest(gettext(
             "This form has expired or did not come from this site. Please go back, reload the "
@@ -232,10 +237,10 @@ def second_factor() -> Any:
         return redirect(url_for("admin.login"), code=303)
     form = CodeForm()
     if request.method != "POST":
-        return render_template("admin/second_factor.html", form=form, error=None)
+        return render_template("admin/second_factor.html", form=form, user=user, error=None)
     check_client_limit(str(current_app.config["RATELIMIT_ADMIN_LOGIN"]), "admin-second-factor")
     if not form.validate():
-        return render_template("admin/second_factor.html", form=form, error=None), 422
+        return render_template("admin/second_factor.html", form=form, user=user, error=None), 422
     code = str(form.code.data)
     keys = KEYS.of()
     try:
@@ -244,7 +249,8 @@ def second_factor() -> Any:
             and accounts.use_recovery_code(db.session(), keys, user, code)
         )
     except AccountError as error:
-        return render_template("admin/second_factor.html", form=form, error=str(error)), 409
+        return render_template("admin/second_factor.html", form=form, user=user,
+                               error=str(error)), 409
     if accepted:
         next_page = _pending_next()
         _sign_in(user)
@@ -252,7 +258,8 @@ def second_factor() -> Any:
     audit.record(db.session(), None, "second factor failed", user.email)
     db.session.commit()
     error_text = gettext("This code is not right. Codes change every 30 seconds.")
-    return render_template("admin/second_factor.html", form=form, error=error_text), 401
+    return render_template("admin/second_factor.html", form=form, user=user,
+                           error=error_text), 401
 
 
 def qr_code_svg(text: str) -> Markup:
@@ -386,6 +393,38 @@ def remove_user(user_id: int) -> Any:
     except AccountError as error:
         return _users_page(AddUserForm(formdata=None), status=409, error=str(error))
     return redirect(url_for("admin.users"), code=303)
+
+
+def _owner_action(user_id: int, action: Any) -> Any:
+    """Run ``action(session, user, actor)`` on an account from the users page."""
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound()
+    try:
+        action(db.session(), user, current_user.email)
+    except AccountError as error:
+        db.session.rollback()
+        return _users_page(AddUserForm(formdata=None), status=409, error=str(error))
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.route("/users/<int:user_id>/reset-second-factor", methods=["POST"])
+@require_role("owner")
+def reset_second_factor(user_id: int) -> Any:
+    """Forget the account's passkeys and authenticator app; it sets one up at next sign-in."""
+    return _owner_action(user_id, passkeys.reset_second_factor)
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@require_role("owner")
+def disable_user(user_id: int) -> Any:
+    return _owner_action(user_id, accounts.disable_user)
+
+
+@bp.route("/users/<int:user_id>/enable", methods=["POST"])
+@require_role("owner")
+def enable_user(user_id: int) -> Any:
+    return _owner_action(user_id, accounts.enable_user)
 
 
 @bp.route("/users/<int:user_id>/petitions", methods=["GET", "POST"])
