@@ -42,7 +42,7 @@ from petitionkit.admin.forms import (
     LoginForm,
     SetPasswordForm,
 )
-from petitionkit.admin.models import StaffUser
+from petitionkit.admin.models import PASSKEY_NAME_MAX, StaffUser
 from petitionkit.admin.roles import require_role
 from petitionkit.admin.sessions import (
     end_idle_sessions,
@@ -65,6 +65,7 @@ login_manager.session_protection = None
 # The workspace's pages load only their own stylesheet; nothing may frame them.
 ADMIN_POLICY = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # How long the password step of a sign-in waits for its second factor, in seconds.
@@ -144,7 +145,7 @@ def workspace_names() -> dict[str, Any]:
             "signature_states": SIGNATURE_STATES,
             "action_names": ACTION_NAMES, "format_day": format_date,
             "format_hour": _format_hour,
-            "csrf_token": generate_csrf}
+            "csrf_token": generate_csrf, "passkey_name_max": PASSKEY_NAME_MAX}
 
 
 @bp.after_request
