@@ -15,7 +15,12 @@ from flask import Response, current_app, jsonify, redirect, render_template, req
 from flask import url_for as flask_url_for
 from flask_babel import gettext
 from flask_login import current_user
-from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
+from werkzeug.exceptions import (
+    BadRequest,
+    NotFound,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
 
 from petitionkit.admin import audit, passkeys
 from petitionkit.admin.accounts import TOTP_ISSUER
@@ -43,7 +48,8 @@ def _limit(scope: str) -> None:
 
 def _json_body() -> dict[str, Any]:
     """The posted JSON object, refused with a message when it is not one or is too large."""
-    request.max_content_length = PASSKEY_BODY_MAX
+    if (request.content_length or 0) > PASSKEY_BODY_MAX:
+        raise RequestEntityTooLarge()
     if not request.is_json:
         raise UnsupportedMediaType(gettext("Passkeys are sent as JSON (application/json)."))
     body = request.get_json(silent=True)

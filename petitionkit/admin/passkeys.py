@@ -173,8 +173,8 @@ def finish_registration(session: Session, rp: RelyingParty, user: StaffUser,
                         credential: Any, name: str, challenge: bytes | None,
                         actor: str) -> StaffPasskey:
     """Keep the passkey the browser made, once its answer checks out against ``challenge``."""
-    checked_name = check_name(name)
     expected = _spend_challenge(session, user, REGISTER, challenge)
+    checked_name = check_name(name)
     if not isinstance(credential, dict):
         raise PasskeyError(gettext("The browser's answer could not be read. Please try again."))
     try:
