@@ -251,6 +251,7 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     page("admin-user-added", 200, lambda: post_form(
         staff, "/admin/users", {"email": "dee@example.org", "role": "viewer"}))
     page("admin-audit", 200, lambda: staff.get("/admin/audit"))
+    page("admin-account", 200, lambda: staff.get("/admin/account"))
     with app.app_context():
         dee = db.session.scalars(select(StaffUser.id)
                                  .where(StaffUser.email == "dee@example.org")).one()
