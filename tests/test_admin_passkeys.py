@@ -23,40 +23,26 @@ from petitionkit.admin.models import StaffAudit, StaffPasskey, StaffUser, WebAut
 from petitionkit.admin.passkeys import RelyingParty
 from petitionkit.extensions import db
 
-from .admin import add_user, csrf_token, password_step, post_form, sign_in
+from .admin import (
+    ENROL,
+    ENROL_OPTIONS,
+    add_user,
+    csrf_token,
+    enrol_with_passkey,
+    password_step,
+    post_form,
+    post_json,
+    sign_in,
+)
 from .authenticator import Authenticator, b64url, unb64url
 from .conftest import make_app
 
-ENROL_OPTIONS = "/admin/login/enrol/passkey/options"
-ENROL = "/admin/login/enrol/passkey"
 SIGN_IN_OPTIONS = "/admin/login/passkey/options"
 SIGN_IN = "/admin/login/passkey"
 ADD_OPTIONS = "/admin/account/passkeys/options"
 ADD = "/admin/account/passkeys"
 EXPIRED = "This passkey request has expired or was already used."
 NOT_ACCEPTED = "This passkey was not accepted."
-
-
-def post_json(client: FlaskClient, path: str, body: Any, token: str) -> TestResponse:
-    return client.post(path, data=json.dumps(body), content_type="application/json",
-                       headers={"X-CSRFToken": token, "Accept": "application/json"})
-
-
-def enrol_with_passkey(client: FlaskClient, app: Flask, email: str, role: str = "editor",
-                       name: str = "work laptop") -> Authenticator:
-    """A new account's first sign-in: password, then a passkey instead of an app."""
-    add_user(app, email, role)
-    assert password_step(client, email).location.endswith("/admin/login/enrol")
-    token = csrf_token(client, "/admin/login/enrol")
-    options = post_json(client, ENROL_OPTIONS, {"name": name}, token)
-    assert options.status_code == 200, options.get_data(as_text=True)
-    authenticator = Authenticator()
-    done = post_json(client, ENROL, {"credential": authenticator.register(options.get_json())},
-                     token)
-    assert done.status_code == 201, done.get_data(as_text=True)
-    assert done.get_json() == {"redirect": "/admin/"}
-    assert client.get("/admin/").status_code == 200
-    return authenticator
 
 
 def sign_out(client: FlaskClient) -> None:
@@ -301,6 +287,7 @@ def test_a_totp_user_adds_a_passkey_and_is_offered_both(app: Flask, client: Flas
     password_step(other, "bo@example.org")
     page = other.get("/admin/login/second-factor").get_data(as_text=True)
     assert "Sign in with a passkey" in page and 'name="code"' not in page
+    assert "use an authenticator app" not in page and "ask an owner" in page
 
 
 def test_the_enrolment_page_offers_a_passkey_first(app: Flask, client: FlaskClient) -> None:
