@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from webauthn import (
     generate_authentication_options,
@@ -205,7 +206,12 @@ def finish_registration(session: Session, rp: RelyingParty, user: StaffUser,
                            name=checked_name)
     user.passkeys.append(passkey)
     audit.record(session, actor, "passkey added", f"{user.email}: {checked_name}")
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError as error:
+        # The same passkey registered by a request that ran alongside this one.
+        session.rollback()
+        raise PasskeyError(gettext("This passkey is registered already.")) from error
     return passkey
 
 

@@ -88,6 +88,8 @@
                  "X-CSRFToken": token },
       body: JSON.stringify(body)
     }).then(function (response) {
+      // A sign-in that ended meanwhile is sent to the sign-in page: go there too.
+      if (response.redirected) { throw new PasskeyRefused(messages.failed, response.url); }
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok) { throw new PasskeyRefused(data.error || messages.failed, data.redirect); }
         return data;
@@ -119,6 +121,7 @@
     }).then(function (credential) {
       return post(form.getAttribute("data-finish"), token, { credential: credentialJSON(credential) });
     }).then(function (answer) {
+      if (typeof answer.redirect !== "string") { throw new PasskeyRefused(messages.failed); }
       window.location.assign(answer.redirect);
     }).catch(function (error) {
       button.disabled = false;
