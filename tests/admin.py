@@ -1,11 +1,14 @@
 """Helpers for the workspace's tests: accounts made through the real command, sign-in through
-the real pages, and codes from pyotp as an authenticator app would show them."""
+the real pages, codes from pyotp as an authenticator app would show them, and passkeys from
+the software authenticator in authenticator.py."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pyotp
 from flask import Flask
@@ -17,7 +20,11 @@ from petitionkit.admin.models import StaffUser
 from petitionkit.extensions import db
 from petitionkit.keys import KEYS
 
+from .authenticator import Authenticator
+
 PASSWORD = "correct horse battery staple"
+ENROL_OPTIONS = "/admin/login/enrol/passkey/options"
+ENROL = "/admin/login/enrol/passkey"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _SECRET = re.compile(r'<code class="secret">([A-Z2-7]{16,})</code>')
 _RECOVERY = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
@@ -92,3 +99,25 @@ def stored_secret(app: Flask, email: str) -> str:
         user = db.session.query(StaffUser).filter_by(email=email).one()
         assert user.totp_secret is not None
         return open_totp_secret(KEYS.of(), user.totp_secret)
+
+
+def post_json(client: FlaskClient, path: str, body: Any, token: str) -> TestResponse:
+    return client.post(path, data=json.dumps(body), content_type="application/json",
+                       headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
+def enrol_with_passkey(client: FlaskClient, app: Flask, email: str, role: str = "editor",
+                       name: str = "work laptop") -> Authenticator:
+    """A new account's first sign-in: password, then a passkey instead of an app."""
+    add_user(app, email, role)
+    assert password_step(client, email).location.endswith("/admin/login/enrol")
+    token = csrf_token(client, "/admin/login/enrol")
+    options = post_json(client, ENROL_OPTIONS, {"name": name}, token)
+    assert options.status_code == 200, options.get_data(as_text=True)
+    authenticator = Authenticator()
+    done = post_json(client, ENROL, {"credential": authenticator.register(options.get_json())},
+                     token)
+    assert done.status_code == 201, done.get_data(as_text=True)
+    assert done.get_json() == {"redirect": "/admin/"}
+    assert client.get("/admin/").status_code == 200
+    return authenticator

@@ -32,7 +32,7 @@ from petitionkit.signatures.tokens import Purpose, make_token
 from petitionkit.targets.report import write_html_report
 from petitionkit.testing import run_jobs, sign_and_confirm
 
-from .admin import add_user, password_step, post_form, sign_in
+from .admin import add_user, enrol_with_passkey, password_step, post_form, sign_in
 from .conftest import TEST_SECRET, add_petition, make_app
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "petitions"
@@ -251,6 +251,7 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     page("admin-user-added", 200, lambda: post_form(
         staff, "/admin/users", {"email": "dee@example.org", "role": "viewer"}))
     page("admin-audit", 200, lambda: staff.get("/admin/audit"))
+    page("admin-account", 200, lambda: staff.get("/admin/account"))
     with app.app_context():
         dee = db.session.scalars(select(StaffUser.id)
                                  .where(StaffUser.email == "dee@example.org")).one()
@@ -283,6 +284,12 @@ def _render_pages(tmp_path: Path, migrated_sqlite: Path) -> dict[str, str]:
     returning = app.test_client()
     password_step(returning, "cy@example.org")
     page("admin-second-factor", 200, lambda: returning.get("/admin/login/second-factor"))
+    with_passkey = app.test_client()
+    enrol_with_passkey(with_passkey, app, "fay@example.org")
+    post_form(with_passkey, "/admin/logout", {}, token_from="/admin/")
+    password_step(with_passkey, "fay@example.org")
+    page("admin-second-factor-passkey", 200,
+         lambda: with_passkey.get("/admin/login/second-factor"))
 
     report = tmp_path / "report.html"
     with app.app_context():

@@ -20,11 +20,11 @@ from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from petitionkit.admin import audit
-from petitionkit.admin.models import EMAIL_MAX, ROLES, StaffUser
+from petitionkit.admin.models import EMAIL_MAX, ROLES, StaffSession, StaffUser
 from petitionkit.keys import Keys
 
 # Argon2id with argon2-cffi's defaults (RFC 9106's second recommended set).
@@ -94,6 +94,29 @@ def remove_user(session: Session, user: StaffUser, actor: str) -> None:
         ))
     audit.record(session, actor, "user removed", user.email)
     session.delete(user)
+    session.commit()
+
+
+def disable_user(session: Session, user: StaffUser, actor: str) -> None:
+    """Stop the account from signing in and end its sign-ins; the last owner stays enabled."""
+    if user.disabled:
+        return
+    if user.role == "owner" and _owner_count(session) <= 1:
+        raise AccountError(gettext(
+            "This is the only owner. Add another owner before disabling this account."
+        ))
+    user.disabled = True
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    audit.record(session, actor, "user disabled", user.email)
+    session.commit()
+
+
+def enable_user(session: Session, user: StaffUser, actor: str) -> None:
+    """Let a disabled account sign in again (with the password and second factor it had)."""
+    if not user.disabled:
+        return
+    user.disabled = False
+    audit.record(session, actor, "user enabled", user.email)
     session.commit()
 
 

@@ -10,9 +10,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import inspect
 
-from petitionkit.admin import access, accounts, audit
+from petitionkit.admin import access, accounts, audit, passkeys
 from petitionkit.admin.accounts import AccountError
-from petitionkit.admin.models import ROLES
+from petitionkit.admin.models import ROLES, StaffUser
 from petitionkit.extensions import db
 from petitionkit.keys import KEYS
 
@@ -75,8 +75,9 @@ def users_add(email: str, role: str, password_stdin: bool) -> None:
 @users_group.command("list")
 @with_appcontext
 def users_list() -> None:
-    """E-mail address, role, state, second factor, creation time and petitions (when limited)
-    of every account, one per line, separated by tabs."""
+    """E-mail address, role, state, second factor (passkey, totp, passkey+totp or none),
+    creation time and petitions (when limited) of every account, one per line, separated by
+    tabs."""
     _require_tables()
     users = accounts.list_users(db.session())
     for user in users:
@@ -86,7 +87,8 @@ def users_list() -> None:
             state = "no password yet"
         else:
             state = "active"
-        second = "totp" if user.has_second_factor else "no second factor"
+        kinds = (["passkey"] if user.passkeys else []) + (["totp"] if user.has_totp else [])
+        second = "+".join(kinds) or "no second factor"
         created = user.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         petitions = ",".join(access.slugs_of(db.session(), user)) or "every petition"
         click.echo(f"{user.email}\t{user.role}\t{state}\t{second}\t{created}\t{petitions}")
@@ -137,3 +139,49 @@ def users_limit(email: str, slugs: tuple[str, ...], every_petition: bool) -> Non
         click.echo(f"{user.email} now sees only: {', '.join(chosen)}")
     else:
         click.echo(f"{user.email} now sees every petition its role reaches")
+
+
+def _account(email: str) -> StaffUser:
+    _require_tables()
+    user = accounts.find_user(db.session(), email)
+    if user is None:
+        raise click.ClickException(f"there is no account for {email!r}")
+    return user
+
+
+@users_group.command("reset-second-factor")
+@click.argument("email")
+@with_appcontext
+def users_reset_second_factor(email: str) -> None:
+    """Remove an account's passkeys, authenticator app and recovery codes, and end its
+    sign-ins. At the next sign-in, after the password, it sets up a second factor again.
+
+    For someone who lost every device; make sure first that the request is theirs.
+    """
+    user = _account(email)
+    passkeys.reset_second_factor(db.session(), user, _actor())
+    click.echo(f"{user.email} sets up a second factor at the next sign-in")
+
+
+@users_group.command("disable")
+@click.argument("email")
+@with_appcontext
+def users_disable(email: str) -> None:
+    """Stop an account from signing in; its sign-ins end at once. Nothing of it is deleted,
+    and `users enable` undoes it. The last owner cannot be disabled."""
+    user = _account(email)
+    try:
+        accounts.disable_user(db.session(), user, _actor())
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"disabled {user.email}")
+
+
+@users_group.command("enable")
+@click.argument("email")
+@with_appcontext
+def users_enable(email: str) -> None:
+    """Let a disabled account sign in again, with its password and second factor."""
+    user = _account(email)
+    accounts.enable_user(db.session(), user, _actor())
+    click.echo(f"enabled {user.email}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from petitionkit.admin import (  # noqa: F401 (their views join the blueprint)
+    account,
     downloads,
     figures,
     moderation,

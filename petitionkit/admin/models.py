@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from petitionkit.extensions import UTCDateTime, db
 from petitionkit.petitions.models import utcnow
@@ -38,6 +38,10 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
     recovery_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    passkeys: Mapped[list[StaffPasskey]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="StaffPasskey.id",
+    )
 
     # What Flask-Login asks of a user object. get_id() names the signed-in session, not the
     # account: the session cookie carries that session's token, which the server can revoke.
@@ -68,12 +72,61 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
         return self.session_token
 
     @property
-    def has_second_factor(self) -> bool:
+    def has_totp(self) -> bool:
         return self.totp_secret is not None
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None or bool(self.passkeys)
 
     def may(self, role: str) -> bool:
         """Whether this account's role is ``role`` or above."""
         return ROLES.index(self.role) >= ROLES.index(role)
+
+
+# The longest credential ID WebAuthn allows (Level 3, section 5.1.1), and a name's length.
+CREDENTIAL_ID_MAX = 1023
+PASSKEY_NAME_MAX = 100
+
+
+class StaffPasskey(db.Model):  # type: ignore[name-defined]
+    """A passkey (WebAuthn credential) of a staff account: its ID and public key as the
+    authenticator gave them at registration, and the signature counter it last reported."""
+
+    __tablename__ = "staff_passkeys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    # COSE-encoded, as webauthn's verify_registration_response returns it.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    # What the browser said the authenticator speaks ("internal", "usb", "hybrid", ...):
+    # handed back at sign-in so the browser offers the right one.
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    name: Mapped[str] = mapped_column(String(PASSKEY_NAME_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[StaffUser] = relationship(back_populates="passkeys")
+
+
+class WebAuthnChallenge(db.Model):  # type: ignore[name-defined]
+    """A WebAuthn challenge handed to a browser and not answered yet. The browser's session
+    holds the challenge; this row makes it single-use for every process (answering deletes it,
+    and only the one request that deletes it may go on)."""
+
+    __tablename__ = "staff_webauthn_challenges"
+
+    # SHA-256 of the challenge, hex: the table never holds a challenge that could be answered.
+    challenge_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class StaffPetitionAccess(db.Model):  # type: ignore[name-defined]

@@ -33,7 +33,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.validators import ValidationError
 
-from petitionkit.admin import access, accounts, audit, dashboard
+from petitionkit.admin import access, accounts, audit, dashboard, passkeys
 from petitionkit.admin.accounts import AccountError
 from petitionkit.admin.forms import (
     AddUserForm,
@@ -42,7 +42,7 @@ from petitionkit.admin.forms import (
     LoginForm,
     SetPasswordForm,
 )
-from petitionkit.admin.models import StaffUser
+from petitionkit.admin.models import PASSKEY_NAME_MAX, StaffUser
 from petitionkit.admin.roles import require_role
 from petitionkit.admin.sessions import (
     end_idle_sessions,
@@ -63,7 +63,7 @@ login_manager = LoginManager()
 login_manager.session_protection = None
 
 # The workspace's pages load only their own stylesheet and scripts (the bulk invalidation's
-# progress fetches its own page again); nothing may frame them.
+# progress fetches its own page again, passkeys post to the workspace); nothing may frame them.
 ADMIN_POLICY = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -95,6 +95,9 @@ ACTION_NAMES = {
     "recovery code used": _l("recovery code used"), "password set": _l("password set"),
     "user added": _l("user added"), "user removed": _l("user removed"),
     "petitions limited": _l("petitions limited"),
+    "passkey added": _l("passkey added"), "passkey removed": _l("passkey removed"),
+    "second factor reset": _l("second factor reset"),
+    "user disabled": _l("account disabled"), "user enabled": _l("account enabled"),
 }
 
 
@@ -121,8 +124,10 @@ def refuse_forged_posts() -> None:
         request.max_content_length = request.max_form_memory_size = LARGE_FORM_BYTES
     if is_cross_site_post():
         raise Forbidden(gettext("This form was sent from another site and was refused."))
+    # Forms carry the token as a field; the passkey script sends JSON with it in a header.
+    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
     try:
-        validate_csrf(request.form.get("csrf_token"))
+        validate_csrf(token)
     except ValidationError as error:
         raise BadRequest(gettext(
             "This form has expired or did not come from this site. Please go back, reload the "
@@ -140,7 +145,7 @@ def workspace_names() -> dict[str, Any]:
             "signature_states": SIGNATURE_STATES,
             "action_names": ACTION_NAMES, "format_day": format_date,
             "format_hour": _format_hour,
-            "csrf_token": generate_csrf}
+            "csrf_token": generate_csrf, "passkey_name_max": PASSKEY_NAME_MAX}
 
 
 @bp.after_request
@@ -233,10 +238,10 @@ def second_factor() -> Any:
         return redirect(url_for("admin.login"), code=303)
     form = CodeForm()
     if request.method != "POST":
-        return render_template("admin/second_factor.html", form=form, error=None)
+        return render_template("admin/second_factor.html", form=form, user=user, error=None)
     check_client_limit(str(current_app.config["RATELIMIT_ADMIN_LOGIN"]), "admin-second-factor")
     if not form.validate():
-        return render_template("admin/second_factor.html", form=form, error=None), 422
+        return render_template("admin/second_factor.html", form=form, user=user, error=None), 422
     code = str(form.code.data)
     keys = KEYS.of()
     try:
@@ -245,7 +250,8 @@ def second_factor() -> Any:
             and accounts.use_recovery_code(db.session(), keys, user, code)
         )
     except AccountError as error:
-        return render_template("admin/second_factor.html", form=form, error=str(error)), 409
+        return render_template("admin/second_factor.html", form=form, user=user,
+                               error=str(error)), 409
     if accepted:
         next_page = _pending_next()
         _sign_in(user)
@@ -253,7 +259,8 @@ def second_factor() -> Any:
     audit.record(db.session(), None, "second factor failed", user.email)
     db.session.commit()
     error_text = gettext("This code is not right. Codes change every 30 seconds.")
-    return render_template("admin/second_factor.html", form=form, error=error_text), 401
+    return render_template("admin/second_factor.html", form=form, user=user,
+                           error=error_text), 401
 
 
 def qr_code_svg(text: str) -> Markup:
@@ -387,6 +394,38 @@ def remove_user(user_id: int) -> Any:
     except AccountError as error:
         return _users_page(AddUserForm(formdata=None), status=409, error=str(error))
     return redirect(url_for("admin.users"), code=303)
+
+
+def _owner_action(user_id: int, action: Any) -> Any:
+    """Run ``action(session, user, actor)`` on an account from the users page."""
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound()
+    try:
+        action(db.session(), user, current_user.email)
+    except AccountError as error:
+        db.session.rollback()
+        return _users_page(AddUserForm(formdata=None), status=409, error=str(error))
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.route("/users/<int:user_id>/reset-second-factor", methods=["POST"])
+@require_role("owner")
+def reset_second_factor(user_id: int) -> Any:
+    """Forget the account's passkeys and authenticator app; it sets one up at next sign-in."""
+    return _owner_action(user_id, passkeys.reset_second_factor)
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@require_role("owner")
+def disable_user(user_id: int) -> Any:
+    return _owner_action(user_id, accounts.disable_user)
+
+
+@bp.route("/users/<int:user_id>/enable", methods=["POST"])
+@require_role("owner")
+def enable_user(user_id: int) -> Any:
+    return _owner_action(user_id, accounts.enable_user)
 
 
 @bp.route("/users/<int:user_id>/petitions", methods=["GET", "POST"])

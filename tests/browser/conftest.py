@@ -119,10 +119,11 @@ def host_site() -> Iterator[HostSite]:
 
 @contextmanager
 def serve_engine(tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer,
-                 **overrides: Any) -> Iterator[Engine]:
-    """The engine on a loopback port of its own, with ``overrides`` of its configuration."""
+                 host: str = "127.0.0.1", **overrides: Any) -> Iterator[Engine]:
+    """The engine on a loopback port of its own, with ``overrides`` of its configuration,
+    known by the name ``host`` (``localhost`` where the browser must see a secure context)."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     config: dict[str, Any] = {
         "MAIL_URL": smtp_server.url, "PUBLIC_URL": url, "WIDGET_POLL_SECONDS": 1,
         "COUNT_CACHE_SECONDS": 0, "API_MAX_AGE": 0, **overrides,
