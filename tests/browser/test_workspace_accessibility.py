@@ -176,6 +176,7 @@ def pages_of_the_workspace(engine: Engine, page: Page) -> dict[str, str]:
         "/admin/tokens": "/admin/tokens",
         "/admin/outbox": "/admin/outbox",
         "/admin/audit": "/admin/audit",
+        "/admin/account": "/admin/account",
     }
 
 
