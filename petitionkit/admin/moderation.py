@@ -92,7 +92,10 @@ def _signature(petition: Petition, signature_id: int) -> Any:
 _NAME_CHANGES = {"hide": (moderation.hide_name, "hidden"), "show": (moderation.show_name, "shown")}
 
 
-@bp.route("/p/<slug>/signatures/<int:signature_id>/<any(hide, show):change>", methods=["POST"])
+@bp.route("/p/<slug>/signatures/<int:signature_id>/hide", methods=["POST"],
+          defaults={"change": "hide"})
+@bp.route("/p/<slug>/signatures/<int:signature_id>/show", methods=["POST"],
+          defaults={"change": "show"})
 @require_role("moderator")
 def change_name(slug: str, signature_id: int, change: str) -> Any:
     """Hide a signer's public name, or show it again."""
@@ -170,8 +173,10 @@ def invalidation_run(slug: str, run_id: int) -> Any:
     return render_template("admin/moderation_run.html", petition=petition, run=run)
 
 
-@bp.route("/p/<slug>/organizations/<int:signature_id>/<any(approve, reject):decision>",
-          methods=["POST"])
+@bp.route("/p/<slug>/organizations/<int:signature_id>/approve", methods=["POST"],
+          defaults={"decision": "approve"})
+@bp.route("/p/<slug>/organizations/<int:signature_id>/reject", methods=["POST"],
+          defaults={"decision": "reject"})
 @require_role("moderator")
 def decide_organization(slug: str, signature_id: int, decision: str) -> Any:
     petition = _petition(slug)
