@@ -26,6 +26,24 @@ FIELD_ERRORS = {
     "required": ["error"],
 }
 OBJECT: dict[str, Any] = {"type": "object"}
+INTEGER: dict[str, Any] = {"type": "integer"}
+COUNT: dict[str, Any] = {"type": "integer", "minimum": 0}
+TEXT: dict[str, Any] = {"type": "string"}
+BOOLEAN: dict[str, Any] = {"type": "boolean"}
+MOMENT: dict[str, Any] = {"type": "string", "format": "date-time"}
+
+
+def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
+def record(optional: Mapping[str, Mapping[str, Any]] | None = None,
+           **required: Mapping[str, Any]) -> dict[str, Any]:
+    """An object schema: the keyword arguments are always there, ``optional`` may be."""
+    return {"type": "object",
+            "properties": {**{name: dict(schema) for name, schema in required.items()},
+                           **{name: dict(schema) for name, schema in (optional or {}).items()}},
+            "required": sorted(required)}
 _PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # What every route may answer besides what it declares.

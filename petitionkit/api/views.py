@@ -20,7 +20,19 @@ from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from petitionkit.admin import audit
-from petitionkit.api.openapi import ERROR, FIELD_ERRORS, OBJECT, document, operation
+from petitionkit.api.openapi import (
+    BOOLEAN,
+    COUNT,
+    ERROR,
+    FIELD_ERRORS,
+    INTEGER,
+    MOMENT,
+    OBJECT,
+    TEXT,
+    document,
+    operation,
+    record,
+)
 from petitionkit.api.tokens import ApiToken, token_for
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import db
@@ -31,6 +43,7 @@ from petitionkit.petitions.editing import (
     petition_as_data,
     update_petition,
 )
+from petitionkit.petitions.loader import KNOWN_KEYS
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import public_status
 from petitionkit.plugins import calls
@@ -47,14 +60,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 LARGE_BODY = 1024 * 1024
 PAGE = 1000
 PETITION_BODY = {"type": "object", "description": "The keys of a petition file's front matter "
-                 "(docs/petitions.md), plus body (Markdown).",
-                 "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
-                                "body": {"type": "string"}}}
-PETITION = {"type": "object", "properties": {"slug": {"type": "string"},
-                                             "title": {"type": "string"}},
-            "required": ["slug", "title"]}
-STATUS = {"type": "object", "properties": {"changed": {"type": "boolean"}},
-          "required": ["changed"]}
+                 "(docs/petitions.md), plus body (Markdown); a plugin may read further keys.",
+                 "properties": {**{key: {} for key in sorted(KNOWN_KEYS)},
+                                "slug": TEXT, "title": TEXT, "body": TEXT}}
+PETITION = {**record(slug=TEXT, title=TEXT, body=TEXT),
+            "description": "The front matter as written, plus slug and body."}
+LISTED = record(slug=TEXT, title=TEXT, status=TEXT, kind=TEXT, locale=TEXT, count=COUNT,
+                offline=COUNT, organizations=COUNT, file_managed=BOOLEAN, created_at=MOMENT)
+STATUS = record(changed=BOOLEAN)
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
@@ -139,8 +152,8 @@ def openapi_document() -> Response:
 
 @bp.get("/petitions")
 @operation("Every petition with its counts and status", tag="petitions", role="viewer",
-           responses={200: ("The petitions", {"type": "object", "properties": {
-               "petitions": {"type": "array", "items": OBJECT}}, "required": ["petitions"]})})
+           responses={200: ("The petitions", record(
+               petitions={"type": "array", "items": LISTED}))})
 @require_token("viewer")
 def list_petitions() -> Response:
     petitions = db.session.scalars(select(Petition).order_by(Petition.created_at.desc(),
@@ -178,9 +191,8 @@ def read(slug: str) -> Response:
 @bp.patch("/petitions/<slug>")
 @operation("Change a petition: the keys given (null: back to the default)", tag="petitions",
            role="editor", request=PETITION_BODY,
-           responses={200: ("Changed", {"type": "object", "properties": {
-               "changed": {"type": "array", "items": {"type": "string"}},
-               "petition": PETITION}, "required": ["changed", "petition"]}),
+           responses={200: ("Changed", record(changed={"type": "array", "items": TEXT},
+                                              petition=PETITION)),
                400: ("Not a JSON object", ERROR), 404: ("No such petition", ERROR),
                409: ("Managed by its file", ERROR), 413: ("Too large", ERROR),
                415: ("Not JSON", ERROR), 422: ("Refused, with a message per key", FIELD_ERRORS)})
@@ -323,8 +335,10 @@ BULK = {"type": "object", "properties": {
 @bp.post("/petitions/<slug>/invalidations")
 @operation("Count, then invalidate, the signatures matching a domain, time window or source",
            tag="moderation", role="moderator", request=BULK,
-           responses={200: ("How many match (without confirm)", OBJECT),
-                      202: ("The run started (with confirm: true)", OBJECT),
+           responses={200: ("How many match (without confirm)",
+                            record(matching=COUNT, unindexed=COUNT)),
+                      202: ("The run started (with confirm: true)",
+                            record(run=INTEGER, total=COUNT)),
                       400: ("Not a JSON object", ERROR), 404: ("No such petition", ERROR),
                       415: ("Not JSON", ERROR), 422: ("Criteria refused", ERROR)})
 @require_token("moderator")
@@ -354,7 +368,9 @@ def bulk(slug: str) -> Response:
 
 @bp.get("/petitions/<slug>/invalidations/<int:run_id>")
 @operation("How far a bulk invalidation got", tag="moderation", role="moderator",
-           responses={200: ("The run", OBJECT), 404: ("No such run", ERROR)})
+           responses={200: ("The run", record(run=INTEGER, total=COUNT, done=COUNT,
+                                              finished=BOOLEAN)),
+                      404: ("No such run", ERROR)})
 @require_token("moderator")
 def bulk_progress(slug: str, run_id: int) -> Response:
     petition = _petition(slug)
