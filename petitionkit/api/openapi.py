@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from flask import Flask
 
+from petitionkit.extensions import MAX_ROW_NUMBER
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
@@ -88,7 +90,8 @@ def described(view: Callable[..., Any]) -> Operation | None:
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     parameters = []
     for converter, name in _PARAMETER.findall(rule):
-        schema: dict[str, Any] = ({"type": "integer", "minimum": 1} if converter == "int"
+        schema: dict[str, Any] = ({"type": "integer", "minimum": 1, "maximum": MAX_ROW_NUMBER}
+                                  if converter == "int"
                                   else {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,79}$"}
                                   if name == "slug" else {"type": "string"})
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -51,7 +51,7 @@ from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.signatures import moderation, services
 from petitionkit.signatures.limits import check_client_limit
 from petitionkit.signatures.models import ORGANIZATION, ModerationRun, PersonalData, Signature
-from petitionkit.signatures.moderation import Criteria, ModerationError
+from petitionkit.signatures.moderation import Criteria, ModerationError, utc_moment
 from petitionkit.signatures.services import SIGNING_POLICY
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -320,10 +320,9 @@ def _moment(value: Any, name: str) -> datetime | None:
     if value is None or value == "":
         return None
     try:
-        moment = datetime.fromisoformat(str(value)[:40])
+        return utc_moment(str(value)[:40])
     except ValueError as error:
         raise ModerationError(gettext("%(name)s must be a time in ISO 8601.", name=name)) from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 BULK = {"type": "object", "properties": {
