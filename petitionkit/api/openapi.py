@@ -113,10 +113,10 @@ def _operation(item: Operation, path_parameters: list[dict[str, Any]]) -> dict[s
     if item.request is not None:
         # Every body is read the same way: a body too large for MAX_CONTENT_LENGTH, of another
         # media type or not a JSON object is refused before the view reads a key.
-        for code, description in (("400", "Not a JSON object"), ("413", "Too large"),
-                                  ("415", "Not JSON")):
-            responses.setdefault(code, {"description": description,
-                                        "content": {"application/json": {"schema": ERROR}}})
+        for refusal, description in (("400", "Not a JSON object"), ("413", "Too large"),
+                                     ("415", "Not JSON")):
+            responses.setdefault(refusal, {"description": description,
+                                           "content": {"application/json": {"schema": ERROR}}})
     if item.role is not None:
         responses.setdefault("401", {"description": "No token, or not a live one",
                                      "content": {"application/json": {"schema": ERROR}}})
