@@ -33,7 +33,7 @@ from petitionkit.cli import register_commands
 from petitionkit.config import ConfigurationError, load_config
 from petitionkit.embed.views import bp as embed_bp
 from petitionkit.encryption import DATA_SEALER, Sealer
-from petitionkit.extensions import babel, db, limiter, migrate
+from petitionkit.extensions import RowNumberConverter, babel, db, limiter, migrate
 from petitionkit.keys import KEYS, Keys
 from petitionkit.ops.access import OPS_ACCESS, OpsAccess
 from petitionkit.ops.errors import register_error_handlers
@@ -89,6 +89,8 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     app = Flask("petitionkit", instance_path=os.path.abspath(instance_path),
                 instance_relative_config=True)
     app.request_class = PetitionkitRequest
+    # Before any route is added: the routes' converters are bound as they are added.
+    app.url_map.converters["int"] = RowNumberConverter
     load_config(app, test_config)
     _check_mail_url(app)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -11,6 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter, Map
 
 from petitionkit.security import client_key
 
@@ -57,3 +58,29 @@ def _checked_by_the_views() -> bool:
     attempts themselves. Without this filter it would resolve (empty) limits on every request,
     a quarter of the time of the count read that viral petitions are polled with."""
     return True
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC (one without an offset is taken as UTC). ValueError when moving it to
+    UTC leaves the years a datetime holds (the first hours of year 1 ahead of UTC, the last of
+    9999 behind it): such a time comes only from hostile or mistyped input."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"{moment.isoformat()} is out of range in UTC") from error
+
+
+# The largest row number a database here stores (SQLite's INTEGER, PostgreSQL's BIGINT): a
+# longer number in a URL names no row, and handed to SQLite it would raise instead of matching
+# nothing.
+MAX_ROW_NUMBER = 2**63 - 1
+
+
+class RowNumberConverter(IntegerConverter):
+    """``<int:…>`` in every route: a whole number up to ``MAX_ROW_NUMBER``; past it, a 404."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = MAX_ROW_NUMBER, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

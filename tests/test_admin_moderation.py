@@ -199,6 +199,10 @@ def test_bulk_by_time_window_and_source(app: Flask, client: FlaskClient,
     ({"since": "yesterday"}, "must look like"),
     ({"since": "2026-12-05T10:00", "until": "2026-12-05T09:00"}, "after its start"),
     ({"source": "s" * 101}, "at most"),
+    # Past the years a datetime holds once moved to UTC: refused, not a server error.
+    ({"since": "9999-12-31T23:59-05:00"}, "must look like"),
+    ({"until": "0001-01-01T00:00+01:00"}, "must look like"),
+    ({"source": "widget\x00"}, "control characters"),
 ])
 def test_bulk_criteria_are_checked(app: Flask, client: FlaskClient, signed: dict[str, int],
                                    data: dict[str, str], words: str) -> None:
@@ -276,6 +280,9 @@ def test_forged_tampered_and_foreign(app: Flask, client: FlaskClient,
     assert client.get(f"{PAGE}/{signed['ayse']}/hide").status_code == 405
     assert client.put(PAGE).status_code == 405
     assert client.get("/admin/p/free-the-poet/invalidations/12345").status_code == 404
+    # A number past any row's: no row, where SQLite would have raised on it.
+    assert client.get(f"/admin/p/free-the-poet/invalidations/{2**64}").status_code == 404
+    assert post(client, f"{PAGE}/{2**64}/hide", {}).status_code == 404
     assert client.get("/admin/p/no-such/signatures").status_code == 404
     hostile = post(client, PAGE, {"name": "\u202e<script>alert(1)</script>" + "x" * 10_000})
     assert hostile.status_code == 200 and "<script>alert(1)</script>" not in hostile.text

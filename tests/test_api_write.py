@@ -263,3 +263,40 @@ def test_owners_manage_tokens_in_the_workspace(app: Flask, client: FlaskClient) 
 def test_only_owners_see_tokens(app: Flask, client: FlaskClient, role: str) -> None:
     sign_in(client, f"{role}@example.org", role, app)
     assert client.get("/admin/tokens").status_code == 403
+
+
+# Each case below answered 500 before the fuzzing of the OpenAPI document found it
+# (tests/test_api_schemathesis.py).
+@pytest.mark.parametrize("database", ["app", "pg_app"])
+def test_what_the_fuzzing_found_is_refused(database: str, request: pytest.FixtureRequest) -> None:
+    app: Flask = request.getfixturevalue(database)
+    add_petition(app)
+    ayse = sign_and_confirm(app, "free-the-poet", "Ayşe Yılmaz", "ayse@example.org",
+                            show_name=True)
+    client = app.test_client()
+    owner = token(app, "owner")
+    base = "/api/v1/petitions/free-the-poet"
+    # Row numbers past what the database holds name no row.
+    for path in (f"{base}/signatures/{2**63}/hide", f"{base}/organizations/{2**64}/approve"):
+        assert call(client, "POST", path, owner).status_code == 404
+    assert call(client, "GET", f"{base}/invalidations/{10**30}", owner).status_code == 404
+    # Times that leave the datetime's years once moved to UTC.
+    for since in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00+01:00"):
+        answer = call(client, "POST", f"{base}/invalidations", owner, {"since": since})
+        assert answer.status_code == 422 and "ISO 8601" in answer.json["error"]
+    changes = [({"opens_at": "9999-12-31T23:59:59-23:59"}, "opens_at"),
+               ({"goal": 10**30}, "goal"), ({"show_count_from": 2**31}, "show_count_from"),
+               ({"goal_ladder": [10, 2**40]}, "goal_ladder"), ({"title": "Free\x00"}, "title"),
+               ({"extra": {"note\x00": "x"}}, "extra"), ({"body": "a\x00b"}, "body")]
+    for change, key in changes:
+        answer = call(client, "PATCH", base, owner, change)
+        assert answer.status_code == 422, (change, answer.status_code)
+        assert list(answer.json["errors"]) == [key]
+    # NUL in a reason or a source: PostgreSQL stores none, so they are refused for both.
+    refused = call(client, "POST", f"{base}/signatures/{ayse}/invalidate", owner,
+                   {"reason": "spam\x00"})
+    assert refused.status_code == 422 and "control characters" in refused.json["error"]
+    assert call(client, "POST", f"{base}/invalidations", owner,
+                {"source": "\x00", "reason": "r", "confirm": True}).status_code == 422
+    with app.app_context():
+        assert db.session.get(Signature, ayse).status != CANCELLED

@@ -176,7 +176,7 @@ BAD_FILES = {
     "listed as text": ("---\ntitle: T\nlisted: 'no'\n---\n", "listed must be true or false"),
     "count in file": ("---\ntitle: T\nsignature_count: 5000\n---\n", "unknown keys"),
     "negative show_count_from": ("---\ntitle: T\nshow_count_from: -1\n---\n",
-                                 "show_count_from must be a whole number, 0 or more"),
+                                 "show_count_from must be a whole number from 0 to"),
     "show_count_from as text": ("---\ntitle: T\nshow_count_from: lots\n---\n",
                                 "show_count_from must be a whole number"),
     "show_count_from as a fraction": ("---\ntitle: T\nshow_count_from: 2.5\n---\n",

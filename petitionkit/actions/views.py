@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.actions import services
 from petitionkit.actions.services import Report, action_label, declared
-from petitionkit.api.openapi import ERROR, OBJECT, operation
+from petitionkit.api.openapi import BOOLEAN, ERROR, FIELD_ERRORS, TEXT, nullable, operation, record
 from petitionkit.challenges.services import Problem
 from petitionkit.challenges.views import challenge_required, check_solution, claim, problem_message
 from petitionkit.embed.framing import petition_policy
@@ -211,11 +211,15 @@ def api_preflight(slug: str) -> Response:
 
 @bp.post("/api/v1/petitions/<slug>/reports")
 @operation("Report an action taken (docs/petitions.md, report_actions)", tag="public",
-           request={"type": "object"},
-           responses={202: ("Counted", OBJECT), 400: ("Fields of the wrong type", ERROR),
+           request={"type": "object", "required": ["actions"], "properties": {
+               "actions": {"type": "array", "items": TEXT}, "outcome": nullable(TEXT),
+               "target": nullable(TEXT), "token": nullable(TEXT), "altcha": nullable(TEXT)}},
+           responses={202: ("Recorded", record(status={"const": "recorded"}, counted=BOOLEAN,
+                                               message=TEXT)),
+                      400: ("Fields of the wrong type", FIELD_ERRORS),
                       403: ("Another site", ERROR), 404: ("No such petition", ERROR),
                       409: ("Closed", ERROR), 413: ("Too large", ERROR),
-                      415: ("Not JSON", ERROR), 422: ("Fields to correct", ERROR)})
+                      415: ("Not JSON", ERROR), 422: ("Fields to correct", FIELD_ERRORS)})
 def report_api(slug: str) -> Response:
     check_report_limit()
     petition = signing_petition(slug)

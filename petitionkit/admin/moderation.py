@@ -7,7 +7,7 @@ search is a POST, so that an address typed into it never lands in an access log.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -25,7 +25,7 @@ from petitionkit.petitions.models import Petition
 from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.signatures import moderation
 from petitionkit.signatures.models import ModerationRun
-from petitionkit.signatures.moderation import Criteria, ModerationError
+from petitionkit.signatures.moderation import Criteria, ModerationError, utc_moment
 from petitionkit.signatures.organizations import pending_organizations
 from petitionkit.signatures.services import SIGNING_POLICY
 
@@ -125,10 +125,9 @@ def _moment(name: str) -> datetime | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value[:32])
+        return utc_moment(value[:32])
     except ValueError as error:
         raise ModerationError(gettext("A time must look like 2026-12-05T14:30.")) from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _criteria() -> Criteria:

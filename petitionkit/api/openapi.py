@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from flask import Flask
 
+from petitionkit.extensions import MAX_ROW_NUMBER
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
@@ -26,6 +28,24 @@ FIELD_ERRORS = {
     "required": ["error"],
 }
 OBJECT: dict[str, Any] = {"type": "object"}
+INTEGER: dict[str, Any] = {"type": "integer"}
+COUNT: dict[str, Any] = {"type": "integer", "minimum": 0}
+TEXT: dict[str, Any] = {"type": "string"}
+BOOLEAN: dict[str, Any] = {"type": "boolean"}
+MOMENT: dict[str, Any] = {"type": "string", "format": "date-time"}
+
+
+def nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [dict(schema), {"type": "null"}]}
+
+
+def record(optional: Mapping[str, Mapping[str, Any]] | None = None,
+           **required: Mapping[str, Any]) -> dict[str, Any]:
+    """An object schema: the keyword arguments are always there, ``optional`` may be."""
+    return {"type": "object",
+            "properties": {**{name: dict(schema) for name, schema in required.items()},
+                           **{name: dict(schema) for name, schema in (optional or {}).items()}},
+            "required": sorted(required)}
 _PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # What every route may answer besides what it declares.
@@ -70,7 +90,8 @@ def described(view: Callable[..., Any]) -> Operation | None:
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     parameters = []
     for converter, name in _PARAMETER.findall(rule):
-        schema: dict[str, Any] = ({"type": "integer", "minimum": 1} if converter == "int"
+        schema: dict[str, Any] = ({"type": "integer", "minimum": 1, "maximum": MAX_ROW_NUMBER}
+                                  if converter == "int"
                                   else {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,79}$"}
                                   if name == "slug" else {"type": "string"})
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
@@ -89,6 +110,13 @@ def _operation(item: Operation, path_parameters: list[dict[str, Any]]) -> dict[s
             media = item.response_media if 200 <= code < 300 else "application/json"
             answer["content"] = {media: {"schema": dict(schema)}}
         responses[str(code)] = answer
+    if item.request is not None:
+        # Every body is read the same way: a body too large for MAX_CONTENT_LENGTH, of another
+        # media type or not a JSON object is refused before the view reads a key.
+        for refusal, description in (("400", "Not a JSON object"), ("413", "Too large"),
+                                     ("415", "Not JSON")):
+            responses.setdefault(refusal, {"description": description,
+                                           "content": {"application/json": {"schema": ERROR}}})
     if item.role is not None:
         responses.setdefault("401", {"description": "No token, or not a live one",
                                      "content": {"application/json": {"schema": ERROR}}})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -19,7 +19,19 @@ from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
-from petitionkit.api.openapi import ERROR, FIELD_ERRORS, OBJECT, document, operation
+from petitionkit.api.openapi import (
+    BOOLEAN,
+    COUNT,
+    ERROR,
+    FIELD_ERRORS,
+    INTEGER,
+    MOMENT,
+    OBJECT,
+    TEXT,
+    document,
+    operation,
+    record,
+)
 from petitionkit.api.tokens import ApiToken, token_for
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import db
@@ -30,6 +42,7 @@ from petitionkit.petitions.editing import (
     petition_as_data,
     update_petition,
 )
+from petitionkit.petitions.loader import KNOWN_KEYS
 from petitionkit.petitions.models import Petition
 from petitionkit.petitions.services import public_status
 from petitionkit.plugins import calls
@@ -37,7 +50,7 @@ from petitionkit.plugins.events import LIFECYCLE
 from petitionkit.signatures import moderation
 from petitionkit.signatures.limits import check_client_limit
 from petitionkit.signatures.models import ORGANIZATION, ModerationRun, PersonalData, Signature
-from petitionkit.signatures.moderation import Criteria, ModerationError
+from petitionkit.signatures.moderation import Criteria, ModerationError, utc_moment
 from petitionkit.signatures.services import SIGNING_POLICY
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -46,14 +59,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 LARGE_BODY = 1024 * 1024
 PAGE = 1000
 PETITION_BODY = {"type": "object", "description": "The keys of a petition file's front matter "
-                 "(docs/petitions.md), plus body (Markdown).",
-                 "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
-                                "body": {"type": "string"}}}
-PETITION = {"type": "object", "properties": {"slug": {"type": "string"},
-                                             "title": {"type": "string"}},
-            "required": ["slug", "title"]}
-STATUS = {"type": "object", "properties": {"changed": {"type": "boolean"}},
-          "required": ["changed"]}
+                 "(docs/petitions.md), plus body (Markdown); a plugin may read further keys.",
+                 "properties": {**{key: {} for key in sorted(KNOWN_KEYS)},
+                                "slug": TEXT, "title": TEXT, "body": TEXT}}
+PETITION = {**record(slug=TEXT, title=TEXT, body=TEXT),
+            "description": "The front matter as written, plus slug and body."}
+LISTED = record(slug=TEXT, title=TEXT, status=TEXT, kind=TEXT, locale=TEXT, count=COUNT,
+                offline=COUNT, organizations=COUNT, file_managed=BOOLEAN, created_at=MOMENT)
+STATUS = record(changed=BOOLEAN)
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
@@ -138,8 +151,8 @@ def openapi_document() -> Response:
 
 @bp.get("/petitions")
 @operation("Every petition with its counts and status", tag="petitions", role="viewer",
-           responses={200: ("The petitions", {"type": "object", "properties": {
-               "petitions": {"type": "array", "items": OBJECT}}, "required": ["petitions"]})})
+           responses={200: ("The petitions", record(
+               petitions={"type": "array", "items": LISTED}))})
 @require_token("viewer")
 def list_petitions() -> Response:
     petitions = db.session.scalars(select(Petition).order_by(Petition.created_at.desc(),
@@ -177,9 +190,8 @@ def read(slug: str) -> Response:
 @bp.patch("/petitions/<slug>")
 @operation("Change a petition: the keys given (null: back to the default)", tag="petitions",
            role="editor", request=PETITION_BODY,
-           responses={200: ("Changed", {"type": "object", "properties": {
-               "changed": {"type": "array", "items": {"type": "string"}},
-               "petition": PETITION}, "required": ["changed", "petition"]}),
+           responses={200: ("Changed", record(changed={"type": "array", "items": TEXT},
+                                              petition=PETITION)),
                400: ("Not a JSON object", ERROR), 404: ("No such petition", ERROR),
                409: ("Managed by its file", ERROR), 413: ("Too large", ERROR),
                415: ("Not JSON", ERROR), 422: ("Refused, with a message per key", FIELD_ERRORS)})
@@ -308,10 +320,9 @@ def _moment(value: Any, name: str) -> datetime | None:
     if value is None or value == "":
         return None
     try:
-        moment = datetime.fromisoformat(str(value)[:40])
+        return utc_moment(str(value)[:40])
     except ValueError as error:
         raise ModerationError(gettext("%(name)s must be a time in ISO 8601.", name=name)) from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 BULK = {"type": "object", "properties": {
@@ -323,8 +334,10 @@ BULK = {"type": "object", "properties": {
 @bp.post("/petitions/<slug>/invalidations")
 @operation("Count, then invalidate, the signatures matching a domain, time window or source",
            tag="moderation", role="moderator", request=BULK,
-           responses={200: ("How many match (without confirm)", OBJECT),
-                      202: ("The run started (with confirm: true)", OBJECT),
+           responses={200: ("How many match (without confirm)",
+                            record(matching=COUNT, unindexed=COUNT)),
+                      202: ("The run started (with confirm: true)",
+                            record(run=INTEGER, total=COUNT)),
                       400: ("Not a JSON object", ERROR), 404: ("No such petition", ERROR),
                       415: ("Not JSON", ERROR), 422: ("Criteria refused", ERROR)})
 @require_token("moderator")
@@ -354,7 +367,9 @@ def bulk(slug: str) -> Response:
 
 @bp.get("/petitions/<slug>/invalidations/<int:run_id>")
 @operation("How far a bulk invalidation got", tag="moderation", role="moderator",
-           responses={200: ("The run", OBJECT), 404: ("No such run", ERROR)})
+           responses={200: ("The run", record(run=INTEGER, total=COUNT, done=COUNT,
+                                              finished=BOOLEAN)),
+                      404: ("No such run", ERROR)})
 @require_token("moderator")
 def bulk_progress(slug: str, run_id: int) -> Response:
     petition = _petition(slug)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, url_for
 from flask_babel import gettext
 from sqlalchemy.engine import Connection
 
-from petitionkit.api.openapi import ERROR, OBJECT, operation
+from petitionkit.api.openapi import BOOLEAN, ERROR, operation, record
 from petitionkit.challenges import services
 from petitionkit.challenges.services import (
     CHALLENGE_POLICY,
@@ -88,7 +88,9 @@ def claim(ticket: Ticket) -> Callable[[Connection], bool]:
 
 @bp.get("/api/v1/petitions/<slug>/challenge")
 @operation("A proof-of-work challenge for signing (docs/signing.md)", tag="public",
-           responses={200: ("A challenge", OBJECT), 404: ("No such petition", ERROR),
+           responses={200: ("An ALTCHA challenge, and whether signing needs one now",
+                            {**record(required=BOOLEAN), "additionalProperties": True}),
+                      404: ("No such petition", ERROR),
                       409: ("The petition is closed", ERROR)})
 def issue(slug: str) -> Response:
     """A fresh challenge for signing this petition, and whether signing needs one right now.

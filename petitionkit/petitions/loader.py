@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
 from petitionkit.actions import ACTION_KEY, MAX_OUTCOMES, MAX_REPORT_ACTIONS
+from petitionkit.extensions import as_utc
 from petitionkit.petitions.images import (
     ImageProblem,
     PetitionImage,
@@ -157,6 +158,10 @@ def parse_petition(
     unknown = set(meta) - KNOWN_KEYS - set(readers)
     if unknown:
         raise PetitionFileError(where, f"unknown keys: {', '.join(sorted(map(str, unknown)))}")
+    for key, value in [*meta.items(), ("body", body)]:
+        if _holds_nul(value):
+            # PostgreSQL stores no NUL in text nor in JSON; no petition needs one.
+            raise PetitionFileError(where, f"{key} holds a NUL character (U+0000)")
     slug = meta.get("slug") or Path(where).stem
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
         raise PetitionFileError(
@@ -290,21 +295,38 @@ def _text(where: str, key: str, value: object, longest: int | None) -> str | Non
     return value.strip() if longest is not None else value
 
 
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+# The largest goal or threshold: what the count columns hold (PostgreSQL's INTEGER), far past
+# any petition's signatures.
+MAX_COUNT = 2**31 - 1
+
+
 def _goal(where: str, key: str, value: object) -> int | None:
     return None if value is None else _positive(where, key, value)
 
 
 def _positive(where: str, key: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise PetitionFileError(where, f"{key} must be a whole number above zero")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+        raise PetitionFileError(where, f"{key} must be a whole number from 1 to {MAX_COUNT}")
     return value
 
 
 def _count_threshold(where: str, value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PetitionFileError(where, "show_count_from must be a whole number, 0 or more")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise PetitionFileError(
+            where, f"show_count_from must be a whole number from 0 to {MAX_COUNT}"
+        )
     return value
 
 
@@ -327,7 +349,10 @@ def _moment(where: str, key: str, value: object) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        try:
+            return as_utc(value)
+        except ValueError as error:
+            raise PetitionFileError(where, f"{key} is out of range") from error
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):

@@ -17,7 +17,16 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.actions.services import action_counts
-from petitionkit.api.openapi import ERROR, OBJECT, operation
+from petitionkit.api.openapi import (
+    BOOLEAN,
+    COUNT,
+    ERROR,
+    MOMENT,
+    TEXT,
+    nullable,
+    operation,
+    record,
+)
 from petitionkit.challenges.views import challenge_url
 from petitionkit.extensions import db
 from petitionkit.i18n import current_locale_name
@@ -109,9 +118,24 @@ def check_email(slug: str) -> str:
     )
 
 
+# What services.public_summary answers; the counts are null below show_count_from.
+_ACTION_COUNTS = nullable({"type": "object", "additionalProperties": COUNT})
+SUMMARY = record(slug=TEXT, title=TEXT, summary=TEXT, count=nullable(COUNT),
+                 offline=nullable(COUNT), total=nullable(COUNT), count_hidden=BOOLEAN,
+                 organizations=COUNT, goal=nullable(COUNT),
+                 goal_counts={"enum": ["signatures", "organizations"]},
+                 actions=_ACTION_COUNTS, actions_anonymous=_ACTION_COUNTS, status=TEXT,
+                 status_line=nullable(TEXT), opens_at=nullable(MOMENT),
+                 closes_at=nullable(MOMENT), locale=TEXT)
+ORGANIZATIONS = record(
+    slug=TEXT, count=COUNT, page=COUNT, per_page=COUNT, next=nullable(TEXT),
+    organizations={"type": "array", "items": record(name=TEXT, website=nullable(TEXT),
+                                                    country=nullable(TEXT))})
+
+
 @bp.get("/api/v1/petitions/<slug>")
 @operation("A petition's public figures: count, goal, status, reported actions", tag="public",
-           responses={200: ("The figures", OBJECT), 304: ("Unchanged since the ETag", None),
+           responses={200: ("The figures", SUMMARY), 304: ("Unchanged since the ETag", None),
                       404: ("No such petition", ERROR)})
 def api_show(slug: str) -> Response:
     cache: SummaryCache = SUMMARY_CACHE.of()
@@ -168,7 +192,7 @@ def _bad_argument(message: str) -> Response:
 @operation("The approved signatory organisations, a page at a time", tag="public",
            query={"page": {"type": "integer", "minimum": 1, "maximum": 1000},
                   "per_page": {"type": "integer", "minimum": 1}},
-           responses={200: ("One page", OBJECT), 304: ("Unchanged since the ETag", None),
+           responses={200: ("One page", ORGANIZATIONS), 304: ("Unchanged since the ETag", None),
                       400: ("A bad page number", ERROR), 404: ("No such petition", ERROR)})
 def api_organizations(slug: str) -> Response:
     """The approved signatory organisations, a page at a time (``page``, ``per_page``)."""

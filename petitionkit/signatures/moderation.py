@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from petitionkit.admin import audit
-from petitionkit.extensions import db
+from petitionkit.extensions import as_utc, db
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.outbox.services import enqueue
 from petitionkit.outbox.worker import DeliveryContext
@@ -44,6 +44,7 @@ from petitionkit.signatures.normalize import (
     domain_index,
     normalize_email,
 )
+from petitionkit.signatures.rules import text_problem
 from petitionkit.signatures.services import (
     WITHDRAWN_BY_OPERATOR,
     ApproveOutcome,
@@ -130,6 +131,8 @@ def _reason(reason: str) -> str:
     if len(reason) > REASON_MAX:
         raise ModerationError(gettext("The reason must be at most %(num)d characters.",
                                       num=REASON_MAX))
+    if problems := text_problem(reason):
+        raise ModerationError(problems[0])
     return reason
 
 
@@ -168,6 +171,11 @@ def decide_organization(session: Session, signature: Signature, approved: bool, 
     return changed
 
 
+def utc_moment(text: str) -> datetime:
+    """A time in ISO 8601, in UTC (``as_utc``); ValueError when the text is not one."""
+    return as_utc(datetime.fromisoformat(text))
+
+
 @dataclass(frozen=True)
 class Criteria:
     """What a bulk invalidation matches: every criterion given must hold."""
@@ -187,6 +195,8 @@ class Criteria:
         if len(source) > SOURCE_MAX:
             raise ModerationError(gettext("The source is at most %(num)d characters.",
                                           num=SOURCE_MAX))
+        if problems := text_problem(source):
+            raise ModerationError(problems[0])
         if since and until and until <= since:
             raise ModerationError(gettext("The end of the time window must be after its start."))
         if not (domain or since or until or source):

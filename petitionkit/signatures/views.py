@@ -23,7 +23,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
-from petitionkit.api.openapi import ERROR, OBJECT, operation
+from petitionkit.api.openapi import BOOLEAN, ERROR, FIELD_ERRORS, TEXT, nullable, operation, record
 from petitionkit.challenges.services import Problem, Ticket
 from petitionkit.challenges.views import check_solution, claim, problem_message
 from petitionkit.embed.framing import petition_policy
@@ -182,6 +182,16 @@ def _cors_headers(response: BaseResponse) -> BaseResponse:
     return response
 
 
+# The core's fields by their JSON type (signatures/rules.py); a petition's plugins may take more.
+SIGNING_BODY = {
+    "type": "object", "required": ["name", "email"],
+    "description": "The signing form's fields; a plugin may add fields to a petition's form.",
+    "properties": {**{key: BOOLEAN for key in sorted(CORE_BOOLEAN_FIELDS)},
+                   **{key: nullable(TEXT) for key in sorted(CORE_TEXT_FIELDS)},
+                   "email": {"type": "string", "format": "email"}},
+}
+
+
 @bp.route("/api/v1/petitions/<slug>/signatures", methods=["OPTIONS"])
 def api_preflight(slug: str) -> Response:
     return Response(status=204)
@@ -189,14 +199,13 @@ def api_preflight(slug: str) -> Response:
 
 @bp.post("/api/v1/petitions/<slug>/signatures")
 @operation("Sign: the signature waits for its confirmation by e-mail", tag="public",
-           request={"type": "object", "properties": {"name": {"type": "string"},
-                                                     "email": {"type": "string"}},
-                    "required": ["name", "email"]},
-           responses={202: ("Accepted; a mail asks to confirm", OBJECT),
-                      400: ("Fields of the wrong type", ERROR), 403: ("Another site", ERROR),
-                      404: ("No such petition", ERROR), 409: ("Closed", ERROR),
-                      413: ("Too large", ERROR), 415: ("Not JSON", ERROR),
-                      422: ("Fields to correct", ERROR)})
+           request=SIGNING_BODY,
+           responses={202: ("Accepted; a mail asks to confirm",
+                            record(status={"const": "pending_confirmation"}, message=TEXT)),
+                      400: ("Fields of the wrong type", FIELD_ERRORS),
+                      403: ("Another site", ERROR), 404: ("No such petition", ERROR),
+                      409: ("Closed", ERROR), 413: ("Too large", ERROR),
+                      415: ("Not JSON", ERROR), 422: ("Fields to correct", FIELD_ERRORS)})
 def sign_api(slug: str) -> Response:
     petition = signing_petition(slug)
     check_signing_limit(petition)
