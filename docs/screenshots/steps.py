@@ -36,6 +36,12 @@ LANGUAGES = {
     "zh": ("zh_Hans", "示例签名者", "港湾社区信托"),
     "ar": ("ar", "موقّع تجريبي", "جمعية الميناء الأهلية"),
 }
+# The organisation's own words around the widget, in the page's language.
+HOST_TEXT = {
+    "en": ("Act now", "Sign, then take the steps that follow."),
+    "zh_Hans": ("立即行动", "请签名，然后完成后面的步骤。"),
+    "ar": ("تحرّك الآن", "وقّع، ثم اتبع الخطوات التالية."),
+}
 SLUGS = ("urgent-action-lu-yunfei", "joint-letter-minister-marrow")
 # One signer signs many times here, from one address: the limits would only add waits.
 STEP_SETTINGS = {**SETTINGS, "RATELIMIT_SIGN": "1000/minute", "RATELIMIT_REPORT": "1000/minute"}
@@ -51,18 +57,19 @@ FOCUS_ON_STEPS = ("() => document.activeElement !== null"
 
 def host_page(engine: str, slug: str, lang: str) -> str:
     direction = "rtl" if lang == "ar" else "ltr"
+    heading, line = HOST_TEXT[lang]
     return f"""<!doctype html>
 <html lang="{lang.replace('_', '-')}" dir="{direction}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Harbour Lantern</title>
 <style>
-body {{ margin: 0; font: 17px/1.5 Georgia, serif; color: #222; background: #f6f3ee; }}
+body {{ margin: 0; font: 17px/1.5 system-ui, sans-serif; color: #222; background: #f6f3ee; }}
 header {{ background: #8a2b1d; color: #fff; padding: .8rem 1rem; font-weight: bold; }}
 main {{ max-width: 60rem; margin: 0 auto; padding: 1rem; display: grid; gap: 1.5rem; }}
 @media (min-width: 48rem) {{ main {{ grid-template-columns: 1fr 24rem; }} }}
 </style></head>
 <body><header>Harbour Lantern</header>
-<main><article><h1>Act now</h1><p>Sign, then take the steps that follow.</p></article>
+<main><article><h1>{heading}</h1><p>{line}</p></article>
 <aside><script async src="{engine}/widget.js" data-petition="{slug}" data-lang="{lang}"
 data-source="screenshots"></script></aside></main></body></html>"""
 
