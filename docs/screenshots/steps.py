@@ -9,7 +9,8 @@ them (examples/demo_server.py). Debian's Chromium (Playwright) opens each at 320
 signer would: the hosted page, signing and the "check your e-mail" page, "I called" on the call
 step, the link of the confirmation mail and the confirmed page, a report of what was done and
 its thank-you page, then the widget on the organisation's own page (served to the browser as the
-demo site's address, which the examples allow) with the steps it shows after signing.
+demo site's address, which the examples allow) with the steps it shows after signing. The
+widget before signing is in take.py's pictures.
 
 The pictures are written next to this script as ``steps-PAGE-SLUG-LANGUAGE-WIDTH.png``, reduced
 to 256 colours.
@@ -123,11 +124,10 @@ def walk(browser: Any, engine: str, folder: Path, slug: str, language: str, widt
     page.goto(f"{HOST}/campaign")
     frame = page.wait_for_selector("iframe").content_frame()
     frame.wait_for_selector("form.sign-form")
-    shoot(page, HERE / f"steps-widget-{name}.png")
     sign(frame, signer, organization, f"widget-{address}")
     # The frame grows to its new content through the loader.
     page.wait_for_timeout(600)
-    shoot(page, HERE / f"steps-widget-signed-{name}.png")
+    shoot(page, HERE / f"steps-widget-{name}.png")
     context.close()
 
 
