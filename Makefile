@@ -84,6 +84,7 @@ bench: $(STAMP) $(LIGHTHOUSE)
 # docs/screenshots.md: the pages and the mail signers see, in three languages and two widths.
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots/take.py
+	$(BIN)/python docs/screenshots/steps.py
 	$(BIN)/python docs/screenshots/workspace.py
 
 clean-demo:

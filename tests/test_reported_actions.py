@@ -406,3 +406,20 @@ def test_anonymous_reports_ask_for_the_check_while_signing_does(
     token = token_for(app, sign_and_confirm(app, slug, "Ana", "ana@example.org"))
     assert client.post(api, json={"actions": ["wrote"], "token": token}).status_code == 202
     assert api_counts(app, slug) == ({"called": 0, "wrote": 1}, {"called": 1, "wrote": 0})
+
+
+def test_the_thank_you_page_speaks_the_language_of_the_page_the_report_came_from(
+    app: Flask, slug: str
+) -> None:
+    """A page read in another language than the petition's sends it with the report (and with
+    "I called"), so that the thanks and the steps still open come in that language too."""
+    client = app.test_client()
+    page = client.get(f"/p/{slug}?lang=ar").text
+    assert '<input type="hidden" name="lang" value="ar">' in page
+    token = token_for(app, sign_and_confirm(app, slug, "Ana", "ana@example.org"))
+    answer = client.post(f"/p/{slug}/report",
+                         data={"token": token, "action": "called", "lang": "ar"})
+    assert answer.status_code == 200
+    assert re.search(r'<html lang="ar" dir="rtl"', answer.text)
+    plain = client.post(f"/p/{slug}/report", data={"token": token, "action": "wrote"})
+    assert re.search(r'<html lang="en" dir="ltr"', plain.text)

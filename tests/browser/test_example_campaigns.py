@@ -195,3 +195,18 @@ def test_example_campaign(chromium: Any, engine: Engine, host_site: HostSite,
         assert summary(engine, slug)["actions_anonymous"].get(key, 0) > \
             anonymous_before.get(key, 0), "a report from the widget, shown apart"
     context.close()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_example_pages_fit_a_small_phone_in_arabic(chromium: Any, engine: Engine,
+                                                  host_site: HostSite, path: Path) -> None:
+    """At 320 px, read right to left, nothing runs off the side: not the hidden field that
+    catches robots, not the markers of lists in the petition's own direction."""
+    petition = load_example(engine, path, host_site.origin)
+    context = chromium.new_context(viewport={"width": 320, "height": 900}, locale="ar")
+    page = context.new_page()
+    page.goto(f"{engine.url}/p/{petition.slug}?lang=ar")
+    assert page.get_attribute("html", "dir") == "rtl"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "nothing runs off the side of the page"
+    context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -343,3 +344,12 @@ def test_the_story_step_is_named_for_a_petition_s_steps_list(tmp_path: Path) -> 
     assert story_step_missing({"sections": {}}) == \
         "needs a stories: section with the question to ask"
     assert story_step_missing({"sections": {"stories": read_stories({"prompt": "Tell"})}}) is None
+
+
+def test_a_page_read_in_another_language_keeps_it_on_the_story_form(tmp_path: Path) -> None:
+    client = stories_app(tmp_path).test_client()
+    step = client.get(f"/p/{SLUG}?lang=ar").text
+    assert f'href="/p/{SLUG}/story?lang=ar"' in step
+    form = client.get(f"/p/{SLUG}/story?lang=ar").text
+    assert re.search(r'<html lang="ar" dir="rtl"', form)
+    assert '<input type="hidden" name="lang" value="ar">' in form
