@@ -84,7 +84,7 @@ def test_create_change_and_read_back(request: pytest.FixtureRequest, database: s
     ({**NEW, "slug": ""}, "slug", "needs a slug"),
     ({**NEW, "title": "  "}, "title", "required"),
     ({**NEW, "status": "hidden"}, "status", "status must be one of"),
-    ({**NEW, "goal": -3}, "goal", "above zero"),
+    ({**NEW, "goal": -3}, "goal", "a whole number from 1"),
     ({**NEW, "closes_at": "soon"}, "closes_at", "ISO 8601"),
     ({**NEW, "targets": [{"title": "no name"}]}, "targets", "needs a name"),
     ({**NEW, "letter": {"sample": "x" * 4000}}, "letter", "longer than"),

@@ -20,7 +20,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "petitions"
 
 def _load_example(app: Flask, name: str) -> str:
     with app.app_context():
-        values = parse_petition_file(EXAMPLES / name, calls.petition_sections(app))
+        values = parse_petition_file(EXAMPLES / name, calls.petition_sections(app),
+                                     calls.step_names(app))
         upsert_petition(db.session(), values)
         db.session.remove()
     app.extensions["petitionkit.summary_cache"].clear()
