@@ -3,10 +3,14 @@
 A plugin's own tests use them the way the core's do::
 
     from petitionkit.testing import make_test_app, add_petition, sign_and_confirm, run_jobs
+
+and a plugin whose form asks for the proof-of-work check solves it with ``solve_challenge``.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 import time
@@ -133,6 +137,29 @@ def run_jobs(app: Flask) -> int:
         while (done := run_once(app)) > 0:
             total += done
     return total
+
+
+def solve_challenge(challenge: dict[str, Any]) -> str:
+    """The ``altcha`` value a browser would send for ``challenge`` (the JSON of
+    ``GET /api/v1/petitions/SLUG/challenge``). Written from the protocol alone (ALTCHA PoW v2,
+    iterated SHA-256 with one iteration), not from the engine's code, so it checks that code."""
+    parameters = challenge["parameters"]
+    assert parameters["algorithm"] == "SHA-256" and parameters["cost"] == 1
+    start = bytes.fromhex(parameters["salt"]) + bytes.fromhex(parameters["nonce"])
+    prefix = bytes.fromhex(parameters["keyPrefix"])
+    for counter in range(2**32):
+        key = hashlib.sha256(start + counter.to_bytes(4, "big")).digest()
+        if key.startswith(prefix):
+            break
+    derived = key[: parameters["keyLength"]].hex()
+    return challenge_payload({"parameters": parameters, "signature": challenge["signature"]},
+                             {"counter": counter, "derivedKey": derived})
+
+
+def challenge_payload(challenge: dict[str, Any], solution: dict[str, Any]) -> str:
+    """An ``altcha`` value: base64 of the challenge and a solution, solved or not."""
+    body = json.dumps({"challenge": challenge, "solution": solution})
+    return base64.b64encode(body.encode()).decode()
 
 
 @dataclass

@@ -1,5 +1,5 @@
-/* The signing form's proof-of-work check (ALTCHA's protocol, PoW v2 with SHA-256), loaded only
-   while the engine asks for one. The challenge comes from the engine without cookies, is solved
+/* A form's proof-of-work check (ALTCHA's protocol, PoW v2 with SHA-256): signing's, or another
+   form's that asks for it while signing does (a story). Loaded only while the engine asks. The challenge comes from the engine without cookies, is solved
    with WebCrypto in a Web Worker (this same file) and goes back in the form's "altcha" field.
    Nothing is asked of any other host; there is nothing for the signer to see or do. */
 (function (scope) {

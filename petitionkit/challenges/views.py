@@ -1,5 +1,7 @@
-"""The proof-of-work check over HTTP: the challenge endpoint, and what the signing views and the
-pages ask of it."""
+"""The proof-of-work check over HTTP: the challenge endpoint, and what the signing views, the
+pages and other forms that ask for the check while signing does (anonymous reports, a plugin's
+form) ask of it: ``challenge_url`` for the page (with the macros of ``_challenge.html``),
+``check_solution`` for the post, ``claim`` to spend its solution in the post's transaction."""
 
 from __future__ import annotations
 
@@ -81,7 +83,9 @@ def check_solution(petition: Petition, payload: object) -> tuple[Ticket | None, 
 
 
 def claim(ticket: Ticket) -> Callable[[Connection], bool]:
-    """Spending the solution, for the signing's transaction to take (services.sign)."""
+    """Spending the solution, for the transaction that stores the post to take
+    (services.sign): called with its connection, True when the solution was not spent
+    before."""
     spent: services.SpentChallenges = SPENT_CHALLENGES.of()
     return spent.claim(ticket)
 
