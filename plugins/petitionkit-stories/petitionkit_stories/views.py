@@ -1,8 +1,10 @@
 """The story form: ``/p/SLUG/story`` on the hosted page, ``/embed/SLUG/story`` in the widget.
 
 Every post is counted against the plugin's rate limit first, refused from sites the petition
-does not allow, then read; a story that passes is sealed to the stories' public key before it
-touches the database. Nothing of a story is logged.
+does not allow, then read; while signing asks for the engine's proof-of-work check, a story asks
+for it too, and its solution is spent in the transaction that stores the story. A story that
+passes is sealed to the stories' public key before it touches the database. Nothing of a story
+is logged.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import UnsupportedMediaType
 
+from petitionkit.challenges.services import Problem
+from petitionkit.challenges.views import challenge_url, check_solution, claim
 from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import embed_context
 from petitionkit.encryption import STORIES, KeyUnavailable, Sealer, read_public_key
@@ -110,6 +114,32 @@ def read_story(form: MultiDict[str, str], section: dict[str, Any]
     return {"story": story, "fields": fields, "contact": contact}, errors
 
 
+def challenge_message(problem: Problem) -> str:
+    """What the form says when the check is missing or refused: the person's story stays in
+    the form, so they send it again."""
+    if problem is Problem.MISSING:
+        return gettext(
+            "To keep automated posts out, this form asks your browser to complete a short "
+            "check, which needs JavaScript. Please turn JavaScript on and send your story "
+            "again, or try again later."
+        )
+    if problem is Problem.EXPIRED:
+        return gettext("The automatic check of your browser expired. Please send your story "
+                       "again.")
+    return gettext("The automatic check of your browser did not succeed. Please send your "
+                   "story again.")
+
+
+def _form(petition: Petition, embed: bool, status: int, section: dict[str, Any],
+          form: MultiDict[str, str], errors: dict[str, list[str]]) -> tuple[str, int]:
+    choices = country_choices(current_locale_name()) if "country" in section["fields"] else []
+    # A solution refused for nothing of its own stays unspent: the corrected post carries it.
+    solution = "" if "altcha" in errors else form.get("altcha", "")
+    return _page("petitionkit_stories/form.html", petition, embed, status, section=section,
+                 form=form, errors=errors, countries=choices, challenge=challenge_url(petition),
+                 solution=solution, needs_javascript=challenge_message(Problem.MISSING))
+
+
 def _page(template: str, petition: Petition, embed: bool, status: int, **context: Any
           ) -> tuple[str, int]:
     context = {**context, "petition": petition, "embed": embed}
@@ -165,18 +195,23 @@ def _story(slug: str, embed: bool) -> tuple[str, int]:
         return _message(petition, embed, 503, gettext("Stories are not being accepted"),
                         gettext("This petition is not accepting stories at the moment, so "
                                 "nothing was stored. Please try again later."))
-    form = request.form if posted else MultiDict()
-    choices = country_choices(current_locale_name()) if "country" in section["fields"] else []
     if not posted:
-        return _page("petitionkit_stories/form.html", petition, embed, 200, section=section,
-                     form=form, errors={}, countries=choices)
+        return _form(petition, embed, 200, section, MultiDict(), {})
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise UnsupportedMediaType(gettext("Please send the form as a web form."))
+    form = request.form
     story, errors = read_story(form, section)
+    # The same check as signing, asked exactly while signing asks for it.
+    ticket, problem = check_solution(petition, form.get("altcha"))
+    if problem is not None:
+        errors["altcha"] = [challenge_message(problem)]
     if errors:
-        return _page("petitionkit_stories/form.html", petition, embed, 422, section=section,
-                     form=form, errors=errors, countries=choices)
+        return _form(petition, embed, 422, section, form, errors)
     session = db.session()
+    if ticket is not None and not claim(ticket)(session.connection()):
+        session.rollback()
+        return _form(petition, embed, 422, section, form,
+                     {"altcha": [challenge_message(Problem.INVALID)]})
     received = StoryReceived(petition_id=petition.id, sealed=sealer.seal_json(story))
     session.add(received)
     session.flush()

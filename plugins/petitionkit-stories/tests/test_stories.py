@@ -1,4 +1,5 @@
-"""petitionkit-stories: the form without JavaScript, sealed storage, export, abuse, the notice."""
+"""petitionkit-stories: the form without JavaScript, sealed storage, export, abuse, the notice,
+the proof-of-work check asked while signing asks for it."""
 
 from __future__ import annotations
 
@@ -19,16 +20,23 @@ from petitionkit.extensions import db
 from petitionkit.outbox.models import OutboxJob
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import calls
-from petitionkit.testing import add_petition, make_test_app, run_jobs
+from petitionkit.testing import (
+    add_petition,
+    challenge_payload,
+    make_test_app,
+    run_jobs,
+    solve_challenge,
+)
 
 STORY = "Two officers came to my flat on 3 March marker-7f3a9c and asked about my sister."
 ALLOWED = "http://127.0.0.1:8000"
 SLUG = "stories-petition"
 
 
-def stories_app(tmp_path: Path, keys: bool = True, **settings: Any) -> Flask:
+def stories_app(tmp_path: Path, keys: bool = True, config: dict[str, Any] | None = None,
+                **settings: Any) -> Flask:
     plugin = {"rate_limit": "1000/minute", **settings}
-    app = make_test_app(tmp_path, PLUGINS={"petitionkit-stories": plugin})
+    app = make_test_app(tmp_path, PLUGINS={"petitionkit-stories": plugin}, **(config or {}))
     if keys:
         generate_key_pair(app.instance_path, "stories")
     add_petition(app, slug=SLUG, title="Protect the diaspora", allowed_origins=[ALLOWED],
@@ -353,3 +361,100 @@ def test_a_page_read_in_another_language_keeps_it_on_the_story_form(tmp_path: Pa
     form = client.get(f"/p/{SLUG}/story?lang=ar").text
     assert re.search(r'<html lang="ar" dir="rtl"', form)
     assert '<input type="hidden" name="lang" value="ar">' in form
+
+
+# The proof-of-work check, asked exactly while signing asks for it
+
+CHALLENGE = f"/api/v1/petitions/{SLUG}/challenge"
+# Small enough that the solver takes a millisecond or two.
+QUICK = {"CHALLENGE_MAX_ITERATIONS": 2000}
+NEEDS_JAVASCRIPT = "this form asks your browser to complete a short check, which needs JavaScript"
+
+
+def solution(app: Flask) -> str:
+    answer = app.test_client().get(CHALLENGE)
+    assert answer.status_code == 200, answer.text
+    return solve_challenge(answer.json)
+
+
+@pytest.mark.parametrize("path", [f"/p/{SLUG}/story", f"/embed/{SLUG}/story"])
+def test_while_signing_asks_for_the_check_a_story_needs_it_too(
+    tmp_path: Path, path: str
+) -> None:
+    app = stories_app(tmp_path, config={"CHALLENGE_MODE": "always", **QUICK})
+    client = app.test_client()
+    page = client.get(path).text
+    assert f'class="story-form" data-challenge="{CHALLENGE}"' in page
+    assert '<input type="hidden" name="altcha" value="">' in page
+    assert 'src="/widget/challenge.js?v=' in page and 'id="challenge-status"' in page
+    assert "Your story is sent as soon as it is done." in page
+    assert '<noscript><p class="challenge-noscript">To keep automated posts out, ' in page
+
+    # Without JavaScript: refused with the reason at the top, the story kept, nothing stored.
+    missing = post(app, path)
+    assert missing.status_code == 422
+    assert NEEDS_JAVASCRIPT in missing.text and "send your story again" in missing.text
+    assert "Please correct the fields marked below." not in missing.text
+    assert STORY in missing.text
+    assert "<noscript>" not in missing.text, "said once, at the top"
+    for refused in ("not base64 at all", challenge_payload({"parameters": {}}, {})):
+        answer = post(app, path, altcha=refused)
+        assert answer.status_code == 422
+        assert "did not succeed. Please send your story again." in answer.text
+    assert stored(app) == []
+
+    solved = solution(app)
+    assert post(app, path, altcha=solved).status_code == 200
+    assert len(stored(app)) == 1
+    # A solution is taken once, whatever it was first spent on.
+    again = post(app, path, altcha=solved)
+    assert again.status_code == 422 and "did not succeed" in again.text
+    assert len(stored(app)) == 1
+
+
+def test_a_solution_for_another_petition_is_refused(tmp_path: Path) -> None:
+    app = stories_app(tmp_path, config={"CHALLENGE_MODE": "always", **QUICK})
+    add_petition(app, slug="another")
+    other = solve_challenge(app.test_client().get("/api/v1/petitions/another/challenge").json)
+    assert post(app, altcha=other).status_code == 422
+    assert stored(app) == []
+
+
+def test_a_story_refused_for_something_else_keeps_its_unspent_solution(tmp_path: Path) -> None:
+    app = stories_app(tmp_path, config={"CHALLENGE_MODE": "always", **QUICK})
+    solved = solution(app)
+    refused = post(app, country="XX", altcha=solved)
+    assert refused.status_code == 422
+    assert "Please choose a country" in refused.text
+    assert f'<input type="hidden" name="altcha" value="{solved}">' in refused.text
+    assert post(app, altcha=solved).status_code == 200
+    assert len(stored(app)) == 1
+
+
+def test_while_signing_asks_for_no_check_neither_does_a_story(tmp_path: Path) -> None:
+    app = stories_app(tmp_path, config={"CHALLENGE_MODE": "off"})
+    page = app.test_client().get(f"/p/{SLUG}/story").text
+    assert "data-challenge" not in page and 'name="altcha"' not in page
+    assert "challenge.js" not in page
+    assert post(app).status_code == 200
+
+
+def test_in_the_automatic_mode_a_signing_flood_switches_the_story_check_on(
+    tmp_path: Path
+) -> None:
+    app = stories_app(tmp_path, config={
+        "CHALLENGE_MODE": "auto", "CHALLENGE_AUTO_THRESHOLD": 2,
+        "CHALLENGE_AUTO_CACHE_SECONDS": 0, **QUICK,
+    })
+    client = app.test_client()
+    assert post(app).status_code == 200, "no flood, no check"
+    for number in range(2):
+        signed = client.post(f"/p/{SLUG}/sign", data={
+            "name": f"Signer {number}", "email": f"signer{number}@example.org"})
+        assert signed.status_code == 303, signed.text
+    assert client.get(CHALLENGE).json["required"] is True
+    assert "data-challenge" in client.get(f"/p/{SLUG}/story").text
+    missing = post(app)
+    assert missing.status_code == 422 and NEEDS_JAVASCRIPT in missing.text
+    assert post(app, altcha=solution(app)).status_code == 200
+    assert len(stored(app)) == 2
