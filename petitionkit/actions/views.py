@@ -18,7 +18,7 @@ from petitionkit.actions import services
 from petitionkit.actions.services import Report, action_label, declared
 from petitionkit.api.openapi import BOOLEAN, ERROR, FIELD_ERRORS, TEXT, nullable, operation, record
 from petitionkit.challenges.services import Problem
-from petitionkit.challenges.views import challenge_required, check_solution, claim, problem_message
+from petitionkit.challenges.views import challenge_url, check_solution, claim, problem_message
 from petitionkit.embed.framing import petition_policy
 from petitionkit.embed.views import embed_context
 from petitionkit.extensions import db
@@ -78,7 +78,7 @@ def shown_action_counts(petition: Petition) -> list[tuple[str, int]]:
 def _template_globals(state: Any) -> None:
     state.app.jinja_env.globals.update(
         report_choices=report_choices, shown_action_counts=shown_action_counts,
-        report_needs_check=challenge_required,
+        report_challenge=challenge_url,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from petitionkit.actions.models import ActionReport
 from petitionkit.challenges.models import SpentChallenge
 from petitionkit.extensions import db
 from petitionkit.signatures.models import Signature
@@ -40,6 +41,13 @@ def signatures(engine: Engine) -> list[tuple[str, str]]:
 def spent(engine: Engine) -> int:
     with engine.app.app_context():
         count = db.session.scalar(select(func.count()).select_from(SpentChallenge)) or 0
+        db.session.remove()
+    return count
+
+
+def reports(engine: Engine) -> int:
+    with engine.app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(ActionReport)) or 0
         db.session.remove()
     return count
 
@@ -195,3 +203,36 @@ def test_keyboard_only_signing_with_the_check(chromium: Any, guarded: Engine) ->
     page.get_by_role("heading", name="Check your email").wait_for()
     assert signatures(guarded) == [("Keyboard Signer", "pending")]
     context.close()
+
+
+def test_anonymous_report_solves_the_check_before_it_is_sent(chromium: Any,
+                                                             guarded: Engine) -> None:
+    """The report form without a signer's link asks for the check while signing does: its
+    script solves it and the report goes, spending one solution; a page without JavaScript says
+    why the check needs it."""
+    slug = guarded.add_petition(report_actions=[
+        {"key": "called", "label": {"en": "Called the embassy"}}])
+    context = chromium.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{guarded.url}/p/{slug}/report")
+    page.get_by_label("Called the embassy").check()
+    page.get_by_role("status").filter(has_text=DONE).wait_for()
+    page.get_by_role("button", name="Send my report").click()
+    page.get_by_role("heading", name="Thank you").wait_for()
+    assert spent(guarded) == 1
+    assert reports(guarded) == 1
+    assert errors == []
+    context.close()
+
+    quiet = chromium.new_context(java_script_enabled=False)
+    page = quiet.new_page()
+    page.goto(f"{guarded.url}/p/{slug}/report")
+    assert "needs JavaScript" in page.locator("form.report-form").inner_text()
+    page.get_by_label("Called the embassy").check()
+    page.get_by_role("button", name="Send my report").click()
+    assert "needs JavaScript" in page.locator("body").inner_text()
+    assert spent(guarded) == 1
+    assert reports(guarded) == 1
+    quiet.close()
