@@ -20,9 +20,9 @@ from .admin import sign_in
 from .conftest import add_petition
 
 
-def aggregate(app: Flask) -> dict[tuple[str, str], int]:
+def aggregate(app: Flask) -> dict[tuple[str, str, str], int]:
     with app.app_context():
-        return {(f"{row.hour:%Y-%m-%d %H}", row.source): row.count
+        return {(f"{row.hour:%Y-%m-%d %H}", row.source, row.site): row.count
                 for row in db.session.scalars(select(ConfirmedHour)) if row.count}
 
 
@@ -33,11 +33,15 @@ def test_the_aggregate_follows_confirmations_and_withdrawals(
     app: Flask = request.getfixturevalue(database)
     add_petition(app)
     ids = [sign_and_confirm(app, "free-the-poet", f"S {n}", f"s{n}@example.org",
-                            source="partner-site" if n % 2 else None) for n in range(5)]
+                            source="partner-site" if n % 2 else None,
+                            site="campaign.example" if n >= 3 else None) for n in range(5)]
     hour = f"{utcnow():%Y-%m-%d %H}"
-    assert aggregate(app) == {(hour, ""): 3, (hour, "partner-site"): 2}
+    assert aggregate(app) == {(hour, "", ""): 2, (hour, "partner-site", ""): 1,
+                              (hour, "partner-site", "campaign.example"): 1,
+                              (hour, "", "campaign.example"): 1}
     withdraw(app, ids[1], "signer")
-    assert aggregate(app) == {(hour, ""): 3, (hour, "partner-site"): 1}
+    withdraw(app, ids[4], "signer")
+    assert aggregate(app) == {(hour, "", ""): 2, (hour, "partner-site", "campaign.example"): 1}
     live = aggregate(app)
     with app.app_context():
         figures.rebuild(db.session())
@@ -51,7 +55,8 @@ def test_the_aggregate_follows_confirmations_and_withdrawals(
         db.session.commit()
     assert app.test_cli_runner().invoke(args=["recount"]).exit_code == 0
     earlier = f"{utcnow() - timedelta(days=2):%Y-%m-%d %H}"
-    assert aggregate(app) == {(earlier, ""): 1, (hour, ""): 2, (hour, "partner-site"): 1}
+    assert aggregate(app) == {(earlier, "", ""): 1, (hour, "", ""): 1,
+                              (hour, "partner-site", "campaign.example"): 1}
 
 
 def test_the_figures_page(app: Flask, client: FlaskClient) -> None:
