@@ -3,6 +3,7 @@ withdrawal, rebuilt by recount, and the page that reads it (every role, unknown 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -65,13 +66,18 @@ def test_the_figures_page(app: Flask, client: FlaskClient) -> None:
                                   "outcomes": []}])
     for n in range(3):
         sign_and_confirm(app, "free-the-poet", f"S {n}", f"s{n}@example.org",
-                         source="<b>partner</b>" if n else None)
+                         source="<b>partner</b>" if n else None,
+                         site="xn--bcher-kva.example" if n else None)
     sign_in(client, "viewer@example.org", "viewer", app)
     page = client.get("/admin/p/free-the-poet")
     assert page.status_code == 200
     text = page.text
     assert text.count("<rect ") == 2  # the hour and the day with confirmations
     assert "&lt;b&gt;partner&lt;/b&gt;" in text and "<b>partner</b>" not in text
+    sites = text.split('id="sites-heading"')[1].split("</section>")[0]
+    assert re.findall(r'<th scope="row" dir="(\w+)">([^<]*)</th><td class="number">(\d+)</td>',
+                      sites) == [("ltr", "xn--bcher-kva.example", "2"),
+                                 ("auto", "petition page or not named", "1")]
     assert "<dd>100%</dd>" in text  # three started, three confirmed
     assert "Called the embassy" in text
     milestones = text.split('class="milestones"')[1].split("</ul>")[0]
