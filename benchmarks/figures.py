@@ -3,12 +3,12 @@
     python benchmarks/figures.py [--size 1000000] [--databases sqlite,postgresql] [--rounds 15]
 
 For each database kind a fresh database (migrated with the engine's migrations) gets one open
-petition and ``--size`` confirmed signatures spread over 30 days and three sources, written in
-batches through Core; `petitionkit recount`'s rebuild then fills the hourly aggregate
-(``confirmed_hours``), timed. In one process, through the app's own WSGI entry point with a
-signed-in owner, it then times:
+petition and ``--size`` confirmed signatures spread over 30 days, three sources and four
+embedding sites (the petition's own page among them), written in batches through Core;
+`petitionkit recount`'s rebuild then fills the hourly aggregate (``confirmed_hours``), timed. In
+one process, through the app's own WSGI entry point with a signed-in owner, it then times:
 
-- the engine: GET /admin/p/SLUG, the whole page (both charts, sources, confirmation rate,
+- the engine: GET /admin/p/SLUG, the whole page (both charts, sources, sites, confirmation rate,
   milestones, reported actions, the outbox's health);
 - the baseline: the per-hour numbers of the same chart straight from the signatures (one
   GROUP BY over the petition's confirmed signatures, no Flask, no template): what the page would
@@ -41,6 +41,9 @@ from run import (
 )
 
 SOURCES = (None, "partner-site", "newsletter")
+# Hosts of the pages embedding the widget; None for the petition's own page. Four against three
+# sources, so every pair of a source and a site turns up within each hour.
+SITES = (None, "www.campaign.example", "partner.example", "xn--bcher-kva.example")
 SPAN = timedelta(days=30)
 PASSWORD = "a benchmark passphrase"
 
@@ -62,7 +65,8 @@ def fill(database_url: str, petition_id: int, size: int) -> float:
                 "petition_id": petition_id, "email_hash": number.to_bytes(32, "big"),
                 "sealed": b"sealed", "status": "confirmed", "token_nonce": "n",
                 "consent_updates": False, "show_name": False, "locale": "en",
-                "source": SOURCES[number % 3], "mail_suppressed": False, "mails_sent_today": 0,
+                "source": SOURCES[number % 3], "site": SITES[number % 4],
+                "mail_suppressed": False, "mails_sent_today": 0,
                 "extra": {}, "created_at": start + step * number,
                 "confirmed_at": start + step * number,
             } for number in range(batch_start, min(batch_start + 20_000, size))]
@@ -106,7 +110,9 @@ def measure(kind: str, database_url: str, folder: Path, size: int, rounds: int) 
         page = client.get(f"/admin/p/{SLUG}")
         page_times.append(time.perf_counter() - began)
         assert page.status_code == 200
-    total = re.search(r"total ([\d,]+)</span></figcaption>\s*<svg[^>]*>\s*<title id=\"days",
+    sites = page.get_data(as_text=True).split('id="sites-heading"')[1].split("</section>")[0]
+    assert all(site in sites for site in SITES if site), "an embedding site is missing"
+    total = re.search(r'id="days-title">[^<]*<span class="chart-total">total ([\d,]+)</span>',
                       page.get_data(as_text=True))
     baseline_times: list[float] = []
     with app.app_context():

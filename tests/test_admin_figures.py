@@ -3,6 +3,7 @@ withdrawal, rebuilt by recount, and the page that reads it (every role, unknown 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -20,9 +21,9 @@ from .admin import sign_in
 from .conftest import add_petition
 
 
-def aggregate(app: Flask) -> dict[tuple[str, str], int]:
+def aggregate(app: Flask) -> dict[tuple[str, str, str], int]:
     with app.app_context():
-        return {(f"{row.hour:%Y-%m-%d %H}", row.source): row.count
+        return {(f"{row.hour:%Y-%m-%d %H}", row.source, row.site): row.count
                 for row in db.session.scalars(select(ConfirmedHour)) if row.count}
 
 
@@ -33,11 +34,15 @@ def test_the_aggregate_follows_confirmations_and_withdrawals(
     app: Flask = request.getfixturevalue(database)
     add_petition(app)
     ids = [sign_and_confirm(app, "free-the-poet", f"S {n}", f"s{n}@example.org",
-                            source="partner-site" if n % 2 else None) for n in range(5)]
+                            source="partner-site" if n % 2 else None,
+                            site="campaign.example" if n >= 3 else None) for n in range(5)]
     hour = f"{utcnow():%Y-%m-%d %H}"
-    assert aggregate(app) == {(hour, ""): 3, (hour, "partner-site"): 2}
+    assert aggregate(app) == {(hour, "", ""): 2, (hour, "partner-site", ""): 1,
+                              (hour, "partner-site", "campaign.example"): 1,
+                              (hour, "", "campaign.example"): 1}
     withdraw(app, ids[1], "signer")
-    assert aggregate(app) == {(hour, ""): 3, (hour, "partner-site"): 1}
+    withdraw(app, ids[4], "signer")
+    assert aggregate(app) == {(hour, "", ""): 2, (hour, "partner-site", "campaign.example"): 1}
     live = aggregate(app)
     with app.app_context():
         figures.rebuild(db.session())
@@ -51,7 +56,8 @@ def test_the_aggregate_follows_confirmations_and_withdrawals(
         db.session.commit()
     assert app.test_cli_runner().invoke(args=["recount"]).exit_code == 0
     earlier = f"{utcnow() - timedelta(days=2):%Y-%m-%d %H}"
-    assert aggregate(app) == {(earlier, ""): 1, (hour, ""): 2, (hour, "partner-site"): 1}
+    assert aggregate(app) == {(earlier, "", ""): 1, (hour, "", ""): 1,
+                              (hour, "partner-site", "campaign.example"): 1}
 
 
 def test_the_figures_page(app: Flask, client: FlaskClient) -> None:
@@ -60,13 +66,18 @@ def test_the_figures_page(app: Flask, client: FlaskClient) -> None:
                                   "outcomes": []}])
     for n in range(3):
         sign_and_confirm(app, "free-the-poet", f"S {n}", f"s{n}@example.org",
-                         source="<b>partner</b>" if n else None)
+                         source="<b>partner</b>" if n else None,
+                         site="xn--bcher-kva.example" if n else None)
     sign_in(client, "viewer@example.org", "viewer", app)
     page = client.get("/admin/p/free-the-poet")
     assert page.status_code == 200
     text = page.text
     assert text.count("<rect ") == 2  # the hour and the day with confirmations
     assert "&lt;b&gt;partner&lt;/b&gt;" in text and "<b>partner</b>" not in text
+    sites = text.split('id="sites-heading"')[1].split("</section>")[0]
+    assert re.findall(r'<th scope="row" dir="(\w+)">([^<]*)</th><td class="number">(\d+)</td>',
+                      sites) == [("ltr", "xn--bcher-kva.example", "2"),
+                                 ("auto", "petition page or not named", "1")]
     assert "<dd>100%</dd>" in text  # three started, three confirmed
     assert "Called the embassy" in text
     milestones = text.split('class="milestones"')[1].split("</ul>")[0]

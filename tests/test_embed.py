@@ -7,13 +7,21 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from petitionkit.embed.budget import IFRAME_BUDGET, LOADER_BUDGET, measure
 from petitionkit.embed.signers import public_name
 from petitionkit.encryption import DATA_SEALER
 from petitionkit.extensions import db
+from petitionkit.petitions.models import Petition
+from petitionkit.plugins import PluginConfigError
+from petitionkit.plugins.events import LIFECYCLE
+from petitionkit.plugins.fields import FormField
+from petitionkit.signatures import services
+from petitionkit.signatures.figures import figures
 from petitionkit.signatures.models import CONFIRMED, PENDING, PersonalData, Signature
 
 from .conftest import add_petition
@@ -268,3 +276,115 @@ def test_widget_files_ship_inside_the_wheel() -> None:
     from petitionkit.embed.assets import ASSETS
 
     assert all((root / "widgets" / name).is_file() for name in ASSETS)
+
+
+# A post as the widget's form sends it from inside the iframe (same origin as the engine).
+WIDGET_POST = {"name": "Ana Lima", "email": "ana@example.org", "embed": "1"}
+FROM_THE_IFRAME = {"Origin": "http://localhost"}
+
+
+def _site_field(html: str) -> list[str]:
+    return re.findall(r'name="site" value="([^"]*)"', html)
+
+
+def _confirm_every_pending(app: Flask) -> None:
+    with app.app_context():
+        session = db.session()
+        for signature in session.scalars(select(Signature).where(Signature.status == PENDING)):
+            outcome, _ = services.confirm(session, signature.id, signature.token_nonce,
+                                          listener=LIFECYCLE.of(app))
+            assert outcome is services.ConfirmOutcome.CONFIRMED
+
+
+@pytest.mark.parametrize("database", ["app", "pg_app"])
+def test_signing_in_the_widget_records_the_embedding_site(
+    request: pytest.FixtureRequest, database: str,
+) -> None:
+    app: Flask = request.getfixturevalue(database)
+    slug = add_petition(app, allowed_origins=["https://www.campaign.example", HOST])
+    client = app.test_client()
+    # The browser names the embedding page; only its host is kept, never the path or query.
+    page = client.get(f"/embed/{slug}", headers={
+        "Referer": "https://WWW.Campaign.example/join/?email=ana%40example.org#sign"})
+    assert page.status_code == 200
+    assert _site_field(page.text) == ["www.campaign.example"]
+    assert "ana%40example.org" not in page.text and "/join/" not in page.text
+    # On the engine's own pages, or where the embedding page hides its address: no site.
+    for headers in ({"Referer": f"http://localhost/p/{slug}"}, {}):
+        assert _site_field(client.get(f"/embed/{slug}", headers=headers).text) == []
+
+    answer = client.post(f"/p/{slug}/sign", headers=FROM_THE_IFRAME, data={
+        **WIDGET_POST, "site": "www.campaign.example", "source": "newsletter"})
+    assert answer.status_code == 303
+    # A refused post shows the form again with the site, so the corrected post keeps it.
+    refused = client.post(f"/p/{slug}/sign", headers=FROM_THE_IFRAME, data={
+        **WIDGET_POST, "email": "not-an-address", "site": "Other.Example"})
+    assert refused.status_code == 422
+    assert _site_field(refused.text) == ["other.example"]
+    # The hosted page's form has no site to give: a value sent anyway is not read.
+    hosted = client.post(f"/p/{slug}/sign", headers=FROM_THE_IFRAME, data={
+        "name": "Bo Berg", "email": "bo@example.org", "site": "forged.example"})
+    assert hosted.status_code == 303
+    with app.app_context():
+        assert db.session.execute(
+            select(Signature.source, Signature.site).order_by(Signature.id)
+        ).all() == [("newsletter", "www.campaign.example"), (None, None)]
+        petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+        assert petition is not None
+        assert figures(db.session(), petition).sites == []  # nothing confirmed yet
+    _confirm_every_pending(app)
+    with app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+        assert petition is not None
+        assert figures(db.session(), petition).sites == [("", 1), ("www.campaign.example", 1)]
+
+
+@pytest.mark.parametrize(("claimed", "kept"), [
+    ("campaign.example", "campaign.example"),
+    ("Bücher.Example.", "xn--bcher-kva.example"),
+    ("https://campaign.example:8443/page?email=ana@example.org", "campaign.example"),
+    ("http://[::1]:8000/", "[::1]"),
+    ("<script>alert(1)</script>", None),
+    ('"><img src=x onerror=alert(1)>.example', None),
+    ("evil\u202eelpmaxe.org", None),
+    ("campaign\u200f.example", None),
+    ("a\x00b.example", None),
+    ("campaign.example:8443", None),
+    ("campaign.example/path", None),
+    ("two words.example", None),
+    ("-dash.example", None),
+    ("a." * 127 + "example", None),
+    ("x" * 60_000, None),
+    ("javascript:alert(1)", None),
+])
+def test_a_claimed_site_is_cleaned_or_dropped_never_refused(
+    app: Flask, client: FlaskClient, petition: str, claimed: str, kept: str | None,
+) -> None:
+    answer = client.post(f"/p/{petition}/sign", headers=FROM_THE_IFRAME,
+                         data={**WIDGET_POST, "site": claimed})
+    assert answer.status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Signature.site)).all() == [kept]
+
+
+@pytest.mark.parametrize("referer", [
+    "https://<script>alert(1)</script>/",
+    # A header is bytes: these are the UTF-8 bytes of a right-to-left override, as a server
+    # hands them on.
+    "https://evil\xe2\x80\xae.example/",
+    "https://exa%00mple.org/",
+    "http://[::1",
+    "https://" + "a" * 8000 + ".example/",
+    "null",
+])
+def test_a_hostile_referer_names_no_site(app: Flask, client: FlaskClient, referer: str) -> None:
+    slug = add_petition(app, allowed_origins=["*"])
+    answer = client.get(f"/embed/{slug}", headers={"Referer": referer})
+    assert answer.status_code == 200
+    assert _site_field(answer.text) == []
+
+
+@pytest.mark.parametrize("name", ["site", "source", "embed"])
+def test_a_plugin_field_cannot_take_the_widget_s_names(name: str) -> None:
+    with pytest.raises(PluginConfigError, match="is taken"):
+        FormField(name, "A field")

@@ -59,6 +59,7 @@ from petitionkit.signatures.organizations import (
     PublicOrganization,
     approved_organizations,
 )
+from petitionkit.signatures.rules import embedding_site
 
 bp = Blueprint("embed", __name__)
 
@@ -151,6 +152,21 @@ def render_embed_page(
     return body, status
 
 
+def _embedding_site() -> str | None:
+    """The host of the page showing the iframe, for the figures: taken from the Referer of the
+    iframe's first request, where the browser names the embedding page (its origin alone, by
+    default, for another site). None on the engine's own pages and where the embedding page
+    hides its address (``Referrer-Policy: no-referrer``): that choice is the page's to make.
+
+    A claim, not proof: a page cannot make a browser name another site, but anything else can
+    send any Referer, so it is a figure, and nothing is allowed or refused by it.
+    """
+    origin = origin_of(request.headers.get("Referer", ""))
+    if origin is None or origin in own_origins():
+        return None
+    return embedding_site(origin)
+
+
 @bp.get("/embed/<slug>")
 def show(slug: str) -> tuple[str, int]:
     petition = petition_or_404(slug)
@@ -162,6 +178,7 @@ def show(slug: str) -> tuple[str, int]:
                                **embed_context(petition)), 403
     form = SignatureForm(petition)
     form.source.data = request.args.get("source", "")[:100] or None
+    form.site.data = _embedding_site()
     return render_embed_page(petition, form)
 
 

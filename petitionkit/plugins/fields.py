@@ -10,7 +10,7 @@ from typing import Any
 from flask_babel import gettext
 
 from petitionkit.plugins.errors import PluginConfigError
-from petitionkit.signatures.rules import CORE_FIELDS, text_problem
+from petitionkit.signatures.rules import RESERVED_FIELD_NAMES, text_problem
 
 FIELD_KINDS = ("text", "textarea", "checkbox", "select")
 
@@ -37,7 +37,7 @@ class FormField:
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
             raise PluginConfigError(f"form field {self.name!r}: kind must be one of {FIELD_KINDS}")
-        if not self.name.isidentifier() or self.name in CORE_FIELDS:
+        if not self.name.isidentifier() or self.name in RESERVED_FIELD_NAMES:
             raise PluginConfigError(f"form field name {self.name!r} is taken or not an identifier")
         if self.kind == "select" and not self.choices:
             raise PluginConfigError(f"form field {self.name!r}: a select needs choices")

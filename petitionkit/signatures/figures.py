@@ -1,7 +1,8 @@
 """Figures of a petition for the workspace: signatures confirmed per hour and per day, where
-they came from, the confirmation rate. Read from ``confirmed_hours``, an aggregate kept in the
-transaction that confirms or withdraws a signature, so a chart of a petition with a million
-signatures reads a few thousand rows (benchmarks/figures.py measures it)."""
+they came from (the widget's data-source, the site it was embedded in), the confirmation rate.
+Read from ``confirmed_hours``, an aggregate kept in the transaction that confirms or withdraws a
+signature, so a chart of a petition with a million signatures reads a few thousand rows
+(benchmarks/figures.py measures it)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from petitionkit.signatures.models import (
 HOURS_SHOWN = 72
 SOURCES_SHOWN = 10
 SOURCE_MAX = 100
+SITES_SHOWN = 10
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -33,16 +35,17 @@ def hour_of(moment: datetime) -> datetime:
 
 
 def count_hour(session: Session, petition_id: int, moment: datetime, source: str | None,
-               delta: int) -> None:
-    """Add ``delta`` to the hour of ``moment``, in the caller's transaction (one UPSERT)."""
+               site: str | None, delta: int) -> None:
+    """Add ``delta`` to the hour of ``moment`` from ``source`` and ``site``, in the caller's
+    transaction (one UPSERT)."""
     dialect = session.get_bind().dialect.name
     values = {"petition_id": petition_id, "hour": hour_of(moment),
-              "source": (source or "")[:SOURCE_MAX], "count": delta}
+              "source": (source or "")[:SOURCE_MAX], "site": site or "", "count": delta}
     table = ConfirmedHour.__table__
     statement: Any = (postgresql.insert(table) if dialect == "postgresql"
                       else sqlite.insert(table)).values(values)
     session.execute(statement.on_conflict_do_update(
-        index_elements=["petition_id", "hour", "source"],
+        index_elements=["petition_id", "hour", "source", "site"],
         set_={"count": table.c.count + statement.excluded.count},
     ))
 
@@ -58,12 +61,13 @@ def rebuild_statement(dialect: str) -> Insert:
     """INSERT … SELECT of every petition's hours from its confirmed signatures."""
     hour = _hour_expression(dialect)
     source = func.coalesce(func.substr(Signature.source, 1, SOURCE_MAX), "")
+    site = func.coalesce(Signature.site, "")
     hour_value = (func.timezone("UTC", hour) if dialect == "postgresql" else hour)
     return insert(ConfirmedHour.__table__).from_select(
-        ["petition_id", "hour", "source", "count"],
-        select(Signature.petition_id, hour_value, source, func.count(Signature.id))
+        ["petition_id", "hour", "source", "site", "count"],
+        select(Signature.petition_id, hour_value, source, site, func.count(Signature.id))
         .where(Signature.status == CONFIRMED, Signature.confirmed_at.is_not(None))
-        .group_by(Signature.petition_id, hour, source),
+        .group_by(Signature.petition_id, hour, source, site),
     )
 
 
@@ -85,6 +89,8 @@ class Figures:
     hours: list[Bar]
     days: list[Bar]
     sources: list[tuple[str, int]]
+    # By embedding site (its host; "" for the petition's own page and sites not named).
+    sites: list[tuple[str, int]]
     confirmed: int
     pending: int
     withdrawn: int
@@ -104,17 +110,25 @@ def _as_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
+def _largest(counts: dict[str, int], shown: int) -> list[tuple[str, int]]:
+    """The ``shown`` largest counts, largest first, ties by name."""
+    return sorted(((name, count) for name, count in counts.items() if count > 0),
+                  key=lambda item: (-item[1], item[0]))[:shown]
+
+
 def figures(session: Session, petition: Petition, now: datetime | None = None) -> Figures:
     now = now or utcnow()
     rows = session.execute(
-        select(ConfirmedHour.hour, ConfirmedHour.source, ConfirmedHour.count)
+        select(ConfirmedHour.hour, ConfirmedHour.source, ConfirmedHour.site, ConfirmedHour.count)
         .where(ConfirmedHour.petition_id == petition.id, ConfirmedHour.count != 0)
     ).all()
     per_hour: dict[datetime, int] = defaultdict(int)
     per_source: dict[str, int] = defaultdict(int)
-    for hour, source, count in rows:
+    per_site: dict[str, int] = defaultdict(int)
+    for hour, source, site, count in rows:
         per_hour[hour_of(_as_datetime(hour).replace(tzinfo=now.tzinfo))] += count
         per_source[source] += count
+        per_site[site] += count
     last = hour_of(now)
     hours = [last - timedelta(hours=offset) for offset in range(HOURS_SHOWN - 1, -1, -1)]
     per_day: dict[date, int] = defaultdict(int)
@@ -132,12 +146,11 @@ def figures(session: Session, petition: Petition, now: datetime | None = None) -
                Signature.status.in_((PENDING, CANCELLED)))
         .group_by(Signature.status)
     ).all())
-    sources = sorted(((source, count) for source, count in per_source.items() if count > 0),
-                     key=lambda item: (-item[1], item[0]))[:SOURCES_SHOWN]
     return Figures(
         hours=[Bar(f"{hour:%H}", hour, per_hour.get(hour, 0)) for hour in hours],
         days=[Bar(f"{day:%m-%d}", day, per_day.get(day, 0)) for day in days],
-        sources=sources,
+        sources=_largest(per_source, SOURCES_SHOWN),
+        sites=_largest(per_site, SITES_SHOWN),
         confirmed=sum(per_hour.values()), pending=int(statuses.get(PENDING, 0)),
         withdrawn=int(statuses.get(CANCELLED, 0)),
     )

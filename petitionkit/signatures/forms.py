@@ -34,7 +34,12 @@ from petitionkit.signatures.models import (
     PERSON,
 )
 from petitionkit.signatures.normalize import shown_name
-from petitionkit.signatures.rules import published_text_problem, text_problem, website_problem
+from petitionkit.signatures.rules import (
+    embedding_site,
+    published_text_problem,
+    text_problem,
+    website_problem,
+)
 from petitionkit.signatures.services import SignatureInput
 
 MAX_EMAIL_LENGTH = 254
@@ -128,6 +133,7 @@ def read_signing_post(petition: Petition) -> SigningPost:
     """Read the current request's signing post (form or JSON) and check it: the core's rules,
     then the plugins' fields and, when all is well so far, their validation hooks."""
     submitted = _Submitted(submitted_values())
+    embedded = submitted.text("embed") == "1"
     values: dict[str, Any] = {
         "signer": submitted.stripped("signer") or None,
         "organization": submitted.stripped("organization") or None,
@@ -139,6 +145,8 @@ def read_signing_post(petition: Petition) -> SigningPost:
         "consent_updates": submitted.ticked("consent_updates"),
         "show_name": submitted.ticked("show_name"),
         "source": submitted.text("source"),
+        # Cleaned, never refused: the signer did not type it (rules.embedding_site).
+        "site": embedding_site(submitted.text("site")) if embedded else None,
     }
     errors = _core_errors(petition, values)
     fields = calls.form_fields(petition)
@@ -149,7 +157,7 @@ def read_signing_post(petition: Petition) -> SigningPost:
         personal_fields=frozenset(field.name for field in fields if field.personal),
         errors=errors,
         page_lang=submitted.text("lang") or None,
-        embedded=submitted.text("embed") == "1",
+        embedded=embedded,
         is_bot=bool(submitted.text("website")),
         challenge=submitted.raw("altcha"),
     )
@@ -301,6 +309,7 @@ def _signature_input(post: SigningPost) -> SignatureInput:
         show_name=values["show_name"],
         locale=current_locale_name(),
         source=values["source"] or None,
+        site=values["site"],
         extra={key: value for key, value in post.extra_values.items()
                if key not in post.personal_fields},
         personal_extra={key: value for key, value in post.extra_values.items()
@@ -335,6 +344,8 @@ class SignatureForm(FlaskForm):
     consent_updates = BooleanField(DEFAULT_CONSENT)
     show_name = BooleanField(_l("Show my name publicly among the signers"))
     source = HiddenField()
+    # The embedding page's host, in the widget's form only (embed.views.show).
+    site = HiddenField()
     # Besides these, every post carries ``lang``, ``embed`` and the honeypot ``website``
     # (hidden from people by CSS and aria-hidden; bots fill every field they find), and, while
     # the petition asks for the proof-of-work check, ``altcha``: see ``SigningPost``.

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import UTCDateTime, db
 from petitionkit.petitions.models import utcnow
+from petitionkit.signatures.rules import SITE_MAX
 
 # Who signs: a person, or an organisation (a joint letter's signatories).
 PERSON = "person"
@@ -88,6 +89,10 @@ class Signature(db.Model):  # type: ignore[name-defined]
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     source: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # The host of the page the widget was embedded in (rules.embedding_site), as the browser
+    # named it: a figure the page claims, not proof. None on the petition's own page, through
+    # the JSON API, and where the embedding page hides its address.
+    site: Mapped[str | None] = mapped_column(String(SITE_MAX), nullable=True)
     # Values of plugin form fields (petitionkit_form_fields) not marked personal, by field name;
     # the personal ones are sealed. ``extra`` reads both.
     plain_extra: Mapped[dict[str, Any]] = mapped_column("extra", JSON, default=dict)
@@ -240,10 +245,11 @@ class ModerationRun(db.Model):  # type: ignore[name-defined]
 
 
 class ConfirmedHour(db.Model):  # type: ignore[name-defined]
-    """Signatures confirmed per petition, UTC hour and source (the widget's ``data-source``;
-    "" for none), kept where signatures are confirmed and withdrawn, so that the workspace's
-    charts read a few thousand rows instead of a million signatures
-    (petitionkit/signatures/figures.py). `petitionkit recount` rebuilds it."""
+    """Signatures confirmed per petition, UTC hour, source (the widget's ``data-source``; "" for
+    none) and embedding site (``Signature.site``; "" for none), kept where signatures are
+    confirmed and withdrawn, so that the workspace's charts read a few thousand rows instead of
+    a million signatures (petitionkit/signatures/figures.py). `petitionkit recount` rebuilds
+    it."""
 
     __tablename__ = "confirmed_hours"
 
@@ -251,4 +257,5 @@ class ConfirmedHour(db.Model):  # type: ignore[name-defined]
         ForeignKey("petitions.id", ondelete="CASCADE"), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     source: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
+    site: Mapped[str] = mapped_column(String(SITE_MAX), primary_key=True, default="")
     count: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,9 +4,12 @@ in the signer's own words)."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import unicodedata
 from urllib.parse import urlsplit
 
+import idna
 from flask_babel import gettext
 
 # The core's fields of a signing post, by the JSON type they take. The signer's own: name,
@@ -22,6 +25,10 @@ CORE_TEXT_FIELDS = frozenset({
     "organization", "organization_url", "signer",
 })
 CORE_FIELDS = CORE_BOOLEAN_FIELDS | CORE_TEXT_FIELDS
+# Sent by the widget's form only (the embedding site, see ``embedding_site``): not a field of the
+# JSON API, and no plugin's field may take its name either.
+WIDGET_FIELDS = frozenset({"site"})
+RESERVED_FIELD_NAMES = CORE_FIELDS | WIDGET_FIELDS
 
 # Cc and Cs cover NUL and friends (which PostgreSQL refuses to store) and lone surrogates; Co is
 # private use; Zl and Zp are the line and paragraph separators, which mail headers and CSV
@@ -87,3 +94,47 @@ def website_problem(value: str, longest: int) -> list[str]:
             or any(char.isspace() for char in value)):
         return [gettext("This website address is not valid.")]
     return []
+
+
+# The longest host name DNS allows, in its ASCII form.
+SITE_MAX = 253
+# More than any browser's Referer: a longer value is dropped before it is parsed at all.
+_SITE_INPUT_MAX = 2048
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def embedding_site(value: str | None) -> str | None:
+    """The host of a page the widget is embedded in, as the figures keep it, or None.
+
+    ``value`` is a host (``Example.ORG``, ``bücher.example``) or an address whose host is taken
+    (``https://example.org:8443/page?id=7``); a path, a query or a port never get through, as
+    they can name a person. The host comes back lower-cased in its ASCII form (IDNA, so
+    ``xn--bcher-kva.example``: no look-alike letters, nothing that turns text around), an IP
+    address in its canonical form. Anything else is None: the site is a figure the embedding
+    page claims, never a reason to refuse a signature, so a value that is not a host is dropped
+    rather than reported to a signer who never typed it.
+    """
+    if not value or len(value) > _SITE_INPUT_MAX:
+        return None
+    text = value.strip()
+    if "://" in text:
+        try:
+            text = urlsplit(text).hostname or ""
+        except ValueError:
+            return None
+    host = text.lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        pass
+    else:
+        return str(address) if address.version == 4 else f"[{address.compressed}]"
+    try:
+        ascii_host = idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
+    if len(ascii_host) > SITE_MAX or not all(
+        _HOST_LABEL.match(label) for label in ascii_host.split(".")
+    ):
+        return None
+    return ascii_host

@@ -59,6 +59,8 @@ class SignatureInput:
     show_name: bool = False
     locale: str = "en"
     source: str | None = None
+    # The host of the page the widget was embedded in (rules.embedding_site); None for none.
+    site: str | None = None
     # Values of the plugins' extra form fields (petitionkit_form_fields) not marked personal.
     extra: dict[str, Any] = field(default_factory=dict)
     # Values of those marked personal (FormField.personal), stored sealed with name and address.
@@ -112,7 +114,7 @@ _SIGNATURE_COLUMNS = (
     "petition_id", "kind", "email_hash", "email_domain_hash", "sealed", "public_name", "country",
     "organization", "organization_url",
     "consent_updates", "consent_version", "consent_text_id", "show_name", "locale", "source",
-    "extra", "status", "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today",
+    "site", "extra", "status", "token_nonce", "mail_suppressed", "mails_day", "mails_sent_today",
     "created_at",
 )
 
@@ -242,6 +244,7 @@ def sign(
         "show_name": data.show_name,
         "locale": data.locale,
         "source": data.source,
+        "site": data.site,
         "extra": data.extra,
         "status": PENDING,
         "token_nonce": nonce,
@@ -368,7 +371,7 @@ def confirm(
         return ConfirmOutcome.ALREADY_CONFIRMED, signature
     counted = signature.kind == PERSON
     count = _add_to_count(session, petition.id, +1) if counted else petition.total_count
-    count_hour(session, petition.id, now, signature.source, +1)
+    count_hour(session, petition.id, now, signature.source, signature.site, +1)
     if listener is not None:
         listener.confirming(session, petition, signature_id, count, now, counted=counted)
     session.commit()
@@ -500,14 +503,14 @@ def withdraw_uncommitted(
             .where(Signature.id == signature.id, Signature.status == previous)
             .values(status=CANCELLED, cancelled_at=now, mail_suppressed=True)
             .returning(Signature.kind, Signature.approved_at, Signature.confirmed_at,
-                       Signature.source)
+                       Signature.source, Signature.site)
             .execution_options(synchronize_session=False)
         ).one_or_none()
         if withdrawn is not None:
             if previous == CONFIRMED:
                 if withdrawn.confirmed_at is not None:
                     count_hour(session, signature.petition_id, withdrawn.confirmed_at,
-                               withdrawn.source, -1)
+                               withdrawn.source, withdrawn.site, -1)
                 if withdrawn.kind == PERSON:
                     _add_to_count(session, signature.petition_id, -1)
                 elif withdrawn.approved_at is not None:

@@ -70,9 +70,16 @@ def sign_and_confirm(context: Any, page: Any, engine: Engine, host_site: HostSit
     assert frame.get_by_role("listitem").filter(has_text=shown).count() == 1
     with engine.app.app_context():
         from petitionkit.extensions import db
+        from petitionkit.petitions.models import Petition
+        from petitionkit.signatures.figures import figures
         from petitionkit.signatures.models import Signature
         [signature] = db.session.query(Signature).all()
         assert signature.source == "newsletter"
+        # The organisation's page, as Chromium named it to the iframe: its host, no path.
+        assert signature.site == "localhost"
+        petition = db.session.get(Petition, signature.petition_id)
+        assert petition is not None
+        assert figures(db.session(), petition).sites == [("localhost", 1)]
     # No page the signer saw asked anything of a third host: no fonts, scripts, pixels.
     assert requested == {host_site.origin.split("/")[2], engine.url.split("/")[2]}
 
