@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml $(PLUGIN_PACKAGES)
 venv: $(STAMP)
 
 # A secret of its own for every checkout; never committed (instance/ is ignored).
+# The demo's address is localhost, not 127.0.0.1: browsers treat it as a secure context and
+# accept it as a passkey's relying party, which an IP address never is.
 instance/config.py: | $(STAMP)
 	mkdir -p instance
-	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = \"{secrets.token_hex(32)}\"\nBLIND_INDEX_KEY = \"{secrets.token_hex(32)}\"\nPUBLIC_URL = \"http://127.0.0.1:5000\"')" > $@
+	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = \"{secrets.token_hex(32)}\"\nBLIND_INDEX_KEY = \"{secrets.token_hex(32)}\"\nPUBLIC_URL = \"http://localhost:5000\"')" > $@
 
 # The key pair signers' personal data is sealed to. The demo's one process takes signatures and
 # delivers its own mail, so it holds both keys: a choice written into instance/config.py
@@ -52,10 +54,10 @@ demo: $(STAMP) instance/config.py instance/data.key instance/stories.key
 	  printf '%s\n' "$$password" | $(BIN)/petitionkit users add $(DEMO_OWNER) --role owner --password-stdin && \
 	  (umask 077; printf '%s\n' "$$password" > instance/workspace-owner.txt); }
 	@echo
-	@echo "Engine:       http://127.0.0.1:5000/  (the open petitions)"
-	@echo "Example site: http://127.0.0.1:8000"
+	@echo "Engine:       http://localhost:5000/  (the open petitions)"
+	@echo "Example site: http://localhost:8000"
 	@echo "Confirmation emails land in instance/mail/ (open the .html files in a browser)."
-	@echo "Workspace:    http://127.0.0.1:5000/admin/"
+	@echo "Workspace:    http://localhost:5000/admin/"
 	@echo "              sign in as $(DEMO_OWNER) with the password $$(cat instance/workspace-owner.txt)"
 	@echo "              (kept in instance/workspace-owner.txt); the first sign-in sets up a second factor."
 	@echo

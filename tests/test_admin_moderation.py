@@ -302,3 +302,31 @@ def test_a_limited_moderator_sees_only_its_petitions(app: Flask, client: FlaskCl
                        data={"csrf_token": token}).status_code == 404
     assert client.get("/admin/p/other-petition/signatures").status_code == 200
     assert re.search(r"Moderation", client.get("/admin/").text)
+
+
+def test_an_invalidation_reason_stays_out_of_the_audit_log(
+    app: Flask, client: FlaskClient, signed: dict[str, int],
+) -> None:
+    """A moderator may quote a signer in the reason; the audit log holds no signer data, so the
+    reason is kept on the signature and on the run only."""
+    reason = "duplicate of ayse@example.org, says Ayşe Yılmaz"
+    sign_in(client, "mod@example.org", "moderator", app)
+    one = post(client, f"{PAGE}/{signed['troll']}/invalidate", {"reason": reason})
+    assert one.status_code == 303 and "done=invalidated" in one.location
+    bulk = post(client, "/admin/p/free-the-poet/invalidations",
+                {"domain": "spam.example", "reason": reason})
+    assert bulk.status_code == 303
+    run_jobs(app)
+    assert signature(app, signed["troll"]).invalidation_reason == reason
+    assert signature(app, signed["bot1"]).invalidation_reason == reason
+    with app.app_context():
+        run = db.session.scalars(select(ModerationRun)).one()
+        assert run.reason == reason and run.done == 2
+        entries = db.session.execute(select(StaffAudit.action, StaffAudit.target)).all()
+    logged = {action: target for action, target in entries}
+    assert logged["signature invalidated"] == f"signature {signed['troll']}"
+    assert logged["bulk invalidation started"] == f"free-the-poet: run {run.id}, 2 signature(s)"
+    assert logged["bulk invalidation finished"] == f"run {run.id}, 2 signature(s)"
+    everything = " ".join(f"{action} {target}" for action, target in entries)
+    for fragment in ("ayse", "Ayşe", "Yılmaz", "duplicate", "says"):
+        assert fragment not in everything

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from petitionkit.admin import passkeys
 from petitionkit.admin.models import StaffAudit, StaffPasskey, StaffUser, WebAuthnChallenge
 from petitionkit.admin.passkeys import RelyingParty
 from petitionkit.extensions import db
@@ -593,3 +594,44 @@ def test_the_passkey_step_is_rate_limited(tmp_path: Path, migrated_sqlite: Path)
     options = [post_json(client, ENROL_OPTIONS, {"name": "x"}, token).status_code
                for _ in range(5)]
     assert options[-1] == 429
+
+
+@pytest.mark.parametrize("public_url, usable", [
+    ("http://localhost:5000", True),
+    ("https://petitions.example.org", True),
+    ("http://127.0.0.1:5000", False),
+    ("https://192.0.2.10", False),
+    ("http://[::1]:5000", False),
+    ("localhost", False),  # no host at all
+])
+def test_passkeys_need_a_domain_name(public_url: str, usable: bool) -> None:
+    assert passkeys.usable_at(public_url) is usable
+
+
+def test_at_an_ip_address_the_passkey_forms_give_way_to_an_explanation(
+    app: Flask, client: FlaskClient,
+) -> None:
+    enrol_with_passkey(client, app, "ana@example.org", role="viewer")
+    app.config["PUBLIC_URL"] = "http://127.0.0.1:5000"
+    explanation = "Passkeys cannot work at this workspace's address"
+    account = client.get("/admin/account").get_data(as_text=True)
+    assert explanation in account
+    assert "data-passkey=" not in account and "Passkeys need JavaScript" not in account
+    assert "work laptop" in account  # the passkeys made elsewhere are still listed
+
+    sign_out(client)
+    assert password_step(client, "ana@example.org").location.endswith(
+        "/admin/login/second-factor")
+    second_step = client.get("/admin/login/second-factor").get_data(as_text=True)
+    assert explanation in second_step and 'data-passkey="authenticate"' not in second_step
+
+    add_user(app, "ben@example.org", "viewer")
+    fresh = app.test_client()
+    password_step(fresh, "ben@example.org")
+    enrolment = fresh.get("/admin/login/enrol").get_data(as_text=True)
+    assert explanation in enrolment and 'data-passkey="register"' not in enrolment
+    assert 'class="secret"' in enrolment  # the authenticator app is still offered
+
+    app.config["PUBLIC_URL"] = "http://localhost:5000"
+    enrolment = fresh.get("/admin/login/enrol").get_data(as_text=True)
+    assert explanation not in enrolment and 'data-passkey="register"' in enrolment

@@ -8,7 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from petitionkit.admin.models import StaffAudit
+from petitionkit.admin import access
+from petitionkit.admin.models import StaffAudit, StaffUser
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
 
@@ -188,3 +189,39 @@ def test_forged_posts_and_limited_accounts(app: Flask, client: FlaskClient) -> N
     assert client.get("/admin/p/free-the-poet/edit").status_code == 404
     assert client.get("/admin/p/clean-river/edit").status_code == 200
     assert client.get("/admin/p/no-such-petition/edit").status_code == 404
+
+
+def test_a_limited_editor_keeps_sight_of_the_petition_it_creates(
+    app: Flask, client: FlaskClient,
+) -> None:
+    add_petition(app, slug="free-the-poet", title="Free the poet")
+    add_petition(app, slug="other-campaign", title="Another campaign")
+    sign_in(client, "editor@example.org", "editor", app)
+    limited = app.test_cli_runner().invoke(args=["users", "limit", "editor@example.org",
+                                                 "free-the-poet"])
+    assert limited.exit_code == 0, limited.output
+
+    created = post(client, "/admin/petitions/new", {**FORM, "status": "draft"})
+    assert created.status_code == 303
+    assert client.get(created.location).status_code == 200
+    listing = client.get("/admin/").text
+    assert "A clean river" in listing and "Free the poet" in listing
+    assert "Another campaign" not in listing  # still limited, to one more petition
+    assert client.get("/admin/p/other-campaign/edit").status_code == 404
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == "editor@example.org"))
+        assert user is not None
+        assert access.slugs_of(db.session(), user) == ["clean-river", "free-the-poet"]
+
+
+def test_an_unlimited_editor_stays_unlimited_after_creating(
+    app: Flask, client: FlaskClient,
+) -> None:
+    add_petition(app, slug="free-the-poet", title="Free the poet")
+    sign_in(client, "editor@example.org", "editor", app)
+    assert post(client, "/admin/petitions/new", FORM).status_code == 303
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == "editor@example.org"))
+        assert user is not None
+        assert access.limited_to(db.session(), user) is None
+    assert "Free the poet" in client.get("/admin/").text

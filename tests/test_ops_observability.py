@@ -10,12 +10,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from petitionkit.extensions import db
 from petitionkit.outbox import services
 from petitionkit.outbox.worker import run_batch
 from petitionkit.petitions.models import utcnow
+from petitionkit.signatures.models import ORGANIZATION, Signature
 
+from .admin import post_form, sign_in
 from .conftest import add_petition, make_app
 from .smtp import RecordingSMTPServer, link_from
 
@@ -189,3 +192,56 @@ def test_logs_never_carry_names_addresses_or_ips(
         leaked = [secret for secret in secrets if secret.lower() in text.lower()]
         assert not leaked, f"{record.name} logged {leaked}: {text}"
 
+
+
+def test_the_workspace_logs_no_signer_either(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What staff do with signers' data (a search by address, an organisation's approval, an
+    export of every signer) leaves no name or address in the logs."""
+    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url)
+    slug = add_petition(app, signers=["people", "organizations"])
+    client = app.test_client()
+    secrets = ["Zofia Quellbrunn", "Quellbrunn", "zofia.q@example.org", "zofia.q",
+               "Wanjiru Kamau-Odhiambo", "Kamau-Odhiambo", "wanjiru@riverkeepers.example"]
+    caplog.set_level(logging.DEBUG)
+
+    assert client.post(f"/p/{slug}/sign", data={
+        "name": "Zofia Quellbrunn", "email": "zofia.q@example.org", "show_name": "y",
+    }).status_code == 303
+    assert client.post(f"/p/{slug}/sign", data={
+        "signer": "organization", "organization": "River Keepers",
+        "organization_url": "https://riverkeepers.example", "country": "ke",
+        "name": "Wanjiru Kamau-Odhiambo", "email": "wanjiru@riverkeepers.example",
+    }).status_code == 303
+    with app.app_context():
+        assert run_batch(app).delivered == 2
+    for message in smtp_server.wait_for(2):
+        confirm = link_from(message, "http://localhost/confirm/")
+        assert client.post(confirm.removeprefix("http://localhost")).status_code == 200
+
+    staff = app.test_client()
+    sign_in(staff, "owner@example.org", "owner", app)
+    moderation = f"/admin/p/{slug}/signatures"
+    found = post_form(staff, moderation, {"email": "Zofia.Q@example.org"})
+    assert found.status_code == 200 and "No signature matches." not in found.text
+    assert post_form(staff, moderation, {"name": "Quellbrunn"}).status_code == 200
+    with app.app_context():
+        organisation = db.session.scalar(select(Signature.id).where(
+            Signature.kind == ORGANIZATION))
+    approved = post_form(staff, f"/admin/p/{slug}/organizations/{organisation}/approve", {},
+                         token_from=moderation)
+    assert approved.status_code == 303 and "done=approved" in approved.location
+    downloads = f"/admin/p/{slug}/downloads"
+    export = post_form(staff, f"{downloads}/export/csv", {}, token_from=downloads)
+    assert export.status_code == 200 and "zofia.q@example.org" in export.get_data(as_text=True)
+    report = post_form(staff, f"{downloads}/report.csv", {}, token_from=downloads)
+    assert report.status_code == 200 and "River Keepers" in report.get_data(as_text=True)
+
+    ours = [record for record in caplog.records if not record.name.startswith("mail.log")]
+    assert any(record.name == "petitionkit.signatures" for record in ours)
+    for record in ours:
+        text = " ".join([record.getMessage(), record.exc_text or "", str(record.args)])
+        leaked = [secret for secret in secrets if secret.lower() in text.lower()]
+        assert not leaked, f"{record.name} logged {leaked}: {text}"

@@ -36,6 +36,13 @@ def may_see(session: Session, user: StaffUser, petition: Petition) -> bool:
     return allowed is None or petition.id in allowed
 
 
+def include_created(session: Session, user: StaffUser, petition: Petition) -> None:
+    """Add the petition ``user`` has just created to its limit, if it has one, so that a limited
+    account does not lose sight of what it made; the caller commits, with the petition."""
+    if limited_to(session, user) is not None:
+        session.add(StaffPetitionAccess(user_id=user.id, petition_id=petition.id))
+
+
 def petition_or_404(session: Session, user: StaffUser, slug: str) -> Petition:
     """The petition at ``slug`` if it exists and ``user`` may see it; otherwise 404, so that a
     limited account does not learn which other petitions exist."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import ipaddress
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
@@ -88,6 +89,24 @@ class RelyingParty:
         port = "" if parts.port in (None, default_port) else f":{parts.port}"
         shown_host = f"[{host}]" if ":" in host else host
         return cls(id=host, origin=f"{parts.scheme}://{shown_host}{port}", name=name)
+
+    @property
+    def usable(self) -> bool:
+        """False when the RP ID is an IP address: WebAuthn binds a passkey to a domain name, and
+        browsers refuse one for an address such as 127.0.0.1 (``localhost`` is a name)."""
+        try:
+            ipaddress.ip_address(self.id)
+        except ValueError:
+            return True
+        return False
+
+
+def usable_at(public_url: str) -> bool:
+    """Whether passkeys can work at ``public_url``: it has a host, and the host is a name."""
+    try:
+        return RelyingParty.from_public_url(public_url, "").usable
+    except ValueError:
+        return False
 
 
 def _challenge_hash(challenge: bytes) -> str:

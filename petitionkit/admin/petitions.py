@@ -71,7 +71,7 @@ def new_petition() -> Any:
     try:
         petition = create_petition(db.session(), data, current_user.email,
                                    calls.petition_sections(), LIFECYCLE.of(),
-                                   steps=calls.step_names())
+                                   steps=calls.step_names(), creator=current_user)
     except PetitionInvalid as invalid:
         db.session.rollback()
         show_errors(form, invalid.errors)

@@ -145,7 +145,8 @@ def workspace_names() -> dict[str, Any]:
             "signature_states": SIGNATURE_STATES,
             "action_names": ACTION_NAMES, "format_day": format_date,
             "format_hour": _format_hour,
-            "csrf_token": generate_csrf, "passkey_name_max": PASSKEY_NAME_MAX}
+            "csrf_token": generate_csrf, "passkey_name_max": PASSKEY_NAME_MAX,
+            "passkeys_usable": passkeys.usable_at(str(current_app.config["PUBLIC_URL"]))}
 
 
 @bp.after_request

@@ -16,13 +16,15 @@ file with its slug is refused unless the load is forced.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from petitionkit.admin import audit
+from petitionkit.admin import access, audit
+from petitionkit.admin.models import StaffUser
 from petitionkit.petitions.loader import (
     PetitionFileError,
     PetitionListener,
@@ -74,11 +76,33 @@ def _validated(meta: dict[str, Any], body: object, sections: Mapping[str, Sectio
         raise PetitionInvalid({error.key or GENERAL: error.message}) from error
 
 
+@dataclass(frozen=True)
+class _CreatorSeesIt:
+    """Puts a new petition within its creator's limit, in the transaction that creates it, then
+    hands the event on."""
+
+    creator: StaffUser
+    then: PetitionListener | None
+
+    def petition_saving(self, session: Session, petition: Petition, created: bool,
+                        changed: list[str]) -> None:
+        if created:
+            access.include_created(session, self.creator, petition)
+        if self.then is not None:
+            self.then.petition_saving(session, petition, created, changed)
+
+
 def create_petition(session: Session, data: Mapping[str, Any], actor: str,
                     sections: Mapping[str, SectionReader],
                     listener: PetitionListener | None = None,
-                    steps: Mapping[str, StepCheck] | None = None) -> Petition:
-    """A new petition from ``data`` (front-matter keys and ``body``), not file-managed."""
+                    steps: Mapping[str, StepCheck] | None = None,
+                    creator: StaffUser | None = None) -> Petition:
+    """A new petition from ``data`` (front-matter keys and ``body``), not file-managed.
+
+    When ``creator``, the staff account creating it, is limited to named petitions, the new one
+    joins that limit in the same transaction: otherwise its page would answer 404 to the person
+    who just wrote it.
+    """
     meta = dict(data)
     body = meta.pop("body", "")
     slug = meta.get("slug")
@@ -90,6 +114,8 @@ def create_petition(session: Session, data: Mapping[str, Any], actor: str,
         raise PetitionInvalid({"slug": gettext("Another petition already has this address.")})
     values["file_managed"] = False
     audit.record(session, actor, "petition created", values["slug"])
+    if creator is not None:
+        listener = _CreatorSeesIt(creator, listener)
     upsert_petition(session, values, listener=listener)
     petition = session.scalar(select(Petition).where(Petition.slug == values["slug"]))
     assert petition is not None

@@ -82,6 +82,9 @@ def find(session: Session, petition: Petition, *, email: str = "", name: str = "
             normalize_email(address, rules), index_key))
     elif name.strip():
         words = name.strip()[:200]
+        # No stored name holds these (signing refuses them), and PostgreSQL refuses NUL outright.
+        if problems := text_problem(words):
+            raise ModerationError(problems[0])
         pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
             Signature.public_name, Signature.hidden_public_name, Signature.organization))))
@@ -127,7 +130,7 @@ def show_name(session: Session, signature: Signature, actor: str) -> bool:
 def _reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
-        raise ModerationError(gettext("Say why, in a few words: the log keeps it."))
+        raise ModerationError(gettext("Say why, in a few words: it is kept with the signature."))
     if len(reason) > REASON_MAX:
         raise ModerationError(gettext("The reason must be at most %(num)d characters.",
                                       num=REASON_MAX))
@@ -147,7 +150,9 @@ def invalidate(session: Session, signature: Signature, reason: str, actor: str,
     session.execute(update(Signature).where(Signature.id == signature.id)
                     .values(invalidation_reason=reason)
                     .execution_options(synchronize_session=False))
-    audit.record(session, actor, "signature invalidated", f"signature {signature.id}: {reason}")
+    # The reason stays on the signature: free text may quote a signer, and the audit log
+    # holds no signer data.
+    audit.record(session, actor, "signature invalidated", f"signature {signature.id}")
     session.commit()
     return True
 
@@ -259,8 +264,9 @@ def start_run(session: Session, petition: Petition, criteria: Criteria, reason: 
     session.add(run)
     session.flush()
     enqueue(session, MODERATION_JOB, {"run_id": run.id})
+    # The reason stays on the run (and goes to each signature), never into the audit log.
     audit.record(session, actor, "bulk invalidation started",
-                 f"{petition.slug}: run {run.id}, {seen.matching} signature(s): {reason}")
+                 f"{petition.slug}: run {run.id}, {seen.matching} signature(s)")
     session.commit()
     return run
 

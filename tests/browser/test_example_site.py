@@ -9,7 +9,7 @@ from typing import Any
 from .conftest import Engine, HostSite
 
 SITE = Path(__file__).resolve().parents[2] / "examples" / "site"
-DEMO_ENGINE = "http://127.0.0.1:5000"
+DEMO_ENGINE = "http://localhost:5000"
 
 
 def test_every_widget_of_the_example_site_loads(chromium: Any, engine: Engine,
@@ -21,7 +21,7 @@ def test_every_widget_of_the_example_site_loads(chromium: Any, engine: Engine,
     for source in pages:
         html = source.read_text(encoding="utf-8")
         slugs = re.findall(
-            r'<script async src="http://127\.0\.0\.1:5000/widget\.js" data-petition="([a-z0-9-]+)"',
+            r'<script async src="http://localhost:5000/widget\.js" data-petition="([a-z0-9-]+)"',
             html,
         )
         widgets += len(slugs)
