@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from flask import Flask
 from sqlalchemy import insert, select
 
 from petitionkit import create_app, testing
+from petitionkit.config import ConfigurationError
 from petitionkit.encryption import (
     DATA_SEALER,
     KeyUnavailable,
@@ -29,7 +31,7 @@ from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.services import SignatureInput, sign
 
-from .conftest import add_petition, base_config, make_app
+from .conftest import TEST_SECRET, add_petition, base_config, make_app
 from .smtp import RecordingSMTPServer, link_from
 
 NAME = "Ayşe Quillfeather"
@@ -154,6 +156,54 @@ def test_a_worker_without_the_private_key_stops_with_a_message(
     with pytest.raises(PrivateKeyMissing, match="OUTBOX_INPROCESS_WORKER"):
         start_inprocess_loop(web)
     assert "petitionkit.inprocess_worker" not in web.extensions
+
+
+def test_a_web_process_that_delivers_will_not_start_without_the_private_key(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    serving = {"TESTING": False, "OUTBOX_INPROCESS_WORKER": True}
+    with pytest.raises(ConfigurationError) as refused:
+        make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE=None, **serving)
+    message = str(refused.value)
+    assert "needs the private key" in message and "DATA_PRIVATE_KEY_FILE" in message
+    assert "OUTBOX_INPROCESS_WORKER = False" in message and "petitionkit worker" in message
+    with pytest.raises(ConfigurationError, match="missing.key does not exist"):
+        make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE="missing.key", **serving)
+    # Either fix starts it: the key, or delivery left to `petitionkit worker`.
+    with_key = make_app(tmp_path, migrated_sqlite, **serving)
+    assert "petitionkit.inprocess_worker" not in with_key.extensions, "started by a request"
+    without_loop = make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE=None,
+                            TESTING=False, OUTBOX_INPROCESS_WORKER=False)
+    assert without_loop.test_client().get("/healthz").status_code == 200
+    # The command line serves nothing but with `run`: `keys generate` comes before any key.
+    command_line = create_app(base_config(tmp_path / "instance", DATA_PRIVATE_KEY_FILE=None,
+                                          **serving), serving=False)
+    generated = command_line.test_cli_runner().invoke(
+        args=["keys", "generate", "--dir", str(tmp_path / "new")])
+    assert generated.exit_code == 0, generated.output
+    for application in (with_key, without_loop, command_line):
+        with application.app_context():
+            db.engine.dispose()
+
+
+def test_petitionkit_run_will_not_start_without_the_private_key(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith("PETITIONKIT_")}
+    environment.update({"PETITIONKIT_INSTANCE_PATH": str(tmp_path / "instance"),
+                        "PETITIONKIT_SECRET_KEY": TEST_SECRET})
+
+    def petitionkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from petitionkit.cli import main; main()",
+                               *args], env=environment, capture_output=True, text=True,
+                              timeout=60)
+
+    # As `make demo` starts: the key pair is made by a command before any process holds it.
+    generated = petitionkit("keys", "generate")
+    assert generated.returncode == 0, generated.stderr
+    refused = petitionkit("run", "--port", "9")
+    assert refused.returncode == 1
+    assert "needs the private key" in refused.stderr
+    assert "OUTBOX_INPROCESS_WORKER" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_an_export_without_the_private_key_stops_before_writing(
