@@ -3,6 +3,7 @@ rotation, and the outside check that no byte of the database holds a name or an 
 
 from __future__ import annotations
 
+import base64
 import os
 import sqlite3
 import stat
@@ -25,10 +26,10 @@ from petitionkit.encryption import (
     read_public_key,
 )
 from petitionkit.extensions import db
-from petitionkit.outbox.models import DONE, OutboxJob
+from petitionkit.outbox.models import DONE, PENDING, SEALED_PAYLOAD_KEY, OutboxJob
 from petitionkit.outbox.worker import PrivateKeyMissing, start_inprocess_loop
 from petitionkit.petitions.models import Petition
-from petitionkit.signatures.models import Signature
+from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.signatures.services import SignatureInput, sign
 
 from .conftest import TEST_SECRET, add_petition, base_config, make_app
@@ -37,6 +38,12 @@ from .smtp import RecordingSMTPServer, link_from
 NAME = "Ayşe Quillfeather"
 EMAIL = "ayse.quillfeather@example.org"
 POSTAL_CODE = "QX7 9ZZ"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest) -> Flask:
+    app: Flask = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+    return app
 
 
 def web_and_worker(tmp_path: Path, migrated_sqlite: Path, **overrides: object
@@ -283,7 +290,7 @@ def test_rotation_reseals_to_the_new_pair(tmp_path: Path, app: Flask, petition: 
             "--batch-size", "1"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
-    assert "2 signature(s) now sealed" in result.output
+    assert "2 signature(s) and 0 queued job(s) now sealed" in result.output
     rotated = create_app(base_config(tmp_path / "instance", DATA_PUBLIC_KEY_FILE=str(new_public),
                                      DATA_PRIVATE_KEY_FILE=str(new_private)))
     with rotated.app_context():
@@ -302,6 +309,60 @@ def test_rotation_reseals_to_the_new_pair(tmp_path: Path, app: Flask, petition: 
     refused = runner.invoke(args=["keys", "rotate", "--new-public", str(bogus),
                                   "--new-private", str(new_private)])
     assert refused.exit_code == 1 and "does not hold a public key" in refused.output
+
+
+# A plugin that takes withdrawn signers off a list: erasing one queues a job that carries a
+# sealed copy of the personal data until it is done.
+CRM_PLUGIN = """
+from petitionkit import hookimpl
+
+@hookimpl
+def petitionkit_signature_withdrawn(petition, signature, reason):
+    assert signature.email
+"""
+
+
+@pytest.fixture
+def crm_plugin(tmp_path: Path) -> None:
+    plugins = tmp_path / "instance" / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    (plugins / "crm.py").write_text(CRM_PLUGIN, encoding="utf-8")
+
+
+def test_rotation_reseals_the_copies_that_queued_jobs_carry(
+    tmp_path: Path, crm_plugin: None, any_app: Flask
+) -> None:
+    app = any_app
+    slug = add_petition(app)
+    testing.sign_and_confirm(app, slug, NAME, EMAIL)
+    testing.sign_and_confirm(app, slug, "Second Signer", "second@example.org")
+    testing.run_jobs(app)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["privacy", "erase", EMAIL, "--yes"]).exit_code == 0
+    new_public, new_private = generate_key_pair(tmp_path / "new")
+    result = runner.invoke(args=["keys", "rotate", "--new-public", str(new_public),
+                                 "--new-private", str(new_private)])
+    assert result.exit_code == 0, result.output
+    assert "1 signature(s) and 1 queued job(s) now sealed" in result.output
+
+    new = Sealer(public_key_file=new_public, private_key_file=new_private)
+    with app.app_context():
+        job = db.session.scalars(select(OutboxJob).where(OutboxJob.status == PENDING)).one()
+        copy = base64.b64decode(job.payload[SEALED_PAYLOAD_KEY])
+        assert PersonalData.from_json(new.open_json(copy)).email == EMAIL
+        with pytest.raises(KeyUnavailable, match="another key pair"):
+            DATA_SEALER.of(app).open(copy)
+        db.session.remove()
+    # Once every process has the new pair, the withdrawal goes out and its copy goes.
+    rotated = create_app(base_config(
+        Path(app.instance_path), DATABASE_URL=app.config["DATABASE_URL"],
+        DATA_PUBLIC_KEY_FILE=str(new_public), DATA_PRIVATE_KEY_FILE=str(new_private)))
+    assert testing.run_jobs(rotated) == 1
+    with rotated.app_context():
+        job = db.session.get(OutboxJob, job.id)
+        assert job is not None and job.status == DONE and SEALED_PAYLOAD_KEY not in job.payload
+        db.session.remove()
+        db.engine.dispose()
 
 
 # The outside check
