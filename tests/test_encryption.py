@@ -243,9 +243,9 @@ def _legacy_rows(app: Flask, count: int) -> None:
         db.session.commit()
 
 
-def test_encrypt_existing_seals_earlier_rows_and_erases_their_plaintext(
-    app: Flask, petition: str
-) -> None:
+def test_encrypt_existing_seals_earlier_rows_and_erases_their_plaintext(any_app: Flask) -> None:
+    app = any_app
+    add_petition(app)
     _legacy_rows(app, 7)
     with app.app_context():
         first = db.session.scalars(select(Signature).order_by(Signature.id)).first()
@@ -264,6 +264,16 @@ def test_encrypt_existing_seals_earlier_rows_and_erases_their_plaintext(
                    and row.legacy_postal_code is None and row.plain_extra == {} for row in rows)
         assert rows[0].extra == {"letter_text": "mine"} and rows[0].postal_code == "10115"
         assert [row.public_name for row in rows[:2]] == ["Old 0.", None]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Nor in any byte of the database and its write-ahead log, which held the rows as they
+        # were before until the command emptied it.
+        database = Path(app.instance_path) / "petitionkit.db"
+        wal = Path(f"{database}-wal")
+        stored = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        plaintext = [text for number in range(7)
+                     for text in (f"old{number}@example.org", f"Old Signer {number}")]
+        assert [text for text in plaintext if text.encode() in stored] == []
+        assert b"Old 0." in stored, "the check can fail: the public display form is found"
     again = runner.invoke(args=["keys", "encrypt-existing"])
     assert again.exit_code == 0 and "sealed 0 signature(s)" in again.output
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from petitionkit.encryption import KeyUnavailable, Sealer
 from petitionkit.outbox.models import DONE, SEALED_PAYLOAD_KEY, OutboxJob
+from petitionkit.privacy import truncate_sqlite_log
 from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.signatures.normalize import public_name
 
@@ -62,6 +63,8 @@ def encrypt_existing(engine: Engine, sealer: Sealer, batch_size: int = 500) -> I
                             public_name=(public_name(name) or None) if row.show_name else None)
                 )
         if not rows:
+            # The plaintext just emptied is still in the log's copies of the pages it was on.
+            truncate_sqlite_log(engine)
             return
         yield len(rows)
 
