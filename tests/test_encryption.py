@@ -378,15 +378,24 @@ def test_rotation_reseals_the_copies_that_queued_jobs_carry(
 # The outside check
 
 
-NEEDLES = (NAME, EMAIL, POSTAL_CODE, "ayse.quillfeather", "Quillfeather")
+# The signer's letter in their own words: as personal as their name.
+LETTER_MARKER = "Marigoldwhistle"
+LETTER_TEXT = f"I taught beside him for years. {LETTER_MARKER} asks you to let him go home."
+NEEDLES = (NAME, EMAIL, POSTAL_CODE, "ayse.quillfeather", "Quillfeather", LETTER_MARKER)
 
 
 def _sign_confirm_deliver(web: Flask, worker: Flask, server: RecordingSMTPServer) -> None:
-    slug = add_petition(web, asks_country=True, asks_postal_code=True)
+    """Sign a letter petition with a letter of one's own on the web process's page, confirm
+    by the mailed link, and let the worker send the letter (to the organiser: delivery test)."""
+    slug = add_petition(web, asks_country=True, asks_postal_code=True, targets=[{
+        "name": "Vera Placeholder", "title": "Minister", "email": "minister@example.gov"}],
+        letter={"organizer_email": "organizer@example.org", "delivery": "test",
+                "editable": True})
     client = web.test_client()
+    assert 'name="letter_text"' in client.get(f"/p/{slug}").text
     signed = client.post(f"/p/{slug}/sign", data={
         "name": NAME, "email": EMAIL, "country": "GB", "postal_code": POSTAL_CODE,
-        "show_name": "y"})
+        "show_name": "y", "letter_text": LETTER_TEXT})
     assert signed.status_code == 303
     assert testing.run_jobs(worker) >= 1
     [message] = server.wait_for(1)
@@ -395,8 +404,17 @@ def _sign_confirm_deliver(web: Flask, worker: Flask, server: RecordingSMTPServer
         "http://localhost")
     assert client.post(confirm_path).status_code == 200
     testing.run_jobs(worker)
+    [_, letter] = server.wait_for(2)
+    assert letter["To"] == "Organizer <organizer@example.org>"
+    assert LETTER_MARKER in letter.get_body(preferencelist=("plain",)).get_content()
+    with web.app_context():
+        signature = db.session.scalars(select(Signature)).one()
+        assert "letter_text" not in signature.plain_extra
+        assert LETTER_MARKER not in str(signature.plain_extra)
+        db.session.remove()
     with worker.app_context():
         signature = db.session.scalars(select(Signature)).one()
+        assert signature.extra["letter_text"] == LETTER_TEXT
         assert signature.status == "confirmed" and signature.email == EMAIL
         jobs = db.session.scalars(select(OutboxJob)).all()
         assert jobs and all(job.status == DONE for job in jobs)
