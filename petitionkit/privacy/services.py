@@ -21,6 +21,7 @@ from petitionkit.encryption import Sealer
 from petitionkit.outbox.services import pending_jobs_naming_signature
 from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.privacy import truncate_sqlite_log
+from petitionkit.privacy.models import ConsentText
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.normalize import NormalizationRules, blind_index, normalize_email
 from petitionkit.signatures.services import (
@@ -156,6 +157,9 @@ class HeldSignature:
     erased_at: datetime | None
     consent_updates: bool
     consent_version: str | None
+    # The consent wording the signer was shown beside the box (None: not recorded, as for
+    # signatures from before wordings were, or added by a command).
+    consent_text: ConsentText | None
     locale: str
     source: str | None
     country: str | None
@@ -195,6 +199,8 @@ def held_about(
             erased_at=signature.erased_at,
             consent_updates=signature.consent_updates,
             consent_version=signature.consent_version,
+            consent_text=(None if signature.consent_text_id is None
+                          else session.get(ConsentText, signature.consent_text_id)),
             locale=signature.locale,
             source=signature.source,
             country=signature.country,
