@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ from petitionkit.petitions.models import Petition
 from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.signatures.services import SignatureInput, sign
 
-from .conftest import TEST_SECRET, add_petition, base_config, make_app
+from .conftest import TEST_SECRET, add_petition, base_config, make_app, migrate
 from .smtp import RecordingSMTPServer, link_from
 
 NAME = "Ayşe Quillfeather"
@@ -52,6 +53,22 @@ def web_and_worker(tmp_path: Path, migrated_sqlite: Path, **overrides: object
     web = make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE=None, **overrides)
     worker = create_app(base_config(tmp_path / "instance", **overrides))
     return web, worker
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def split_processes(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path
+                    ) -> Iterator[tuple[Flask, Flask]]:
+    """``web_and_worker`` on SQLite, or on a PostgreSQL database of the test's own."""
+    database = ({} if request.param == "sqlite"
+                else {"DATABASE_URL": request.getfixturevalue("postgres_url")})
+    web, worker = web_and_worker(tmp_path, migrated_sqlite, **database)
+    if database:
+        migrate(web)
+    yield web, worker
+    for application in (web, worker):
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 # Key files
@@ -112,9 +129,9 @@ def test_a_private_key_of_another_pair_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_web_process_writes_what_it_cannot_read(
-    tmp_path: Path, migrated_sqlite: Path
+    split_processes: tuple[Flask, Flask]
 ) -> None:
-    web, worker = web_and_worker(tmp_path, migrated_sqlite)
+    web, worker = split_processes
     slug = add_petition(web, asks_postal_code=True, asks_country=True)
     signed = web.test_client().post(f"/p/{slug}/sign", data={
         "name": NAME, "email": EMAIL, "country": "GB", "postal_code": POSTAL_CODE,
@@ -291,7 +308,9 @@ def test_encrypt_existing_is_resumable(app: Flask, petition: str) -> None:
         assert unsealed_count(db.engine) == 0
 
 
-def test_rotation_reseals_to_the_new_pair(tmp_path: Path, app: Flask, petition: str) -> None:
+def test_rotation_reseals_to_the_new_pair(tmp_path: Path, any_app: Flask) -> None:
+    app = any_app
+    petition = add_petition(app)
     testing.sign_and_confirm(app, petition, NAME, EMAIL)
     testing.sign_and_confirm(app, petition, "Second Signer", "second@example.org")
     new_public, new_private = generate_key_pair(tmp_path / "new")
@@ -301,11 +320,14 @@ def test_rotation_reseals_to_the_new_pair(tmp_path: Path, app: Flask, petition: 
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     assert "2 signature(s) and 0 queued job(s) now sealed" in result.output
-    rotated = create_app(base_config(tmp_path / "instance", DATA_PUBLIC_KEY_FILE=str(new_public),
-                                     DATA_PRIVATE_KEY_FILE=str(new_private)))
+    rotated = create_app(base_config(
+        tmp_path / "instance", DATABASE_URL=app.config["DATABASE_URL"],
+        DATA_PUBLIC_KEY_FILE=str(new_public), DATA_PRIVATE_KEY_FILE=str(new_private)))
     with rotated.app_context():
         assert {row.email for row in db.session.scalars(select(Signature))} == {
             EMAIL, "second@example.org"}
+        db.session.remove()
+        db.engine.dispose()
     with app.app_context():
         signature = db.session.scalars(select(Signature)).first()
         assert signature is not None
@@ -450,8 +472,6 @@ def test_no_byte_of_a_postgresql_dump_holds_a_name_or_address(
 ) -> None:
     web = make_app(tmp_path, migrated_sqlite, DATABASE_URL=postgres_url,
                    MAIL_URL=smtp_server.url, DATA_PRIVATE_KEY_FILE=None)
-    from .conftest import migrate
-
     migrate(web)
     worker = create_app(base_config(tmp_path / "instance", DATABASE_URL=postgres_url,
                                     MAIL_URL=smtp_server.url))

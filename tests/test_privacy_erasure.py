@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,34 @@ CROSS_SITE = {"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-sit
 def any_app(request: pytest.FixtureRequest) -> Flask:
     app: Flask = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
     return app
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The settings of the database a test's own app uses: SQLite, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return {}
+    return {"DATABASE_URL": request.getfixturevalue("postgres_url")}
+
+
+@pytest.fixture
+def app_on(database: dict[str, str], tmp_path: Path, migrated_sqlite: Path
+           ) -> Iterator[Callable[..., Flask]]:
+    """Makes the test's app, with settings of its own, on that database."""
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        app = make_app(tmp_path, migrated_sqlite, **database, **overrides)
+        if database:
+            migrate(app)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 # A CRM connector as a third party writes one: it records whom it was told to take back.
@@ -231,10 +260,10 @@ def _signature(app: Flask) -> Signature:
 
 
 def test_the_confirmation_mail_links_to_erasure_and_only_the_checked_post_erases(
-    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+    tmp_path: Path, smtp_server: RecordingSMTPServer, app_on: Callable[..., Flask]
 ) -> None:
     _write_crm(tmp_path)
-    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url)
+    app = app_on(MAIL_URL=smtp_server.url)
     slug = add_petition(app, asks_country=True, asks_postal_code=True)
     links = _mailed_links(app, smtp_server, slug)
     client = app.test_client()
@@ -319,9 +348,9 @@ def test_a_tampered_or_foreign_erase_token_is_refused(app: Flask, method: str) -
 
 
 def test_it_wasnt_me_erases_the_personal_data_and_says_so(
-    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+    smtp_server: RecordingSMTPServer, app_on: Callable[..., Flask]
 ) -> None:
-    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url)
+    app = app_on(MAIL_URL=smtp_server.url)
     slug = add_petition(app, asks_country=True, asks_postal_code=True)
     other = add_petition(app, slug="other-petition")
     links = _mailed_links(app, smtp_server, slug)
