@@ -7,6 +7,11 @@ BLIND_INDEX_KEY = "replace-with-another-long-random-string"
 PUBLIC_URL = "https://petitions.example.org"
 MAIL_FROM = "Our campaign <petitions@example.org>"
 # MAIL_URL = "smtp://user:password@smtp.example.org:587"
+# The key pair signers' personal data is sealed to (`petitionkit keys generate`, docs/privacy.md).
+# This one process takes signatures and delivers their mail, which reads the addresses, so it
+# holds the private key too; without it, it refuses to start. With workers delivering instead
+# (OUTBOX_INPROCESS_WORKER = False below), leave the private key off the web hosts.
+DATA_PRIVATE_KEY_FILE = "data.key"
 
 # Scaling out: PostgreSQL, Redis for shared rate limits, and `petitionkit worker` processes.
 # DATABASE_URL = "postgresql+psycopg://petitionkit@127.0.0.1/petitionkit"

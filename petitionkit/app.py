@@ -41,7 +41,11 @@ from petitionkit.ops.logs import configure_logging
 from petitionkit.ops.views import METRICS_REGISTRY, OutboxCollector
 from petitionkit.ops.views import bp as ops_bp
 from petitionkit.outbox.mail import MailConfigError, parse_mail_url
-from petitionkit.outbox.worker import start_inprocess_loop
+from petitionkit.outbox.worker import (
+    PrivateKeyMissing,
+    require_inprocess_key,
+    start_inprocess_loop,
+)
 from petitionkit.petitions.services import (
     PETITION_CACHE,
     SUMMARY_CACHE,
@@ -82,7 +86,7 @@ def _plugin_migrations(config: AlembicConfig) -> AlembicConfig:
     return config
 
 
-def build_app(test_config: dict[str, Any] | None) -> Flask:
+def build_app(test_config: dict[str, Any] | None, *, serving: bool = True) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
         "PETITIONKIT_INSTANCE_PATH"
     ) or os.path.join(os.getcwd(), "instance")
@@ -144,7 +148,7 @@ def build_app(test_config: dict[str, Any] | None) -> Flask:
     register_error_handlers(app)
     _register_template_helpers(app)
     _register_commands(app)
-    _start_inprocess_delivery(app)
+    _start_inprocess_delivery(app, serving)
     return app
 
 
@@ -280,9 +284,16 @@ def _register_commands(app: Flask) -> None:
     register_commands(app)
 
 
-def _start_inprocess_delivery(app: Flask) -> None:
+def _start_inprocess_delivery(app: Flask, serving: bool) -> None:
     if not app.config["OUTBOX_INPROCESS_WORKER"] or app.testing:
         return
+    if serving:
+        # Refused now, not at the first request: a web process that cannot deliver must not
+        # start and then answer every request with an error.
+        try:
+            require_inprocess_key(app)
+        except PrivateKeyMissing as error:
+            raise ConfigurationError(str(error)) from error
 
     @app.before_request
     def ensure_delivery_loop() -> None:

@@ -24,6 +24,7 @@ from petitionkit.outbox import services as outbox
 from petitionkit.outbox.mail import MailConfigError, parse_mail_url
 from petitionkit.outbox.worker import (
     PrivateKeyMissing,
+    require_inprocess_key,
     require_private_key,
     run_batch,
     run_forever,
@@ -44,7 +45,7 @@ from petitionkit.signatures.models import CONFIRMED, ORGANIZATION, PERSON, Signa
 def _create_app() -> Flask:
 
     try:
-        return create_app()
+        return create_app(serving=False)
     except ConfigurationError as error:
         # A configuration mistake is the operator's to fix: say what, without a traceback.
         raise NoAppException(str(error)) from error
@@ -61,13 +62,19 @@ class PetitionkitGroup(FlaskGroup):
         if cmd_name == "db":
             return DATABASE_GROUP
         try:
-            ctx.ensure_object(ScriptInfo).load_app()
+            app = ctx.ensure_object(ScriptInfo).load_app()
         except NoAppException as error:
             # Flask's own commands (and the listing in --help) need no app to be found.
             command = click.Group.get_command(self, ctx, cmd_name)
             if command is None:
                 raise click.ClickException(error.format_message()) from error
             return command
+        if cmd_name == "run":
+            # The one command that serves: it checks what create_app checks for a server.
+            try:
+                require_inprocess_key(app)
+            except PrivateKeyMissing as error:
+                raise click.ClickException(str(error)) from error
         return super().get_command(ctx, cmd_name)
 
 

@@ -14,6 +14,7 @@ from flask import Flask
 
 from petitionkit import create_app
 from petitionkit.config import DEFAULTS, ConfigurationError
+from petitionkit.encryption import generate_key_pair
 from petitionkit.extensions import db
 
 from .conftest import TEST_SECRET
@@ -78,6 +79,7 @@ def test_text_settings_stay_text(
     instance: Path, monkeypatch: pytest.MonkeyPatch, created: list[Flask]
 ) -> None:
     monkeypatch.setenv("PETITIONKIT_SECRET_KEY", "12345678901234567890")
+    monkeypatch.setenv("PETITIONKIT_OUTBOX_INPROCESS_WORKER", "false")
     monkeypatch.setenv("PETITIONKIT_DATABASE_URL", f"sqlite:///{instance / 'other.db'}")
     app = build(created)
     assert app.config["SECRET_KEY"] == "12345678901234567890"
@@ -118,6 +120,7 @@ def test_debug_may_run_with_the_default_secret(
     instance: Path, monkeypatch: pytest.MonkeyPatch, created: list[Flask]
 ) -> None:
     monkeypatch.setenv("PETITIONKIT_DEBUG", "true")
+    monkeypatch.setenv("PETITIONKIT_OUTBOX_INPROCESS_WORKER", "false")
     assert build(created).debug
 
 
@@ -164,6 +167,7 @@ def test_the_example_instance_config_is_valid(
     monkeypatch.setenv("PETITIONKIT_BLIND_INDEX_KEY", TEST_SECRET[::-1])
     example = Path(__file__).parent.parent / "instance" / "config.example.py"
     (instance / "config.py").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    generate_key_pair(instance)  # as its comment says: `petitionkit keys generate`
     app = build(created)
     assert app.config["PUBLIC_URL"] == "https://petitions.example.org"
     assert app.config["MAIL_FROM"] == "Our campaign <petitions@example.org>"

@@ -3,10 +3,13 @@ rotation, and the outside check that no byte of the database holds a name or an 
 
 from __future__ import annotations
 
+import base64
 import os
 import sqlite3
 import stat
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from flask import Flask
 from sqlalchemy import insert, select
 
 from petitionkit import create_app, testing
+from petitionkit.config import ConfigurationError
 from petitionkit.encryption import (
     DATA_SEALER,
     KeyUnavailable,
@@ -23,18 +27,24 @@ from petitionkit.encryption import (
     read_public_key,
 )
 from petitionkit.extensions import db
-from petitionkit.outbox.models import DONE, OutboxJob
+from petitionkit.outbox.models import DONE, PENDING, SEALED_PAYLOAD_KEY, OutboxJob
 from petitionkit.outbox.worker import PrivateKeyMissing, start_inprocess_loop
 from petitionkit.petitions.models import Petition
-from petitionkit.signatures.models import Signature
+from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.signatures.services import SignatureInput, sign
 
-from .conftest import add_petition, base_config, make_app
+from .conftest import TEST_SECRET, add_petition, base_config, make_app, migrate
 from .smtp import RecordingSMTPServer, link_from
 
 NAME = "Ayşe Quillfeather"
 EMAIL = "ayse.quillfeather@example.org"
 POSTAL_CODE = "QX7 9ZZ"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest) -> Flask:
+    app: Flask = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+    return app
 
 
 def web_and_worker(tmp_path: Path, migrated_sqlite: Path, **overrides: object
@@ -43,6 +53,22 @@ def web_and_worker(tmp_path: Path, migrated_sqlite: Path, **overrides: object
     web = make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE=None, **overrides)
     worker = create_app(base_config(tmp_path / "instance", **overrides))
     return web, worker
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def split_processes(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path
+                    ) -> Iterator[tuple[Flask, Flask]]:
+    """``web_and_worker`` on SQLite, or on a PostgreSQL database of the test's own."""
+    database = ({} if request.param == "sqlite"
+                else {"DATABASE_URL": request.getfixturevalue("postgres_url")})
+    web, worker = web_and_worker(tmp_path, migrated_sqlite, **database)
+    if database:
+        migrate(web)
+    yield web, worker
+    for application in (web, worker):
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 # Key files
@@ -103,9 +129,9 @@ def test_a_private_key_of_another_pair_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_web_process_writes_what_it_cannot_read(
-    tmp_path: Path, migrated_sqlite: Path
+    split_processes: tuple[Flask, Flask]
 ) -> None:
-    web, worker = web_and_worker(tmp_path, migrated_sqlite)
+    web, worker = split_processes
     slug = add_petition(web, asks_postal_code=True, asks_country=True)
     signed = web.test_client().post(f"/p/{slug}/sign", data={
         "name": NAME, "email": EMAIL, "country": "GB", "postal_code": POSTAL_CODE,
@@ -156,6 +182,54 @@ def test_a_worker_without_the_private_key_stops_with_a_message(
     assert "petitionkit.inprocess_worker" not in web.extensions
 
 
+def test_a_web_process_that_delivers_will_not_start_without_the_private_key(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    serving = {"TESTING": False, "OUTBOX_INPROCESS_WORKER": True}
+    with pytest.raises(ConfigurationError) as refused:
+        make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE=None, **serving)
+    message = str(refused.value)
+    assert "needs the private key" in message and "DATA_PRIVATE_KEY_FILE" in message
+    assert "OUTBOX_INPROCESS_WORKER = False" in message and "petitionkit worker" in message
+    with pytest.raises(ConfigurationError, match="missing.key does not exist"):
+        make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE="missing.key", **serving)
+    # Either fix starts it: the key, or delivery left to `petitionkit worker`.
+    with_key = make_app(tmp_path, migrated_sqlite, **serving)
+    assert "petitionkit.inprocess_worker" not in with_key.extensions, "started by a request"
+    without_loop = make_app(tmp_path, migrated_sqlite, DATA_PRIVATE_KEY_FILE=None,
+                            TESTING=False, OUTBOX_INPROCESS_WORKER=False)
+    assert without_loop.test_client().get("/healthz").status_code == 200
+    # The command line serves nothing but with `run`: `keys generate` comes before any key.
+    command_line = create_app(base_config(tmp_path / "instance", DATA_PRIVATE_KEY_FILE=None,
+                                          **serving), serving=False)
+    generated = command_line.test_cli_runner().invoke(
+        args=["keys", "generate", "--dir", str(tmp_path / "new")])
+    assert generated.exit_code == 0, generated.output
+    for application in (with_key, without_loop, command_line):
+        with application.app_context():
+            db.engine.dispose()
+
+
+def test_petitionkit_run_will_not_start_without_the_private_key(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith("PETITIONKIT_")}
+    environment.update({"PETITIONKIT_INSTANCE_PATH": str(tmp_path / "instance"),
+                        "PETITIONKIT_SECRET_KEY": TEST_SECRET})
+
+    def petitionkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from petitionkit.cli import main; main()",
+                               *args], env=environment, capture_output=True, text=True,
+                              timeout=60)
+
+    # As `make demo` starts: the key pair is made by a command before any process holds it.
+    generated = petitionkit("keys", "generate")
+    assert generated.returncode == 0, generated.stderr
+    refused = petitionkit("run", "--port", "9")
+    assert refused.returncode == 1
+    assert "needs the private key" in refused.stderr
+    assert "OUTBOX_INPROCESS_WORKER" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_an_export_without_the_private_key_stops_before_writing(
     tmp_path: Path, migrated_sqlite: Path
 ) -> None:
@@ -186,9 +260,9 @@ def _legacy_rows(app: Flask, count: int) -> None:
         db.session.commit()
 
 
-def test_encrypt_existing_seals_earlier_rows_and_erases_their_plaintext(
-    app: Flask, petition: str
-) -> None:
+def test_encrypt_existing_seals_earlier_rows_and_erases_their_plaintext(any_app: Flask) -> None:
+    app = any_app
+    add_petition(app)
     _legacy_rows(app, 7)
     with app.app_context():
         first = db.session.scalars(select(Signature).order_by(Signature.id)).first()
@@ -207,6 +281,16 @@ def test_encrypt_existing_seals_earlier_rows_and_erases_their_plaintext(
                    and row.legacy_postal_code is None and row.plain_extra == {} for row in rows)
         assert rows[0].extra == {"letter_text": "mine"} and rows[0].postal_code == "10115"
         assert [row.public_name for row in rows[:2]] == ["Old 0.", None]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Nor in any byte of the database and its write-ahead log, which held the rows as they
+        # were before until the command emptied it.
+        database = Path(app.instance_path) / "petitionkit.db"
+        wal = Path(f"{database}-wal")
+        stored = database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        plaintext = [text for number in range(7)
+                     for text in (f"old{number}@example.org", f"Old Signer {number}")]
+        assert [text for text in plaintext if text.encode() in stored] == []
+        assert b"Old 0." in stored, "the check can fail: the public display form is found"
     again = runner.invoke(args=["keys", "encrypt-existing"])
     assert again.exit_code == 0 and "sealed 0 signature(s)" in again.output
 
@@ -224,7 +308,9 @@ def test_encrypt_existing_is_resumable(app: Flask, petition: str) -> None:
         assert unsealed_count(db.engine) == 0
 
 
-def test_rotation_reseals_to_the_new_pair(tmp_path: Path, app: Flask, petition: str) -> None:
+def test_rotation_reseals_to_the_new_pair(tmp_path: Path, any_app: Flask) -> None:
+    app = any_app
+    petition = add_petition(app)
     testing.sign_and_confirm(app, petition, NAME, EMAIL)
     testing.sign_and_confirm(app, petition, "Second Signer", "second@example.org")
     new_public, new_private = generate_key_pair(tmp_path / "new")
@@ -233,12 +319,15 @@ def test_rotation_reseals_to_the_new_pair(tmp_path: Path, app: Flask, petition: 
             "--batch-size", "1"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
-    assert "2 signature(s) now sealed" in result.output
-    rotated = create_app(base_config(tmp_path / "instance", DATA_PUBLIC_KEY_FILE=str(new_public),
-                                     DATA_PRIVATE_KEY_FILE=str(new_private)))
+    assert "2 signature(s) and 0 queued job(s) now sealed" in result.output
+    rotated = create_app(base_config(
+        tmp_path / "instance", DATABASE_URL=app.config["DATABASE_URL"],
+        DATA_PUBLIC_KEY_FILE=str(new_public), DATA_PRIVATE_KEY_FILE=str(new_private)))
     with rotated.app_context():
         assert {row.email for row in db.session.scalars(select(Signature))} == {
             EMAIL, "second@example.org"}
+        db.session.remove()
+        db.engine.dispose()
     with app.app_context():
         signature = db.session.scalars(select(Signature)).first()
         assert signature is not None
@@ -254,18 +343,81 @@ def test_rotation_reseals_to_the_new_pair(tmp_path: Path, app: Flask, petition: 
     assert refused.exit_code == 1 and "does not hold a public key" in refused.output
 
 
+# A plugin that takes withdrawn signers off a list: erasing one queues a job that carries a
+# sealed copy of the personal data until it is done.
+CRM_PLUGIN = """
+from petitionkit import hookimpl
+
+@hookimpl
+def petitionkit_signature_withdrawn(petition, signature, reason):
+    assert signature.email
+"""
+
+
+@pytest.fixture
+def crm_plugin(tmp_path: Path) -> None:
+    plugins = tmp_path / "instance" / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    (plugins / "crm.py").write_text(CRM_PLUGIN, encoding="utf-8")
+
+
+def test_rotation_reseals_the_copies_that_queued_jobs_carry(
+    tmp_path: Path, crm_plugin: None, any_app: Flask
+) -> None:
+    app = any_app
+    slug = add_petition(app)
+    testing.sign_and_confirm(app, slug, NAME, EMAIL)
+    testing.sign_and_confirm(app, slug, "Second Signer", "second@example.org")
+    testing.run_jobs(app)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["privacy", "erase", EMAIL, "--yes"]).exit_code == 0
+    new_public, new_private = generate_key_pair(tmp_path / "new")
+    result = runner.invoke(args=["keys", "rotate", "--new-public", str(new_public),
+                                 "--new-private", str(new_private)])
+    assert result.exit_code == 0, result.output
+    assert "1 signature(s) and 1 queued job(s) now sealed" in result.output
+
+    new = Sealer(public_key_file=new_public, private_key_file=new_private)
+    with app.app_context():
+        job = db.session.scalars(select(OutboxJob).where(OutboxJob.status == PENDING)).one()
+        copy = base64.b64decode(job.payload[SEALED_PAYLOAD_KEY])
+        assert PersonalData.from_json(new.open_json(copy)).email == EMAIL
+        with pytest.raises(KeyUnavailable, match="another key pair"):
+            DATA_SEALER.of(app).open(copy)
+        db.session.remove()
+    # Once every process has the new pair, the withdrawal goes out and its copy goes.
+    rotated = create_app(base_config(
+        Path(app.instance_path), DATABASE_URL=app.config["DATABASE_URL"],
+        DATA_PUBLIC_KEY_FILE=str(new_public), DATA_PRIVATE_KEY_FILE=str(new_private)))
+    assert testing.run_jobs(rotated) == 1
+    with rotated.app_context():
+        job = db.session.get(OutboxJob, job.id)
+        assert job is not None and job.status == DONE and SEALED_PAYLOAD_KEY not in job.payload
+        db.session.remove()
+        db.engine.dispose()
+
+
 # The outside check
 
 
-NEEDLES = (NAME, EMAIL, POSTAL_CODE, "ayse.quillfeather", "Quillfeather")
+# The signer's letter in their own words: as personal as their name.
+LETTER_MARKER = "Marigoldwhistle"
+LETTER_TEXT = f"I taught beside him for years. {LETTER_MARKER} asks you to let him go home."
+NEEDLES = (NAME, EMAIL, POSTAL_CODE, "ayse.quillfeather", "Quillfeather", LETTER_MARKER)
 
 
 def _sign_confirm_deliver(web: Flask, worker: Flask, server: RecordingSMTPServer) -> None:
-    slug = add_petition(web, asks_country=True, asks_postal_code=True)
+    """Sign a letter petition with a letter of one's own on the web process's page, confirm
+    by the mailed link, and let the worker send the letter (to the organiser: delivery test)."""
+    slug = add_petition(web, asks_country=True, asks_postal_code=True, targets=[{
+        "name": "Vera Placeholder", "title": "Minister", "email": "minister@example.gov"}],
+        letter={"organizer_email": "organizer@example.org", "delivery": "test",
+                "editable": True})
     client = web.test_client()
+    assert 'name="letter_text"' in client.get(f"/p/{slug}").text
     signed = client.post(f"/p/{slug}/sign", data={
         "name": NAME, "email": EMAIL, "country": "GB", "postal_code": POSTAL_CODE,
-        "show_name": "y"})
+        "show_name": "y", "letter_text": LETTER_TEXT})
     assert signed.status_code == 303
     assert testing.run_jobs(worker) >= 1
     [message] = server.wait_for(1)
@@ -274,8 +426,17 @@ def _sign_confirm_deliver(web: Flask, worker: Flask, server: RecordingSMTPServer
         "http://localhost")
     assert client.post(confirm_path).status_code == 200
     testing.run_jobs(worker)
+    [_, letter] = server.wait_for(2)
+    assert letter["To"] == "Organizer <organizer@example.org>"
+    assert LETTER_MARKER in letter.get_body(preferencelist=("plain",)).get_content()
+    with web.app_context():
+        signature = db.session.scalars(select(Signature)).one()
+        assert "letter_text" not in signature.plain_extra
+        assert LETTER_MARKER not in str(signature.plain_extra)
+        db.session.remove()
     with worker.app_context():
         signature = db.session.scalars(select(Signature)).one()
+        assert signature.extra["letter_text"] == LETTER_TEXT
         assert signature.status == "confirmed" and signature.email == EMAIL
         jobs = db.session.scalars(select(OutboxJob)).all()
         assert jobs and all(job.status == DONE for job in jobs)
@@ -311,8 +472,6 @@ def test_no_byte_of_a_postgresql_dump_holds_a_name_or_address(
 ) -> None:
     web = make_app(tmp_path, migrated_sqlite, DATABASE_URL=postgres_url,
                    MAIL_URL=smtp_server.url, DATA_PRIVATE_KEY_FILE=None)
-    from .conftest import migrate
-
     migrate(web)
     worker = create_app(base_config(tmp_path / "instance", DATABASE_URL=postgres_url,
                                     MAIL_URL=smtp_server.url))

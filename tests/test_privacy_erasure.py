@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from petitionkit.extensions import db
 from petitionkit.outbox.models import PENDING, SEALED_PAYLOAD_KEY, OutboxJob
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins.calls import manager_of
+from petitionkit.privacy.models import ConsentText
 from petitionkit.signatures.models import PersonalDataErased, Signature
 from petitionkit.signatures.tokens import Purpose, make_token
 
@@ -31,6 +33,40 @@ NEEDLES = (NAME, EMAIL, POSTAL_CODE, PUBLIC_NAME, "ayse.quillfeather", "Quillfea
 OTHER_NAME, OTHER_EMAIL = "Bram Otterly", "bram.otterly@example.org"
 OWN_SITE = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 CROSS_SITE = {"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"}
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest) -> Flask:
+    app: Flask = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+    return app
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The settings of the database a test's own app uses: SQLite, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return {}
+    return {"DATABASE_URL": request.getfixturevalue("postgres_url")}
+
+
+@pytest.fixture
+def app_on(database: dict[str, str], tmp_path: Path, migrated_sqlite: Path
+           ) -> Iterator[Callable[..., Flask]]:
+    """Makes the test's app, with settings of its own, on that database."""
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        app = make_app(tmp_path, migrated_sqlite, **database, **overrides)
+        if database:
+            migrate(app)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
 
 # A CRM connector as a third party writes one: it records whom it was told to take back.
 CRM_PLUGIN = """
@@ -224,10 +260,10 @@ def _signature(app: Flask) -> Signature:
 
 
 def test_the_confirmation_mail_links_to_erasure_and_only_the_checked_post_erases(
-    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+    tmp_path: Path, smtp_server: RecordingSMTPServer, app_on: Callable[..., Flask]
 ) -> None:
     _write_crm(tmp_path)
-    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url)
+    app = app_on(MAIL_URL=smtp_server.url)
     slug = add_petition(app, asks_country=True, asks_postal_code=True)
     links = _mailed_links(app, smtp_server, slug)
     client = app.test_client()
@@ -312,9 +348,9 @@ def test_a_tampered_or_foreign_erase_token_is_refused(app: Flask, method: str) -
 
 
 def test_it_wasnt_me_erases_the_personal_data_and_says_so(
-    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+    smtp_server: RecordingSMTPServer, app_on: Callable[..., Flask]
 ) -> None:
-    app = make_app(tmp_path, migrated_sqlite, MAIL_URL=smtp_server.url)
+    app = app_on(MAIL_URL=smtp_server.url)
     slug = add_petition(app, asks_country=True, asks_postal_code=True)
     other = add_petition(app, slug="other-petition")
     links = _mailed_links(app, smtp_server, slug)
@@ -376,14 +412,22 @@ def test_exports_and_the_hand_over_report_leave_erased_signatures_out(
 # Access requests
 
 
-def test_privacy_report_prints_what_is_held_with_the_private_key(app: Flask) -> None:
+def test_privacy_report_prints_what_is_held_with_the_private_key(any_app: Flask) -> None:
+    app = any_app
     slug = add_petition(app, asks_country=True, asks_postal_code=True)
-    other = add_petition(app, slug="other-petition")
+    other = add_petition(app, slug="other-petition", consent_version="2026-10",
+                         consent_text="Send me news of the poet's case,\n  now and then.")
     testing.sign_and_confirm(app, slug, NAME, EMAIL, country="GB", postal_code=POSTAL_CODE,
                              consent_updates=True, show_name=True, source="newsletter",
                              extra={"newsletter": "monthly"})
-    testing.sign_and_confirm(app, other, NAME, EMAIL)
+    # On the page, whose form records the consent wording it showed.
+    signed = app.test_client().post(f"/p/{other}/sign", headers=OWN_SITE, data={
+        "name": NAME, "email": EMAIL, "consent_updates": "y"})
+    assert signed.status_code == 303
     testing.sign_and_confirm(app, slug, OTHER_NAME, OTHER_EMAIL)
+    with app.app_context():
+        wording = db.session.scalars(select(ConsentText)).one()
+        db.session.remove()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["privacy", "report", EMAIL.upper()])
     assert result.exit_code == 0, result.output
@@ -394,7 +438,10 @@ def test_privacy_report_prints_what_is_held_with_the_private_key(app: Flask) -> 
                  f"postal code: {POSTAL_CODE}", "country: GB", "language: en",
                  "source: newsletter", "updates agreed: yes",
                  f"shown publicly: yes, as {PUBLIC_NAME}",
-                 "plugin fields: newsletter=monthly", "queued jobs: email.confirm"):
+                 "plugin fields: newsletter=monthly", "queued jobs: email.confirm",
+                 "consent text shown: not recorded", "consent version: 2026-10",
+                 f"consent text shown: version {wording.id} (en): Send me news of the poet's "
+                 "case, now and then."):
         assert f"  {line}\n" in out, line
     assert OTHER_NAME not in out and OTHER_EMAIL not in out
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from petitionkit import create_app
 from petitionkit.extensions import db
 from petitionkit.outbox.models import PENDING, OutboxJob
 from petitionkit.petitions.models import utcnow
@@ -20,7 +21,7 @@ from petitionkit.targets import Target
 from petitionkit.targets.delivery import DELIVER_JOB, ROUTE_JOB
 from petitionkit.testing import run_jobs, sign_and_confirm
 
-from .conftest import add_petition, make_app
+from .conftest import add_petition, base_config, make_app
 from .smtp import RecordingSMTPServer
 
 MINISTER = {
@@ -194,6 +195,24 @@ def test_handover_report_as_csv_and_printable_html(
     status = app.test_cli_runner().invoke(args=["deliver", slug]).output
     assert status == "delivery: off\nbatches: 0 waiting, 0 delivered, 0 failed " \
                      "(see `petitionkit outbox dead`)\n"
+
+
+def test_handover_report_without_the_private_key_stops_before_writing(
+    app: Flask, tmp_path: Path
+) -> None:
+    slug = letter_petition(app)
+    sign_and_confirm(app, slug, "Named Signer", "n@example.org", show_name=True)
+    # The same database, as a web host sees it: the public key only.
+    web = create_app(base_config(Path(app.instance_path), DATA_PRIVATE_KEY_FILE=None))
+    output = tmp_path / "out"
+    result = web.test_cli_runner().invoke(
+        args=["deliver", slug, "--report", "--output-dir", str(output)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.startswith("Error: the hand-over report lists signers' names and so "
+                                    "needs the private key")
+    assert "DATA_PRIVATE_KEY_FILE" in result.output and "Traceback" not in result.output
+    assert not output.exists(), "no file, not even an empty folder, is left behind"
 
 
 def test_concurrent_routing_on_postgresql_sends_one_letter_per_slot(pg_app: Flask) -> None:

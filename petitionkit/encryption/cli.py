@@ -87,7 +87,8 @@ def keys_encrypt_existing(batch_size: int) -> None:
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @with_appcontext
 def keys_rotate(new_public: str, new_private: str, batch_size: int) -> None:
-    """Re-seal all personal data from the configured key pair to a new one.
+    """Re-seal all personal data from the configured key pair to a new one: the signatures'
+    and the copies that queued jobs carry.
 
     Needs the current private key (DATA_PRIVATE_KEY_FILE) and both new files. Safe to
     interrupt and run again. Afterwards point DATA_PUBLIC_KEY_FILE and DATA_PRIVATE_KEY_FILE
@@ -98,5 +99,7 @@ def keys_rotate(new_public: str, new_private: str, batch_size: int) -> None:
     total = services.sealed_count(db.engine)
     checked = _stop_on_key_errors(lambda: _run_batches(
         services.rotate(db.engine, old, new, batch_size), total, "re-sealing"))
-    click.echo(f"{checked} signature(s) now sealed to {new_public}; configure the new key pair "
-               "in every process, then destroy the old private key")
+    jobs = _stop_on_key_errors(lambda: sum(
+        services.rotate_job_copies(db.engine, old, new, batch_size)))
+    click.echo(f"{checked} signature(s) and {jobs} queued job(s) now sealed to {new_public}; "
+               "configure the new key pair in every process, then destroy the old private key")

@@ -5,6 +5,7 @@ Both work in batches, each its own transaction, and pick up where an interrupted
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from petitionkit.encryption import KeyUnavailable, Sealer
+from petitionkit.outbox.models import DONE, SEALED_PAYLOAD_KEY, OutboxJob
+from petitionkit.privacy import truncate_sqlite_log
 from petitionkit.signatures.models import PersonalData, Signature
 from petitionkit.signatures.normalize import public_name
 
@@ -60,6 +63,8 @@ def encrypt_existing(engine: Engine, sealer: Sealer, batch_size: int = 500) -> I
                             public_name=(public_name(name) or None) if row.show_name else None)
                 )
         if not rows:
+            # The plaintext just emptied is still in the log's copies of the pages it was on.
+            truncate_sqlite_log(engine)
             return
         yield len(rows)
 
@@ -100,6 +105,46 @@ def rotate(engine: Engine, old: Sealer, new: Sealer, batch_size: int = 500) -> I
         yield len(rows)
 
 
+def rotate_job_copies(engine: Engine, old: Sealer, new: Sealer, batch_size: int = 500
+                      ) -> Iterator[int]:
+    """Re-seal the copies of personal data that jobs still to do carry (an erased signer's
+    withdrawal, until a plugin has heard of it; see ``plugins.events.Lifecycle.erasing``) from
+    the ``old`` key pair to the ``new`` one; yields how many each batch re-sealed. Without it,
+    such a job would fail once the old private key is gone. A dead job keeps its copy until it
+    is replayed, so it is re-sealed too; a done job holds none."""
+    new.opener()
+    old.opener()
+    last_id = 0
+    while True:
+        resealed_count = 0
+        with engine.begin() as connection:
+            rows = connection.execute(
+                select(OutboxJob.id, OutboxJob.payload)
+                .where(OutboxJob.status != DONE, OutboxJob.id > last_id)
+                .order_by(OutboxJob.id)
+                .limit(batch_size)
+            ).all()
+            for row in rows:
+                copy = (row.payload or {}).get(SEALED_PAYLOAD_KEY)
+                if copy is None:
+                    continue
+                resealed = _resealed(base64.b64decode(copy), old, new)
+                if resealed is None:
+                    continue
+                # Not over a job finished meanwhile: the worker dropped its copy for good.
+                connection.execute(
+                    update(OutboxJob)
+                    .where(OutboxJob.id == row.id, OutboxJob.status != DONE)
+                    .values(payload={**row.payload, SEALED_PAYLOAD_KEY:
+                                     base64.b64encode(resealed).decode("ascii")})
+                )
+                resealed_count += 1
+        if not rows:
+            return
+        last_id = rows[-1].id
+        yield resealed_count
+
+
 def _resealed(sealed: bytes, old: Sealer, new: Sealer) -> bytes | None:
     try:
         plaintext = old.open(sealed)
@@ -109,4 +154,5 @@ def _resealed(sealed: bytes, old: Sealer, new: Sealer) -> bytes | None:
     return new.seal(plaintext)
 
 
-__all__: list[Any] = ["encrypt_existing", "rotate", "sealed_count", "unsealed_count"]
+__all__: list[Any] = ["encrypt_existing", "rotate", "rotate_job_copies", "sealed_count",
+                      "unsealed_count"]

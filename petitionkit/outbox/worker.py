@@ -259,15 +259,28 @@ def require_private_key(app: Flask, what: str) -> None:
         ) from error
 
 
+INPROCESS_DELIVERY = "the in-process delivery loop (OUTBOX_INPROCESS_WORKER)"
+
+
+def require_inprocess_key(app: Flask) -> None:
+    """Stop unless this app, when it is to deliver from inside its web process, holds the
+    private key that delivery opens signers' addresses with. Checked before the first request,
+    so that a process missing it never starts serving, rather than answering every request with
+    an error."""
+    if app.config["OUTBOX_INPROCESS_WORKER"] and not app.testing:
+        require_private_key(app, INPROCESS_DELIVERY)
+
+
 def start_inprocess_loop(app: Flask) -> threading.Thread | None:
     """The embedded default: deliver from inside the web process, once per process.
 
     Delivering reads signers' addresses, so this process must hold the private key: without it
-    every request stops with the message saying so, rather than mail silently piling up.
+    this stops with the message saying so, rather than mail silently piling up (``create_app``
+    and ``petitionkit run`` check it before serving: ``require_inprocess_key``).
     """
     if app.extensions.get("petitionkit.inprocess_worker") is not None:
         return None
-    require_private_key(app, "the in-process delivery loop (OUTBOX_INPROCESS_WORKER)")
+    require_private_key(app, INPROCESS_DELIVERY)
     with _inprocess_lock:
         if app.extensions.get("petitionkit.inprocess_worker") is not None:
             return None

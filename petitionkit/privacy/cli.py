@@ -16,6 +16,7 @@ from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.plugins.events import LIFECYCLE, Lifecycle
 from petitionkit.privacy import retention, services
 from petitionkit.privacy.consent import stored_wordings
+from petitionkit.privacy.models import ConsentText
 from petitionkit.signatures.services import SIGNING_POLICY, WITHDRAWN_BY_ERASURE, SigningPolicy
 
 
@@ -129,6 +130,7 @@ def privacy_report(email: str) -> None:
             ("source", item.source or "-"),
             ("updates agreed", "yes" if item.consent_updates else "no"),
             ("consent version", item.consent_version or "-"),
+            ("consent text shown", _wording(item.consent_text)),
             ("shown publicly", f"yes, as {item.public_name}" if item.show_name and item.public_name
              else "no"),
             ("plugin fields", ", ".join(f"{key}={value}" for key, value
@@ -137,6 +139,13 @@ def privacy_report(email: str) -> None:
         ]
         for label, value in lines:
             click.echo(f"  {label}: {value}")
+
+
+def _wording(wording: ConsentText | None) -> str:
+    if wording is None:
+        return "not recorded"
+    text = " ".join(wording.text.split())
+    return f"version {wording.id} ({wording.locale}): {text}"
 
 
 @privacy_group.command("purge")

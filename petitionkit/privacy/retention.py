@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from petitionkit.outbox.models import DONE, OutboxJob
 from petitionkit.petitions.models import Petition, utcnow
+from petitionkit.privacy import truncate_sqlite_log
 from petitionkit.registry import Slot
 from petitionkit.signatures.models import CANCELLED, CONFIRMED, PENDING, Signature
 
@@ -137,14 +138,6 @@ def _forget_deleted_content(connection: Connection) -> None:
         connection.exec_driver_sql("PRAGMA secure_delete = ON")
 
 
-def _truncate_sqlite_log(engine: Engine) -> None:
-    """SQLite's write-ahead log keeps the pages as they were before, names included, until it
-    is written back and emptied: do both now rather than whenever the log fills up."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def drop_jobs(engine: Engine, petition_id: int) -> int:
     """Delete the jobs not yet done that would carry the petition's signers somewhere (their
     mail, plugin events, letters to targets); returns how many.
@@ -194,7 +187,7 @@ def purge_petition(engine: Engine, petition: Petition, batch_size: int = 1000,
             update(Petition).where(Petition.id == petition.id)
             .values(purged_at=now, updated_at=Petition.updated_at)
         )
-    _truncate_sqlite_log(engine)
+    truncate_sqlite_log(engine)
     log.info("personal data removed petition=%s signatures=%d jobs=%d",
              petition.slug, done, jobs)
     return PurgeReport(petition.slug, closed, done, jobs)

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from petitionkit.encryption import Sealer
 from petitionkit.outbox.services import pending_jobs_naming_signature
 from petitionkit.petitions.models import Petition, utcnow
+from petitionkit.privacy import truncate_sqlite_log
+from petitionkit.privacy.models import ConsentText
 from petitionkit.signatures.models import Signature
 from petitionkit.signatures.normalize import NormalizationRules, blind_index, normalize_email
 from petitionkit.signatures.services import (
@@ -109,23 +111,11 @@ def erase(
     session.commit()
     # The caller's object still holds what was erased: it is read again when next used.
     session.expire(signature)
-    _scrub_sqlite(session)
+    bind = session.get_bind()
+    truncate_sqlite_log(bind.engine if isinstance(bind, Connection) else bind)
     return Erasure(signature.id, signature.petition_id, current.status,
                    withdrawn=withdrawn is CancelOutcome.CANCELLED, erased=True,
                    jobs_dropped=dropped)
-
-
-def _scrub_sqlite(session: Session) -> None:
-    """On SQLite, copy the WAL into the database file and empty it, so that the pages as they
-    were before the erasure do not linger there (``secure_delete`` zeroes the freed space in
-    the database file itself; see ``app.sqlite_pragmas``). With readers still busy it does what
-    it can; the next checkpoint finishes the job."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def signatures_of(session: Session, address: str, rules: NormalizationRules, index_key: bytes
@@ -167,6 +157,9 @@ class HeldSignature:
     erased_at: datetime | None
     consent_updates: bool
     consent_version: str | None
+    # The consent wording the signer was shown beside the box (None: not recorded, as for
+    # signatures from before wordings were, or added by a command).
+    consent_text: ConsentText | None
     locale: str
     source: str | None
     country: str | None
@@ -206,6 +199,8 @@ def held_about(
             erased_at=signature.erased_at,
             consent_updates=signature.consent_updates,
             consent_version=signature.consent_version,
+            consent_text=(None if signature.consent_text_id is None
+                          else session.get(ConsentText, signature.consent_text_id)),
             locale=signature.locale,
             source=signature.source,
             country=signature.country,

@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from petitionkit.actions.services import action_counts, action_label, declared
+from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.export.formats import neutralise
 from petitionkit.extensions import db
 from petitionkit.i18n import text_direction
@@ -156,6 +157,14 @@ def deliver_command(slug: str, report: bool, output_dir: str) -> None:
     if petition is None:
         raise click.ClickException(f"there is no petition with the slug {slug!r}")
     if report:
+        # The signers' names are sealed: stop before a file is opened, not halfway through one.
+        try:
+            DATA_SEALER.of().opener()
+        except KeyUnavailable as error:
+            raise click.ClickException(
+                f"the hand-over report lists signers' names and so needs the private key: "
+                f"{error}. Run it where DATA_PRIVATE_KEY_FILE is configured."
+            ) from error
         os.makedirs(output_dir, exist_ok=True)
         csv_path = os.path.join(output_dir, f"{slug}-handover.csv")
         html_path = os.path.join(output_dir, f"{slug}-handover.html")
