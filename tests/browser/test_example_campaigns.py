@@ -91,7 +91,7 @@ def sign(frame: Any, petition: Petition, who: str, email: str) -> None:
     frame.fill("#email", email)
     if petition.asks_country:
         frame.select_option("#country", "KE")
-    letter = frame.locator("#x-letter")
+    letter = frame.locator("#x-letter_text")
     if letter.count():
         sample = str((petition.letter or {}).get("sample") or "")
         assert sample and letter.input_value() == sample, "the letter box holds the sample"
