@@ -261,3 +261,45 @@ def test_example_pages_fit_a_small_phone_in_arabic(chromium: Any, engine: Engine
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "nothing runs off the side of the page"
     context.close()
+
+
+def test_a_letter_the_engine_sends_carries_the_words_written_in_the_widget(
+    chromium: Any, engine: Engine, host_site: HostSite
+) -> None:
+    """No example has the engine deliver its letters (their delivery is off until an organiser
+    turns it on), so this letter campaign is the test's own: the signer edits the sample in the
+    widget on another site, confirms, and the letter reaches the official's mail server."""
+    sample = ("I am writing to ask you to release Rosa, a teacher held for a petition.\n\n"
+              "Please let her see her lawyer and her family.")
+    slug = engine.add_petition(
+        slug="write-to-the-director", title="Write to the director", body="Campaign text.",
+        allowed_origins=[host_site.origin],
+        targets=[{"name": "Aurel Vantic", "title": "Director", "email": "director@example.gov",
+                  "salutation": "Dear Director Vantic,", "languages": ["en"]}],
+        letter={"delivery": "live", "editable": True, "sample": sample, "via": "engine",
+                "batch": False, "subject": "Release Rosa"},
+    )
+    with engine.app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+        assert petition is not None
+        db.session.expunge(petition)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(host_site.page(f"/{slug}", host_page(snippet(engine, slug))))
+    frame = page.wait_for_selector("iframe").content_frame()
+    frame.wait_for_selector("form.sign-form")
+    sign(frame, petition, "Cleo Marsh", "cleo@example.org")
+    confirm(context.new_page(), engine, "cleo@example.org")
+    for _attempt in range(5):  # the routing job, then the letter's own
+        engine.deliver_mail()
+        if any("director@example.gov" in str(message["To"]) for message in engine.smtp.messages):
+            break
+    letter = mail_to(engine, "director@example.gov")
+    assert letter["Subject"] == "Release Rosa"
+    body = letter.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = str(body.get_content()).replace("\r\n", "\n")
+    assert text.startswith("Dear Director Vantic,\n\nI am writing to ask you to release Rosa")
+    assert "Please let her see her lawyer and her family.\n\n" + OWN_WORDS in text
+    assert "Campaign text." not in text
+    context.close()
