@@ -303,3 +303,78 @@ def test_a_letter_the_engine_sends_carries_the_words_written_in_the_widget(
     assert "Please let her see her lawyer and her family.\n\n" + OWN_WORDS in text
     assert "Campaign text." not in text
     context.close()
+
+
+# Each step's heading and the first label, field or button of each form start at the
+# right-hand edge, and nothing runs off the side. A function, not an expression (the engine's
+# pages forbid eval).
+RIGHT_TO_LEFT = """() => {
+  const problems = [];
+  const steps = document.getElementById("pk-steps");
+  if (getComputedStyle(steps).direction !== "rtl") problems.push("steps not rtl");
+  // Where the last line of a label's or a heading's words is, whether or not its box fills
+  // the line: read from the right, it starts at the right, however short it is.
+  const words = node => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const lines = [...range.getClientRects()];
+    const bottom = Math.max(...lines.map(line => line.bottom));
+    // (Runs of Arabic and Latin on one line have boxes of slightly different heights.)
+    const last = lines.filter(line => line.bottom > bottom - 8);
+    return {right: Math.max(...last.map(line => line.right))};
+  };
+  const atRight = (own, box) => Math.abs(own.right - box.right) <= 2;
+  for (const heading of steps.querySelectorAll("h2[id]")) {
+    if (!atRight(words(heading), heading.getBoundingClientRect()))
+      problems.push(heading.id + " not at the right");
+  }
+  for (const form of steps.querySelectorAll("form")) {
+    const [first] = [...form.querySelectorAll("label, input, select, textarea, button")]
+      .filter(control => control.getClientRects().length);
+    const own = first.tagName === "LABEL" ? words(first) : first.getBoundingClientRect();
+    if (!atRight(own, form.getBoundingClientRect()))
+      problems.push(form.className + " does not start at the right");
+  }
+  const overflow = document.documentElement.scrollWidth - window.innerWidth;
+  if (overflow > 0) problems.push("overflows by " + overflow + "px");
+  return problems;
+}"""
+
+
+def laid_out_right_to_left(page: Any, frame: Any) -> None:
+    """At a small phone's width and a desktop's, the steps read from the right."""
+    for width in (320, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        # The widget's frame follows its host page's width.
+        page.wait_for_function("w => document.documentElement.clientWidth === w", arg=width)
+        assert frame.get_attribute("html", "dir") == "rtl"
+        assert frame.evaluate(RIGHT_TO_LEFT) == [], width
+        if frame is not page.main_frame:
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"the host page overflows at {width}px"
+
+
+def test_a_campaign_of_several_steps_in_arabic(chromium: Any, engine: Engine,
+                                               host_site: HostSite) -> None:
+    """The urgent action read in Arabic, on the hosted page and in the widget: signed, then
+    its steps, laid out right to left."""
+    petition = load_example(engine, MULTI_STEP, host_site.origin)
+    slug = petition.slug
+    steps = expected_steps(petition)
+    context = chromium.new_context(locale="ar")
+    page = context.new_page()
+    page.goto(f"{engine.url}/p/{slug}?lang=ar")
+    assert page.get_attribute("html", "lang") == "ar"
+    sign(page, petition, "ليلى حداد", "layla@example.org")
+    laid_out_right_to_left(page, page.main_frame)
+    take_steps(page, petition, steps)
+
+    url = host_site.page(f"/{slug}-ar", host_page(snippet(engine, slug, lang="ar"), lang="ar"))
+    page.goto(url)
+    frame = page.wait_for_selector("iframe").content_frame()
+    frame.wait_for_selector("form.sign-form")
+    assert frame.get_attribute("html", "lang") == "ar"
+    sign(frame, petition, "سامي نصر", "sami@example.org")
+    laid_out_right_to_left(page, frame)
+    take_steps(frame, petition, steps)
+    context.close()
