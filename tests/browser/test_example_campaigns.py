@@ -2,13 +2,15 @@
 need it, on the hosted page and through the widget on another site's page: sign (as an
 organisation, approved from the CLI, where the petition asks organisations), write from the
 sample letter, take the steps in the file's order ("I called", a report of what was done),
-add signatures gathered on paper and see the total; axe finds nothing serious; the Arabic
-petition is laid out right to left."""
+add signatures gathered on paper and see the total, on the page and in the widget; axe finds
+nothing serious after each step; the Arabic petition is laid out right to left, and so is a
+campaign of several steps read in Arabic. A letter the engine sends carries the signer's own
+words from the sample."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +22,14 @@ from petitionkit.petitions.steps import DEFAULT_ORDER, PLUGIN_STEPS
 from ..smtp import link_from
 from .conftest import Engine, HostSite, axe_violations, host_page, snippet
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "petitions").glob("*.md"))
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "petitions"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.md"))
+# A campaign of several steps: a call, reported actions, sharing, a story.
+MULTI_STEP = EXAMPLES_DIR / "urgent-action-lu-yunfei.md"
+OWN_WORDS = "I teach in a school like hers."
 # The heading that opens each step, by step name.
 STEP_HEADINGS = {"letter": "write-heading", "call": "call-heading", "report": "report-heading",
                  "share": "share-heading", "story": "story-heading"}
@@ -82,11 +91,11 @@ def sign(frame: Any, petition: Petition, who: str, email: str) -> None:
     frame.fill("#email", email)
     if petition.asks_country:
         frame.select_option("#country", "KE")
-    letter = frame.locator("#x-letter")
+    letter = frame.locator("#x-letter_text")
     if letter.count():
         sample = str((petition.letter or {}).get("sample") or "")
         assert sample and letter.input_value() == sample, "the letter box holds the sample"
-        letter.fill(sample + "\n\nI teach in a school like hers.")
+        letter.fill(sample + "\n\n" + OWN_WORDS)
     frame.click("form.sign-form button[type=submit]")
     frame.wait_for_selector("#status-heading")
 
@@ -107,6 +116,7 @@ def take_steps(frame: Any, petition: Petition, steps: list[str]) -> None:
         frame.click("form.call-report button[type=submit]")
         frame.wait_for_function(FOCUS_ON_STEPS)
         assert steps_on(frame) == [name for name in steps if name != "report"]
+        assert axe_violations(frame) == [], "after the call step"
 
 
 def report(frame: Any, petition: Petition) -> None:
@@ -114,6 +124,35 @@ def report(frame: Any, petition: Petition) -> None:
     frame.check(f"#report-{first}")
     frame.click(".report-form button[type=submit]")
     frame.wait_for_function(FOCUS_ON_STEPS)
+    assert axe_violations(frame) == [], "after the report's thanks"
+
+
+def mail_to(engine: Engine, address: str) -> EmailMessage:
+    """The first message the loopback server received for ``address``, once it has."""
+    for count in range(1, 20):
+        found = [message for message in engine.smtp.wait_for(count)
+                 if address in str(message["To"])]
+        if found:
+            return found[0]
+    raise AssertionError(f"no mail to {address}")
+
+
+def confirm(page: Any, engine: Engine, address: str) -> None:
+    """What the signer does with the confirmation mail: open the link, press the button."""
+    engine.deliver_mail()
+    page.goto(link_from(mail_to(engine, address), engine.url + "/confirm/"))
+    page.click("form button[type=submit]")
+    page.wait_for_selector("#status-heading")
+
+
+def approve(engine: Engine, slug: str, organization: str) -> None:
+    """An organiser approves the one organisation waiting, from the CLI."""
+    runner = engine.app.test_cli_runner()
+    pending = runner.invoke(args=["signers", "pending", slug])
+    [line] = pending.stdout.splitlines()
+    assert organization in line
+    approved = runner.invoke(args=["signers", "approve", slug, line.split("\t")[0]])
+    assert approved.exit_code == 0, approved.output
 
 
 def summary(engine: Engine, slug: str) -> dict[str, Any]:
@@ -147,6 +186,7 @@ def test_example_campaign(chromium: Any, engine: Engine, host_site: HostSite,
     page.click("form button[type=submit]")
     page.wait_for_selector("#status-heading")
     assert steps_on(page) == steps
+    assert axe_violations(page) == [], "after confirming"
     counted_before = summary(engine, slug)["actions"]
     if petition.report_actions:
         report(page, petition)
@@ -157,14 +197,11 @@ def test_example_campaign(chromium: Any, engine: Engine, host_site: HostSite,
     runner = engine.app.test_cli_runner()
     if ORGANIZATIONS in petition.signers:
         assert summary(engine, slug)["organizations"] == 0
-        pending = runner.invoke(args=["signers", "pending", slug])
-        [line] = pending.stdout.splitlines()
-        assert "Ana Reyes Community Trust" in line
-        approved = runner.invoke(args=["signers", "approve", slug, line.split("\t")[0]])
-        assert approved.exit_code == 0, approved.output
+        approve(engine, slug, "Ana Reyes Community Trust")
         assert summary(engine, slug)["organizations"] == 1
         page.goto(f"{engine.url}/p/{slug}")
         assert page.get_by_text("Ana Reyes Community Trust").first.is_visible()
+        assert axe_violations(page) == [], "with the organisation approved"
 
     # Signatures gathered on paper join the total, on the page too.
     added = runner.invoke(args=["petition", "offline", slug, "--add", str(PAPER),
@@ -183,6 +220,9 @@ def test_example_campaign(chromium: Any, engine: Engine, host_site: HostSite,
     frame = page.wait_for_selector("iframe").content_frame()
     frame.wait_for_selector("form.sign-form")
     assert frame.get_attribute("html", "dir") == ("rtl" if rtl else "ltr")
+    if (petition.goal_settings or {}).get("counts") != ORGANIZATIONS:
+        assert frame.get_attribute("#pk-count", "data-count") == str(totals["total"]), \
+            "the paper signatures are in the widget's total"
     sign(frame, petition, "Bo Lindqvist", "bo@example.org")
     assert frame.get_attribute("html", "data-stage") == "submitted"
     assert axe_violations(frame) == [], "widget's steps"
@@ -194,6 +234,17 @@ def test_example_campaign(chromium: Any, engine: Engine, host_site: HostSite,
         key = petition.report_actions[0]["key"]
         assert summary(engine, slug)["actions_anonymous"].get(key, 0) > \
             anonymous_before.get(key, 0), "a report from the widget, shown apart"
+
+    # The organisation signed in the widget, once approved, is listed in the widget.
+    if ORGANIZATIONS in petition.signers:
+        confirm(context.new_page(), engine, "bo@example.org")
+        approve(engine, slug, "Bo Lindqvist Community Trust")
+        engine.app.extensions["petitionkit.summary_cache"].clear()
+        page.goto(url)
+        frame = page.wait_for_selector("iframe").content_frame()
+        listed = frame.wait_for_selector("section.organizations")
+        assert "Bo Lindqvist Community Trust" in listed.inner_text()
+        assert axe_violations(frame) == [], "widget with the organisation approved"
     context.close()
 
 
@@ -209,4 +260,121 @@ def test_example_pages_fit_a_small_phone_in_arabic(chromium: Any, engine: Engine
     assert page.get_attribute("html", "dir") == "rtl"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "nothing runs off the side of the page"
+    context.close()
+
+
+def test_a_letter_the_engine_sends_carries_the_words_written_in_the_widget(
+    chromium: Any, engine: Engine, host_site: HostSite
+) -> None:
+    """No example has the engine deliver its letters (their delivery is off until an organiser
+    turns it on), so this letter campaign is the test's own: the signer edits the sample in the
+    widget on another site, confirms, and the letter reaches the official's mail server."""
+    sample = ("I am writing to ask you to release Rosa, a teacher held for a petition.\n\n"
+              "Please let her see her lawyer and her family.")
+    slug = engine.add_petition(
+        slug="write-to-the-director", title="Write to the director", body="Campaign text.",
+        allowed_origins=[host_site.origin],
+        targets=[{"name": "Aurel Vantic", "title": "Director", "email": "director@example.gov",
+                  "salutation": "Dear Director Vantic,", "languages": ["en"]}],
+        letter={"delivery": "live", "editable": True, "sample": sample, "via": "engine",
+                "batch": False, "subject": "Release Rosa"},
+    )
+    with engine.app.app_context():
+        petition = db.session.scalar(select(Petition).where(Petition.slug == slug))
+        assert petition is not None
+        db.session.expunge(petition)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(host_site.page(f"/{slug}", host_page(snippet(engine, slug))))
+    frame = page.wait_for_selector("iframe").content_frame()
+    frame.wait_for_selector("form.sign-form")
+    sign(frame, petition, "Cleo Marsh", "cleo@example.org")
+    confirm(context.new_page(), engine, "cleo@example.org")
+    for _attempt in range(5):  # the routing job, then the letter's own
+        engine.deliver_mail()
+        if any("director@example.gov" in str(message["To"]) for message in engine.smtp.messages):
+            break
+    letter = mail_to(engine, "director@example.gov")
+    assert letter["Subject"] == "Release Rosa"
+    body = letter.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = str(body.get_content()).replace("\r\n", "\n")
+    assert text.startswith("Dear Director Vantic,\n\nI am writing to ask you to release Rosa")
+    assert "Please let her see her lawyer and her family.\n\n" + OWN_WORDS in text
+    assert "Campaign text." not in text
+    context.close()
+
+
+# Each step's heading and the first label, field or button of each form start at the
+# right-hand edge, and nothing runs off the side. A function, not an expression (the engine's
+# pages forbid eval).
+RIGHT_TO_LEFT = """() => {
+  const problems = [];
+  const steps = document.getElementById("pk-steps");
+  if (getComputedStyle(steps).direction !== "rtl") problems.push("steps not rtl");
+  // Where the last line of a label's or a heading's words is, whether or not its box fills
+  // the line: read from the right, it starts at the right, however short it is.
+  const words = node => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const lines = [...range.getClientRects()];
+    const bottom = Math.max(...lines.map(line => line.bottom));
+    // (Runs of Arabic and Latin on one line have boxes of slightly different heights.)
+    const last = lines.filter(line => line.bottom > bottom - 8);
+    return {right: Math.max(...last.map(line => line.right))};
+  };
+  const atRight = (own, box) => Math.abs(own.right - box.right) <= 2;
+  for (const heading of steps.querySelectorAll("h2[id]")) {
+    if (!atRight(words(heading), heading.getBoundingClientRect()))
+      problems.push(heading.id + " not at the right");
+  }
+  for (const form of steps.querySelectorAll("form")) {
+    const [first] = [...form.querySelectorAll("label, input, select, textarea, button")]
+      .filter(control => control.getClientRects().length);
+    const own = first.tagName === "LABEL" ? words(first) : first.getBoundingClientRect();
+    if (!atRight(own, form.getBoundingClientRect()))
+      problems.push(form.className + " does not start at the right");
+  }
+  const overflow = document.documentElement.scrollWidth - window.innerWidth;
+  if (overflow > 0) problems.push("overflows by " + overflow + "px");
+  return problems;
+}"""
+
+
+def laid_out_right_to_left(page: Any, frame: Any) -> None:
+    """At a small phone's width and a desktop's, the steps read from the right."""
+    for width in (320, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        # The widget's frame follows its host page's width.
+        page.wait_for_function("w => document.documentElement.clientWidth === w", arg=width)
+        assert frame.get_attribute("html", "dir") == "rtl"
+        assert frame.evaluate(RIGHT_TO_LEFT) == [], width
+        if frame is not page.main_frame:
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"the host page overflows at {width}px"
+
+
+def test_a_campaign_of_several_steps_in_arabic(chromium: Any, engine: Engine,
+                                               host_site: HostSite) -> None:
+    """The urgent action read in Arabic, on the hosted page and in the widget: signed, then
+    its steps, laid out right to left."""
+    petition = load_example(engine, MULTI_STEP, host_site.origin)
+    slug = petition.slug
+    steps = expected_steps(petition)
+    context = chromium.new_context(locale="ar")
+    page = context.new_page()
+    page.goto(f"{engine.url}/p/{slug}?lang=ar")
+    assert page.get_attribute("html", "lang") == "ar"
+    sign(page, petition, "ليلى حداد", "layla@example.org")
+    laid_out_right_to_left(page, page.main_frame)
+    take_steps(page, petition, steps)
+
+    url = host_site.page(f"/{slug}-ar", host_page(snippet(engine, slug, lang="ar"), lang="ar"))
+    page.goto(url)
+    frame = page.wait_for_selector("iframe").content_frame()
+    frame.wait_for_selector("form.sign-form")
+    assert frame.get_attribute("html", "lang") == "ar"
+    sign(frame, petition, "سامي نصر", "sami@example.org")
+    laid_out_right_to_left(page, frame)
+    take_steps(frame, petition, steps)
     context.close()

@@ -4,7 +4,8 @@ A target with a ``phone`` (and ``hours``, ``timezone``) and a petition file with
 section give a step on the hosted page and in the widget: the number as a ``tel:`` link (the
 caller's own phone dials; no telephony provider), the hours with the target's time zone, the
 call script (Markdown, sanitised like the body), and "I called" with an optional outcome, which
-reports the action ``called`` through the engine's reported-actions form.
+reports the action ``called`` through the engine's reported-actions form. Where JavaScript runs,
+a small script of the plugin's own adds the hours in the caller's time zone.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,8 +43,13 @@ OUTCOMES = {
 }
 # What a dialler needs of a number: a leading + and the digits.
 _DIALLED = re.compile(r"[^0-9+]")
+# A span of the office's hours as the petition file writes it: "09:00–12:00", "9:00-17:30".
+_SPAN = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\s*[–—-]\s*([01]?\d|2[0-3]):([0-5]\d)\b")
 
-bp = Blueprint("petitionkit_calls", __name__, template_folder="templates")
+# The script that shows the hours in the caller's own zone, served from the engine's origin
+# (the pages' Content-Security-Policy allows scripts of 'self' only).
+bp = Blueprint("petitionkit_calls", __name__, template_folder="templates",
+               static_folder="static", static_url_path="/plugins/calls/static")
 
 
 def read_call(value: Any) -> dict[str, Any]:
@@ -66,10 +72,29 @@ class CallTarget:
     target: Target
     tel: str
     local_time: str  # the time there now, "14:05", when its zone is known
+    local_date: date | None = None  # the day there now, when its zone is known
+    # The spans of the hours on that day as instants ("2027-01-15T08:00:00Z/…"), for the
+    # caller's browser to show in its own zone.
+    spans: tuple[str, ...] = ()
 
     @property
     def zone(self) -> str:
         return self.target.timezone
+
+
+def hour_spans(hours: str, day: date, zone: ZoneInfo) -> tuple[str, ...]:
+    """Each "09:00–12:00" of ``hours``, on ``day`` in ``zone``, as "start/end" in UTC (ISO 8601);
+    a span that ends past midnight ("22:00–02:00") ends the next day."""
+    spans = []
+    for match in _SPAN.finditer(hours):
+        start_hour, start_minute, end_hour, end_minute = (int(part) for part in match.groups())
+        start = datetime.combine(day, time(start_hour, start_minute), zone)
+        end = datetime.combine(day, time(end_hour, end_minute), zone)
+        if end <= start:
+            end = datetime.combine(day + timedelta(days=1), time(end_hour, end_minute), zone)
+        spans.append("/".join(moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                              for moment in (start, end)))
+    return tuple(spans)
 
 
 def tel_href(phone: str) -> str:
@@ -90,9 +115,13 @@ def call_targets(petition: Petition, now: datetime | None = None) -> list[CallTa
     moment = now or datetime.now(UTC)
     found = []
     for target in _phoned(petition.targets or [], section):
-        local = moment.astimezone(ZoneInfo(target.timezone)).strftime("%H:%M") \
-            if target.timezone else ""
-        found.append(CallTarget(target, tel_href(target.phone), local))
+        if not target.timezone:
+            found.append(CallTarget(target, tel_href(target.phone), ""))
+            continue
+        zone = ZoneInfo(target.timezone)
+        there = moment.astimezone(zone)
+        found.append(CallTarget(target, tel_href(target.phone), there.strftime("%H:%M"),
+                                there.date(), hour_spans(target.hours, there.date(), zone)))
     return found
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from petitionkit_calls import call_step_missing, call_targets, read_call, tel_href
+from petitionkit_calls import call_step_missing, call_targets, hour_spans, read_call, tel_href
 
 from petitionkit.extensions import db
 from petitionkit.petitions.models import Petition
@@ -128,6 +129,40 @@ def test_call_targets_may_name_whom_to_call_and_show_the_time_there(tmp_path: Pa
         petition.sections = {"call": read_call({"script": "Hi"})}
         first, _ = call_targets(petition, now=datetime(2027, 1, 15, 8, 30, tzinfo=UTC))
         assert first.local_time == "09:30"
+
+
+def test_the_hours_spans_are_instants_of_the_day_there() -> None:
+    brussels = ZoneInfo("Europe/Brussels")
+    assert hour_spans("Mon–Fri 9:00–12:00, 14:00 - 17:30", date(2027, 1, 15), brussels) == (
+        "2027-01-15T08:00:00Z/2027-01-15T11:00:00Z", "2027-01-15T13:00:00Z/2027-01-15T16:30:00Z")
+    # Summer time moves the instants, not the office's hours.
+    assert hour_spans("09:00-12:00", date(2027, 7, 15), brussels) == (
+        "2027-07-15T07:00:00Z/2027-07-15T10:00:00Z",)
+    assert hour_spans("22:00–02:00", date(2027, 1, 15), brussels) == (
+        "2027-01-15T21:00:00Z/2027-01-16T01:00:00Z",)
+    assert hour_spans("mornings", date(2027, 1, 15), brussels) == ()
+    assert hour_spans("9-12", date(2027, 1, 15), brussels) == ()
+
+
+def test_the_step_hands_its_script_the_hours_it_can_convert(tmp_path: Path) -> None:
+    app = calls_app(tmp_path)
+    slug = call_petition(app)
+    client = app.test_client()
+    text = client.get(f"/p/{slug}/check-email").text
+    [spans] = re.findall(r'<p class="call-hours" data-zone="Europe/Brussels" data-date="[-0-9]+"'
+                         r' data-spans="([^"]+)">', text)
+    assert re.fullmatch(r"\S+T08:00:00Z/\S+T11:00:00Z|\S+T07:00:00Z/\S+T10:00:00Z", spans)
+    [src] = re.findall(r'<script src="([^"]+call-hours.js)" defer', text)
+    script = client.get(src)
+    assert script.status_code == 200 and "Intl.DateTimeFormat" in script.text
+    script.close()
+    assert 'data-your-time="Your time: {hours}."' in text
+    # Hours it cannot read stay as they are, and no script is sent for them.
+    other = call_petition(app, slug="call-in-the-morning",
+                          targets=[{**TARGET, "hours": "mornings"}])
+    text = client.get(f"/p/{other}/check-email").text
+    assert "<bdi>mornings</bdi>" in text and "data-spans" not in text
+    assert "call-hours.js" not in text
 
 
 @pytest.mark.parametrize("value", [
