@@ -285,3 +285,26 @@ def test_a_letter_of_its_own_is_signed_with_the_organisations_name(
     body = text_of(message)
     assert "\nGardiens du port (Allemagne)\n" in body
     assert "organisation" in body.rsplit("\n\n", 1)[-1], "the total counts organisations"
+
+
+def test_with_delivery_off_no_letter_box_is_offered_but_the_mail_links_are(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    app = letter_app(tmp_path, migrated_sqlite, smtp_server)
+    slug = letter_petition(app, via="both", delivery="off")
+    client = app.test_client()
+    page = client.get(f"/p/{slug}").text
+    assert 'name="letter_text"' not in page, "words the engine would never send"
+    assert "mailto:director@example.gov" in page
+    signed = client.post(f"/api/v1/petitions/{slug}/signatures", json={
+        "name": "Quiet", "email": "quiet@example.org", "letter_text": "Kept nowhere."})
+    assert signed.status_code == 400
+    assert signed.json["errors"] == {"letter_text": ["This field is not known."]}
+
+
+def test_the_example_letter_is_sent_in_test_mode_to_its_organiser() -> None:
+    from petitionkit.petitions.loader import parse_petition_file
+    examples = Path(__file__).resolve().parent.parent / "examples" / "petitions"
+    letter = parse_petition_file(examples / "letter-director-vantic.md")["letter"]
+    assert (letter["via"], letter["delivery"]) == ("both", "test")
+    assert letter["organizer_email"].endswith("@example.org")

@@ -89,6 +89,15 @@ def sends_by_engine(petition: Petition) -> bool:
     return str((petition.letter or {}).get("via", "engine")) in ("engine", "both")
 
 
+def engine_delivers(petition: Petition) -> bool:
+    """Whether the engine sends letters: ``via`` engine or both, and ``delivery`` test or live.
+
+    With delivery off nothing is sent, so the letter box is not offered either: a signer's
+    words would be kept and reach nobody."""
+    return sends_by_engine(petition) and \
+        str((petition.letter or {}).get("delivery", "off")) in ("test", "live")
+
+
 def sends_by_signer(petition: Petition) -> bool:
     return str((petition.letter or {}).get("via", "engine")) in ("signer", "both")
 
