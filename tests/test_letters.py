@@ -18,7 +18,7 @@ from petitionkit.outbox.models import OutboxJob
 from petitionkit.petitions.loader import PetitionFileError, parse_petition
 from petitionkit.petitions.models import utcnow
 from petitionkit.signatures import services
-from petitionkit.signatures.models import Signature
+from petitionkit.signatures.models import ORGANIZATION, Signature
 from petitionkit.targets.delivery import DELIVER_JOB, ROUTE_JOB
 from petitionkit.testing import run_jobs, sign_and_confirm
 
@@ -220,3 +220,91 @@ def test_the_sample_keeps_its_paragraphs_and_drops_the_files_line_wrapping() -> 
         "Body")
     sample = values["letter"]["sample"]
     assert sample == "First line wrapped here.\n\nSecond paragraph also wrapped."
+
+
+# Joint letters: organisations are named once approved, and reach no official before.
+
+def approve(app: Flask, slug: str, signature_id: int) -> None:
+    result = app.test_cli_runner().invoke(args=["signers", "approve", slug, str(signature_id)])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_joint_letter_names_approved_organisations_and_holds_back_the_others(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    app = letter_app(tmp_path, migrated_sqlite, smtp_server)
+    slug = add_petition(app, slug="joint", title="Open the harbour", body="Campaign text.",
+                        signers=["people", "organizations"], targets=[DIRECTOR],
+                        letter={"delivery": "live", "sample": SAMPLE})
+    keepers = sign_and_confirm(app, slug, "Contact Person", "contact@keepers.example",
+                               kind=ORGANIZATION, organization="Harbour Keepers",
+                               country="KE")
+    unchecked = sign_and_confirm(app, slug, "Someone", "someone@example.org",
+                                 kind=ORGANIZATION, organization="Unchecked Union")
+    run_jobs(app)
+    release_batches(app)
+    assert letters(smtp_server) == [], "an organisation awaiting approval is not sent"
+    approve(app, slug, keepers)
+    sign_and_confirm(app, slug, "Named Person", "named@example.org", show_name=True)
+    run_jobs(app)
+    release_batches(app)
+    body = "\n".join(text_of(m) for m in letters(smtp_server))
+    assert "Signed by these organisations:\n- Harbour Keepers (Kenya)\n" in body
+    assert "Signed by:\n- Named Person\n" in body
+    assert "Contact Person" not in body, "an organisation's contact is never named"
+    assert "asked not to be named" not in body
+    assert "Unchecked Union" not in body
+    # Even inside a batch (routed by hand, or approved and then the batch rebuilt), an
+    # organisation not approved is left out of the letter.
+    with app.app_context():
+        petition_id = db.session.get(Signature, unchecked).petition_id
+        db.session.add(OutboxJob(kind=DELIVER_JOB, idempotency_key="deliver:by-hand",
+                                 payload={"petition_id": petition_id, "target": DIRECTOR,
+                                          "signature_ids": [unchecked]},
+                                 available_at=utcnow()))
+        db.session.commit()
+    sent = len(letters(smtp_server))
+    run_jobs(app)
+    assert len(letters(smtp_server)) == sent
+
+
+def test_a_letter_of_its_own_is_signed_with_the_organisations_name(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    app = letter_app(tmp_path, migrated_sqlite, smtp_server)
+    slug = add_petition(app, slug="joint", title="Open the harbour", body="Campaign text.",
+                        locale="fr", signers=["organizations"], targets=[DIRECTOR],
+                        letter={"delivery": "live", "sample": SAMPLE, "batch": False})
+    keepers = sign_and_confirm(app, slug, "Contact Person", "contact@keepers.example",
+                               kind=ORGANIZATION, organization="Gardiens du port",
+                               country="DE")
+    approve(app, slug, keepers)
+    run_jobs(app)
+    release_batches(app)
+    [message] = letters(smtp_server)
+    body = text_of(message)
+    assert "\nGardiens du port (Allemagne)\n" in body
+    assert "organisation" in body.rsplit("\n\n", 1)[-1], "the total counts organisations"
+
+
+def test_with_delivery_off_no_letter_box_is_offered_but_the_mail_links_are(
+    tmp_path: Path, migrated_sqlite: Path, smtp_server: RecordingSMTPServer
+) -> None:
+    app = letter_app(tmp_path, migrated_sqlite, smtp_server)
+    slug = letter_petition(app, via="both", delivery="off")
+    client = app.test_client()
+    page = client.get(f"/p/{slug}").text
+    assert 'name="letter_text"' not in page, "words the engine would never send"
+    assert "mailto:director@example.gov" in page
+    signed = client.post(f"/api/v1/petitions/{slug}/signatures", json={
+        "name": "Quiet", "email": "quiet@example.org", "letter_text": "Kept nowhere."})
+    assert signed.status_code == 400
+    assert signed.json["errors"] == {"letter_text": ["This field is not known."]}
+
+
+def test_the_example_letter_is_sent_in_test_mode_to_its_organiser() -> None:
+    from petitionkit.petitions.loader import parse_petition_file
+    examples = Path(__file__).resolve().parent.parent / "examples" / "petitions"
+    letter = parse_petition_file(examples / "letter-director-vantic.md")["letter"]
+    assert (letter["via"], letter["delivery"]) == ("both", "test")
+    assert letter["organizer_email"].endswith("@example.org")

@@ -388,6 +388,29 @@ def test_the_handover_report_lists_approved_organisations(
     assert "<td><bdi>River Keepers</bdi></td>" in html and "c1@example.org" not in html
 
 
+def test_the_handover_report_of_a_joint_letter_counts_organisations_and_names_countries(
+    org_app: Flask, tmp_path: Path
+) -> None:
+    add_petition(org_app, slug="lettre-commune", locale="fr", signers=["organizations"])
+    for slug, country in ((JOINT, "KE"), ("lettre-commune", "DE")):
+        approved = sign_org(org_app, slug, "River Keepers", f"{slug}@example.org",
+                            country=country)
+        cli(org_app, "signers", "approve", slug, str(approved))
+        cli(org_app, "deliver", slug, "--report", "--output-dir", str(tmp_path / "out"))
+    html = (tmp_path / "out" / f"{JOINT}-handover.html").read_text(encoding="utf-8")
+    assert "<td>Kenya</td>" in html and "<td>KE</td>" not in html
+    assert "1 organisation signed this letter (as of " in html
+    assert "people signed" not in html and "person signed" not in html
+    assert "Signers who agreed to be named" not in html, "no person signs a joint letter"
+    french = (tmp_path / "out" / "lettre-commune-handover.html").read_text(encoding="utf-8")
+    assert "<td>Allemagne</td>" in french, "the country in the petition's language"
+    # A petition people sign too keeps its people and their names.
+    sign_and_confirm(org_app, BOTH, "Ana Person", "ana@example.org", show_name=True)
+    cli(org_app, "deliver", BOTH, "--report", "--output-dir", str(tmp_path / "out"))
+    both = (tmp_path / "out" / f"{BOTH}-handover.html").read_text(encoding="utf-8")
+    assert "1 person signed this petition" in both and "Ana Person" in both
+
+
 # Petition files.
 
 def test_petition_files_say_who_may_sign() -> None:

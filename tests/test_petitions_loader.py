@@ -61,6 +61,20 @@ def test_there_are_examples_of_each_shape() -> None:
     assert {"zh_Hans", "ar"} <= locales
 
 
+def test_the_urgent_action_asks_signers_to_write_from_their_own_mail() -> None:
+    [urgent] = [v for v in map(parse_example, EXAMPLES) if v["kind"] == "urgent-action"]
+    assert urgent["letter"]["via"] == "signer" and urgent["letter"]["sample"]
+    assert "letter" in urgent["sections"]["steps"]
+    assert any(target.get("email") for target in urgent["targets"])
+
+
+def test_an_example_page_mixes_signing_calls_letters_sharing_and_stories() -> None:
+    mixed = [v for v in map(parse_example, EXAMPLES) if v["kind"] == "petition"
+             and {"sign", "call", "letter", "share", "story"} <= set(
+                 v["sections"].get("steps") or ())]
+    assert mixed, "a petition whose page asks for more than a signature"
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
 def test_example_petition_loads(app: Flask, runner: FlaskCliRunner, path: Path) -> None:
     result = runner.invoke(args=["petition", "load", str(path)])

@@ -212,6 +212,7 @@ def test_the_file_s_order_on_the_hosted_page_and_in_the_widget(
     # The hosted page: the form first, the steps after it; sharing once one has signed.
     page = hosted(app, slug)
     assert order_on(page) == [name for name in expected if name != "share"]
+    assert 'class="sign-form"' in page, "the form is shown whether steps lists sign or not"
     assert page.index('id="sign-heading"') < page.index('id="pk-steps"')
 
 

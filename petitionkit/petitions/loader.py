@@ -56,7 +56,8 @@ REPORT_ACTION_KEYS = ("key", "label", "outcomes")
 # with a message for the organiser (petitionkit_petition_sections).
 SectionReader = Callable[[Any], Any]
 # The steps a campaign page offers, in the order of the file's ``steps:`` list. ``sign`` is the
-# signing form itself (first, when listed); the others are shown after it. Plugins add theirs
+# signing form itself, shown first whether listed or not (a petition's page is there to be
+# signed); the others are shown after it, and only those listed. Plugins add theirs
 # (petitionkit_step_names), each with a check that a petition configures it.
 SIGN_STEP, LETTER_STEP, REPORT_STEP, SHARE_STEP = "sign", "letter", "report", "share"
 CORE_STEPS = (SIGN_STEP, LETTER_STEP, REPORT_STEP, SHARE_STEP)

@@ -15,7 +15,7 @@ from petitionkit.plugins.specs import hookimpl
 from petitionkit.signatures.models import Signature
 from petitionkit.targets import Delivery, Target
 from petitionkit.targets.delivery import DELIVER_JOB, ROUTE_JOB, run_deliver, run_route
-from petitionkit.targets.letter import LETTER_FIELD, email_delivery, sends_by_engine
+from petitionkit.targets.letter import LETTER_FIELD, email_delivery, engine_delivers
 from petitionkit.targets.report import deliver_command
 
 
@@ -37,7 +37,7 @@ def petitionkit_deliver(
 @hookimpl(trylast=True)
 def petitionkit_form_fields(petition: Petition) -> list[FormField]:
     letter = petition.letter or {}
-    if not letter.get("editable") or not sends_by_engine(petition):
+    if not letter.get("editable") or not engine_delivers(petition):
         return []
     sample = str(letter.get("sample") or "")
     return [FormField(

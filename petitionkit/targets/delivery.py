@@ -23,9 +23,9 @@ from petitionkit.outbox.services import enqueue_once
 from petitionkit.outbox.worker import DeliveryContext
 from petitionkit.petitions.models import Petition, utcnow
 from petitionkit.plugins import calls
-from petitionkit.signatures.models import CONFIRMED, Signature
+from petitionkit.signatures.models import CONFIRMED, PERSON, Signature
 from petitionkit.targets import Target
-from petitionkit.targets.letter import batched, sends_by_engine
+from petitionkit.targets.letter import batched, sendable, sends_by_engine
 
 log = logging.getLogger("petitionkit.targets")
 
@@ -137,6 +137,10 @@ def run_route(job: OutboxJob, context: DeliveryContext) -> None:
     signature = db.session.get(Signature, job.payload["signature_id"])
     if signature is None or signature.status != CONFIRMED or signature.anonymised_at is not None:
         return
+    if not sendable(signature):
+        # An organisation is routed when an organiser approves it (``Lifecycle.approving``),
+        # never before: its name must not reach an official unchecked.
+        return
     petition = db.session.get(Petition, signature.petition_id)
     assert petition is not None
     for target in targets_for(petition, signature, context.app):
@@ -156,7 +160,8 @@ def run_deliver(job: OutboxJob, context: DeliveryContext) -> None:
     signatures = list(db.session.scalars(
         select(Signature)
         .where(Signature.id.in_(job.payload["signature_ids"]), Signature.status == CONFIRMED,
-               Signature.anonymised_at.is_(None))
+               Signature.anonymised_at.is_(None),
+               (Signature.kind == PERSON) | Signature.approved_at.is_not(None))
         .order_by(Signature.confirmed_at, Signature.id)
     ))
     if not signatures:

@@ -12,7 +12,7 @@ from flask_babel import force_locale, gettext, ngettext
 
 from petitionkit.outbox.mail import new_message, open_transport
 from petitionkit.petitions.models import Petition
-from petitionkit.signatures.models import Signature
+from petitionkit.signatures.models import ORGANIZATION, Signature
 from petitionkit.signatures.normalize import shown_name
 from petitionkit.targets import Delivery, Target
 
@@ -23,10 +23,15 @@ def locality(signature: Signature, locale: str = "en") -> str:
     """Country name and postal code where the signer gave them; nothing finer is ever kept."""
     parts = []
     if signature.country:
-        parts.append(_territories(locale).get(signature.country, signature.country))
+        parts.append(country_name(signature.country, locale))
     if signature.postal_code:
         parts.append(signature.postal_code)
     return ", ".join(parts)
+
+
+def country_name(code: str, locale: str = "en") -> str:
+    """The country's name in ``locale``, or the code itself where Babel knows no name for it."""
+    return _territories(locale).get(code.upper(), code)
 
 
 def _territories(locale: str) -> Mapping[str, str]:
@@ -36,9 +41,31 @@ def _territories(locale: str) -> Mapping[str, str]:
         return Locale("en").territories
 
 
+def is_organization(signature: Signature) -> bool:
+    return signature.kind == ORGANIZATION
+
+
+def sendable(signature: Signature) -> bool:
+    """Whether a signature may reach a target: a person's once confirmed, an organisation's
+    only once an organiser approved it (anyone can type an organisation's name)."""
+    return not is_organization(signature) or signature.approved_at is not None
+
+
+def named(signature: Signature) -> bool:
+    """Named in a letter: a person who agreed to be shown, or an approved organisation (its
+    contact person is never named)."""
+    return signature.approved_at is not None if is_organization(signature) \
+        else bool(signature.show_name)
+
+
 def signer_line(signature: Signature, locale: str = "en") -> str:
-    name = shown_name(signature.name)
-    place = locality(signature, locale)
+    """A person's name and locality, or an organisation's name and country."""
+    if is_organization(signature):
+        name = shown_name(signature.organization or "")
+        place = country_name(signature.country, locale) if signature.country else ""
+    else:
+        name = shown_name(signature.name)
+        place = locality(signature, locale)
     return f"{name} ({place})" if place else name
 
 
@@ -62,6 +89,15 @@ def sends_by_engine(petition: Petition) -> bool:
     return str((petition.letter or {}).get("via", "engine")) in ("engine", "both")
 
 
+def engine_delivers(petition: Petition) -> bool:
+    """Whether the engine sends letters: ``via`` engine or both, and ``delivery`` test or live.
+
+    With delivery off nothing is sent, so the letter box is not offered either: a signer's
+    words would be kept and reach nobody."""
+    return sends_by_engine(petition) and \
+        str((petition.letter or {}).get("delivery", "off")) in ("test", "live")
+
+
 def sends_by_signer(petition: Petition) -> bool:
     return str((petition.letter or {}).get("via", "engine")) in ("signer", "both")
 
@@ -73,7 +109,8 @@ def letter_subject(petition: Petition) -> str:
 def render_letter(petition: Petition, target: Target, signatures: list[Signature]) -> str:
     """Plain text in the petition's language: salutation, the letter, then who signed.
 
-    Signers appear by name only if they agreed to be shown; the others are counted. A signer's
+    Signers appear by name only if they agreed to be shown; the others are counted. Approved
+    organisations are named with their country; one not approved is left out altogether. A signer's
     own words (where the petition lets them edit the letter) are quoted under their name, or
     under "A signer who asked not to be named" — their words go along, their name does not.
     """
@@ -83,6 +120,7 @@ def render_letter(petition: Petition, target: Target, signatures: list[Signature
 
 def _render_letter(petition: Petition, target: Target, signatures: list[Signature]) -> str:
     locale = petition.locale
+    signatures = [s for s in signatures if sendable(s)]
     lines = [salutation(petition, target), ""]
     if len(signatures) == 1 and not batched(petition):
         # One letter per signer: their own words are the letter, signed by them.
@@ -90,7 +128,7 @@ def _render_letter(petition: Petition, target: Target, signatures: list[Signatur
         own_words = (signature.extra or {}).get(LETTER_FIELD)
         lines += [str(own_words).strip() if own_words else letter_words(petition), ""]
         lines += _closing(petition)
-        lines.append(signer_line(signature, locale) if signature.show_name
+        lines.append(signer_line(signature, locale) if named(signature)
                      else gettext("A signer who asked not to be named"))
     else:
         lines += [letter_words(petition), ""]
@@ -98,9 +136,14 @@ def _render_letter(petition: Petition, target: Target, signatures: list[Signatur
         lines += _signers(signatures, locale)
     # Paper signatures count too: the total is what the officials are told.
     total = (petition.signature_count or 0) + (petition.offline_count or 0)
-    lines += ["", ngettext('In total %(num)d person has signed "%(title)s".',
-                           'In total %(num)d people have signed "%(title)s".',
-                           total, title=petition.title)]
+    if petition.takes_people:
+        lines += ["", ngettext('In total %(num)d person has signed "%(title)s".',
+                               'In total %(num)d people have signed "%(title)s".',
+                               total, title=petition.title)]
+    else:
+        lines += ["", ngettext('In total %(num)d organisation has signed "%(title)s".',
+                               'In total %(num)d organisations have signed "%(title)s".',
+                               total, title=petition.title)]
     return "\n".join(lines) + "\n"
 
 
@@ -111,14 +154,20 @@ def _closing(petition: Petition) -> list[str]:
 
 def _signers(signatures: list[Signature], locale: str) -> list[str]:
     lines = []
-    named = [s for s in signatures if s.show_name]
-    unnamed = len(signatures) - len(named)
-    if named:
-        lines.append(gettext("Signed by:"))
-        for signature in named:
+    organizations = [s for s in signatures if is_organization(s)]
+    people = [s for s in signatures if not is_organization(s) and s.show_name]
+    unnamed = len(signatures) - len(organizations) - len(people)
+    if organizations:
+        lines.append(gettext("Signed by these organisations:"))
+        for signature in organizations:
             lines.append(f"- {signer_line(signature, locale)}")
             lines.extend(_quoted_words(signature))
-    if unnamed and named:
+    if people:
+        lines.append(gettext("Signed by:"))
+        for signature in people:
+            lines.append(f"- {signer_line(signature, locale)}")
+            lines.extend(_quoted_words(signature))
+    if unnamed and (people or organizations):
         lines.append(ngettext("And %(num)d person who asked not to be named.",
                               "And %(num)d people who asked not to be named.", unnamed))
     elif unnamed:
@@ -126,7 +175,7 @@ def _signers(signatures: list[Signature], locale: str) -> list[str]:
                               "%(num)d people who asked not to be named.", unnamed))
     for signature in signatures:
         words = _quoted_words(signature)
-        if not signature.show_name and words:
+        if not named(signature) and words:
             lines.append("- " + gettext("A signer who asked not to be named:"))
             lines.extend(words)
     return lines

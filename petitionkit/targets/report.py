@@ -7,6 +7,7 @@ import io
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import click
@@ -27,7 +28,7 @@ from petitionkit.signatures.normalize import shown_name
 from petitionkit.signatures.organizations import every_approved_organization
 from petitionkit.targets import Target
 from petitionkit.targets.delivery import DELIVER_JOB, delivery_mode
-from petitionkit.targets.letter import locality
+from petitionkit.targets.letter import country_name, locality
 
 PAGE = 1000
 
@@ -134,6 +135,7 @@ def html_report_chunks(petition: Petition) -> Iterator[str]:
         "organizations": every_approved_organization(db.session(), petition),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "direction": text_direction(petition.locale),
+        "country_name": partial(country_name, locale=petition.locale),
     }
     # In the petition's language: the officials it is handed to read that one.
     with force_locale(petition.locale):

@@ -190,15 +190,19 @@ def petitionkit_signature_withdrawn(petition: Petition, signature: Signature, re
 
 
 NOT_CONFIRMED = "the signature is not confirmed (pending or withdrawn)"
+NOT_APPROVED = "the organisation is not approved yet"
 NO_CONSENT = "the signer did not consent to be contacted"
 
 
 def skip_for_osdi(record: ExportRecord) -> str | None:
     """Why a record is not in the OSDI file: the same people the push would send. Confirmed
     signatures only (``--all`` also lists pending and withdrawn ones, which are no action of
-    anybody's), and under ``consent_required`` only signers who agreed to updates."""
+    anybody's), an organisation's only once approved (anyone can type an organisation's name),
+    and under ``consent_required`` only signers who agreed to updates."""
     if record["status"] != CONFIRMED:
         return NOT_CONFIRMED
+    if record["kind"] == ORGANIZATION and not record["approved_at"]:
+        return NOT_APPROVED
     if plugin_settings(PLUGIN_NAME).get("consent_required", True) and not record["consent_updates"]:
         return NO_CONSENT
     return None

@@ -239,3 +239,33 @@ def test_records_an_organisation_once_approved_with_its_contact_person(tmp_path:
                                        "organization": "Harbour Legal Aid",
                                        "organization_url": "https://legal.example/"}
     assert person["email_addresses"][0]["address"] == "mira@example.org"
+
+
+def test_osdi_export_leaves_out_an_organisation_until_it_is_approved(tmp_path: Path) -> None:
+    """The file holds whom the push would send: an organisation only once approved."""
+    with recording_http_server() as server:
+        app = osdi_app(tmp_path, server)
+    slug = add_petition(app, signers=["people", "organizations"])
+    sign_and_confirm(app, slug, "Ada Example", "ada@example.org", consent_updates=True)
+    unchecked = sign_and_confirm(app, slug, "Uma Contact", "uma@example.org",
+                                 kind="organization", organization="Unchecked Union",
+                                 consent_updates=True)
+
+    def exported() -> tuple[list[str], str]:
+        output = tmp_path / "osdi.jsonl"
+        result = app.test_cli_runner().invoke(
+            args=["export", slug, "--format", "osdi", "--output", str(output)])
+        assert result.exit_code == 0, result.output
+        [report] = [line for line in result.output.splitlines() if line.startswith("exported")]
+        return [json.loads(text)["person"]["email_addresses"][0]["address"]
+                for text in output.read_text().splitlines()], report
+
+    addresses, report = exported()
+    assert addresses == ["ada@example.org"]
+    assert report == ("exported 1 signature(s) as osdi; "
+                      "1 skipped because the organisation is not approved yet")
+    approved = app.test_cli_runner().invoke(args=["signers", "approve", slug, str(unchecked)])
+    assert approved.exit_code == 0, approved.output
+    addresses, report = exported()
+    assert addresses == ["ada@example.org", "uma@example.org"]
+    assert report == "exported 2 signature(s) as osdi"
