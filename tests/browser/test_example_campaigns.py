@@ -10,6 +10,7 @@ words from the sample."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -82,11 +83,11 @@ def steps_on(frame: Any) -> list[str]:
 def sign(frame: Any, petition: Petition, who: str, email: str) -> None:
     """Fill the signing form as its people would: an organisation where only organisations
     sign, the letter box kept with the sample and a sentence of one's own."""
-    if petition.signers == [ORGANIZATIONS]:
+    if ORGANIZATIONS in petition.signers:
+        if PEOPLE in petition.signers:
+            frame.check("#signer-organization")
         frame.fill("#organization", f"{who} Community Trust")
         frame.fill("#organization_url", "https://trust.example.org")
-    elif ORGANIZATIONS in petition.signers:
-        frame.check(f"#signer-{PEOPLE}")
     frame.fill("#name", who)
     frame.fill("#email", email)
     if petition.asks_country:
@@ -109,7 +110,7 @@ def take_steps(frame: Any, petition: Petition, steps: list[str]) -> None:
         assert links and all(link.startswith("mailto:") for link in links)
         subject = str((petition.letter or {}).get("subject") or petition.title)
         assert all("subject=" in link for link in links) and subject.split()[0] in \
-            " ".join(links).replace("%20", " ")
+            unquote(" ".join(links))
     if "call" in steps:
         assert frame.locator(".call-number a").get_attribute("href").startswith("tel:+99")
         frame.select_option("#call-outcome", "voicemail")
