@@ -21,7 +21,8 @@ from .conftest import add_petition, make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
-REPORT_ACTIONS = [{"key": "called", "label": "Called the embassy", "outcomes": ["reached"]}]
+REPORT_ACTIONS = [{"key": "called", "label": {"en": "Called the embassy"},
+                   "outcomes": ["reached"]}]
 
 
 class Example(NamedTuple):
