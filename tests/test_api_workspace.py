@@ -18,7 +18,7 @@ from petitionkit.extensions import db
 from petitionkit.outbox.models import DEAD, PENDING, OutboxJob
 from petitionkit.testing import sign_and_confirm
 
-from .conftest import add_petition, make_app
+from .conftest import add_petition, make_app, migrate, postgres_database
 from .test_api_roles import dead_job
 from .test_api_write import call, token
 
@@ -209,3 +209,22 @@ def test_without_the_private_key_downloads_are_refused(tmp_path: Path,
         answer = call(client, "GET", path, secret)
         assert answer.status_code == 409 and "private key" in answer.json["error"], path
     assert audit_targets(app, "downloaded") == []
+
+
+def test_a_number_past_the_job_column_names_no_job_on_postgresql(tmp_path: Path,
+                                                                 migrated_sqlite: Path) -> None:
+    with postgres_database() as url:
+        app = make_app(tmp_path, migrated_sqlite, DATABASE_URL=url)
+        migrate(app)
+        try:
+            job = dead_job(app)
+            client, secret = app.test_client(), token(app, "owner")
+            for number in (2**31, 2**63 - 1):
+                answer = call(client, "POST", f"/api/v1/outbox/dead/{number}/replay", secret)
+                assert answer.status_code == 404 and answer.json["error"], answer.text[:200]
+            assert call(client, "POST", f"/api/v1/outbox/dead/{job}/replay", secret).json == {
+                "replayed": 1}
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()

@@ -25,6 +25,8 @@ from petitionkit.outbox.models import DEAD, DONE, PENDING, SEALED_PAYLOAD_KEY, O
 from petitionkit.petitions.models import utcnow
 
 LEASE_NAME_LENGTH = 100
+# outbox_jobs.id is an INTEGER: 32 bits on PostgreSQL.
+MAX_JOB_ID = 2**31 - 1
 
 
 def new_message_id(message_domain: str) -> str:
@@ -318,6 +320,10 @@ def replay(session: Session, job_ids: list[int] | None = None, now: datetime | N
     """
     statement = update(OutboxJob).where(OutboxJob.status == DEAD)
     if job_ids is not None:
+        # A number past the column's range names no job; PostgreSQL would refuse to compare it.
+        job_ids = [job_id for job_id in job_ids if 0 < job_id <= MAX_JOB_ID]
+        if not job_ids:
+            return 0
         statement = statement.where(OutboxJob.id.in_(job_ids))
     result = session.execute(
         statement.values(
