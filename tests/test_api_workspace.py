@@ -211,8 +211,8 @@ def test_without_the_private_key_downloads_are_refused(tmp_path: Path,
     assert audit_targets(app, "downloaded") == []
 
 
-def test_a_number_past_the_job_column_names_no_job_on_postgresql(tmp_path: Path,
-                                                                 migrated_sqlite: Path) -> None:
+def test_what_postgresql_refuses_is_refused_first(tmp_path: Path,
+                                                   migrated_sqlite: Path) -> None:
     with postgres_database() as url:
         app = make_app(tmp_path, migrated_sqlite, DATABASE_URL=url)
         migrate(app)
@@ -224,6 +224,10 @@ def test_a_number_past_the_job_column_names_no_job_on_postgresql(tmp_path: Path,
                 assert answer.status_code == 404 and answer.json["error"], answer.text[:200]
             assert call(client, "POST", f"/api/v1/outbox/dead/{job}/replay", secret).json == {
                 "replayed": 1}
+            # PostgreSQL refuses NUL in text; no stored name holds one, so it is refused first.
+            add_petition(app)
+            nul = call(client, "POST", f"{BASE}/signatures/search", secret, {"name": "a\x00b"})
+            assert nul.status_code == 422 and nul.json["error"], nul.text[:200]
         finally:
             with app.app_context():
                 db.session.remove()

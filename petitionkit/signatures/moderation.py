@@ -82,6 +82,9 @@ def find(session: Session, petition: Petition, *, email: str = "", name: str = "
             normalize_email(address, rules), index_key))
     elif name.strip():
         words = name.strip()[:200]
+        # No stored name holds these (signing refuses them), and PostgreSQL refuses NUL outright.
+        if problems := text_problem(words):
+            raise ModerationError(problems[0])
         pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
             Signature.public_name, Signature.hidden_public_name, Signature.organization))))
