@@ -33,7 +33,7 @@ from petitionkit.api.openapi import (
     operation,
     record,
 )
-from petitionkit.api.tokens import ApiToken, token_for
+from petitionkit.api.tokens import ApiToken, limited_to, token_for
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import db
 from petitionkit.petitions.editing import (
@@ -101,6 +101,7 @@ def require_token(role: str) -> Callable[[F], F]:
                 return api_error(403, gettext("This token's role (%(role)s) may not do this.",
                                            role=token.role))
             g.api_token = token
+            g.api_petitions = limited_to(db.session(), token)
             return view(*args, **kwargs)
 
         return guarded  # type: ignore[return-value]
@@ -128,8 +129,11 @@ def json_object(limit: int | None = None) -> dict[str, Any]:
 
 
 def petition_at(slug: str) -> Petition:
+    """The petition at ``slug`` if the request's token may reach it; otherwise 404, so that a
+    token limited to some petitions does not learn which others exist."""
     petition = db.session.scalar(select(Petition).where(Petition.slug == slug[:80]))
-    if petition is None:
+    allowed: set[int] | None = g.api_petitions
+    if petition is None or (allowed is not None and petition.id not in allowed):
         raise NotFound(gettext("There is no petition at this address."))
     return petition
 
@@ -157,8 +161,10 @@ def openapi_document() -> Response:
                petitions={"type": "array", "items": LISTED}))})
 @require_token("viewer")
 def list_petitions() -> Response:
-    petitions = db.session.scalars(select(Petition).order_by(Petition.created_at.desc(),
-                                                             Petition.id.desc()))
+    query = select(Petition).order_by(Petition.created_at.desc(), Petition.id.desc())
+    if g.api_petitions is not None:
+        query = query.where(Petition.id.in_(g.api_petitions))
+    petitions = db.session.scalars(query)
     return jsonify(petitions=[_listed(petition) for petition in petitions])
 
 
