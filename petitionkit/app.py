@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from petitionkit import i18n
 from petitionkit.actions.views import bp as actions_bp
 from petitionkit.admin.extension import init_app as init_workspace
+from petitionkit.api import downloads, figures, outbox  # noqa: F401 (routes of the API)
 from petitionkit.api.views import bp as api_bp
 from petitionkit.branding import BRANDING, Branding, BrandingError
 from petitionkit.branding.views import bp as branding_bp

@@ -37,7 +37,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 
 def _seed(app: Flask) -> dict[str, list[int]]:
     add_petition(app, slug=SLUG, signers=["people", "organizations"],
-                 report_actions=[{"key": "called", "label": "Called the embassy",
+                 report_actions=[{"key": "called", "label": {"en": "Called the embassy"},
                                   "outcomes": ["reached", "voicemail"]}])
     people = [sign_and_confirm(app, SLUG, f"Signer {n}", f"signer{n}@example.org",
                                show_name=True) for n in range(3)]

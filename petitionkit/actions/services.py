@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from flask_babel import gettext
 from sqlalchemy import func, or_, select
@@ -168,3 +168,19 @@ def action_counts(session: Session, petition: Petition) -> ActionCounts:
         if key in counted:
             counted[key], anonymous[key] = int(signed), int(unsigned)
     return ActionCounts(counted, anonymous)
+
+
+class ReportedAction(NamedTuple):
+    key: str
+    label: str
+    counted: int
+    anonymous: int
+
+
+def reported_actions(session: Session, petition: Petition, locale: str) -> list[ReportedAction]:
+    """Each declared action with its label in ``locale`` and its counts, in the file's order
+    (the workspace's figures, the API's and the hand-over report)."""
+    counts = action_counts(session, petition)
+    return [ReportedAction(key, action_label(action, locale, petition.locale),
+                           counts.counted[key], counts.anonymous[key])
+            for key, action in declared(petition).items()]

@@ -52,19 +52,27 @@ def petition_or_404(session: Session, user: StaffUser, slug: str) -> Petition:
     return petition
 
 
+def petitions_to_limit_to(session: Session, role: str, slugs: Sequence[str]
+                          ) -> Sequence[Petition]:
+    """The petitions at ``slugs``, for an account or an API token of ``role`` to be limited to;
+    AccountError for an owner (never limited) or a slug of no petition."""
+    if slugs and role == "owner":
+        raise AccountError(gettext("Owners see every petition; they cannot be limited."))
+    petitions: Sequence[Petition] = session.scalars(
+        select(Petition).where(Petition.slug.in_(slugs))
+    ).all() if slugs else []
+    unknown = sorted(set(slugs) - {petition.slug for petition in petitions})
+    if unknown:
+        raise AccountError(gettext("There is no petition %(slugs)s.",
+                                   slugs=", ".join(repr(slug[:80]) for slug in unknown[:5])))
+    return petitions
+
+
 def limit(session: Session, user: StaffUser, slugs: Iterable[str], actor: str) -> list[str]:
     """Limit ``user`` to the petitions ``slugs`` (none: no limit) and audit it; the caller
     commits. Returns the slugs as stored, sorted. Unknown slugs and owners are refused."""
     wanted = sorted(set(slugs))
-    if wanted and user.role == "owner":
-        raise AccountError(gettext("Owners see every petition; they cannot be limited."))
-    petitions: Sequence[Petition] = session.scalars(
-        select(Petition).where(Petition.slug.in_(wanted))
-    ).all() if wanted else []
-    unknown = sorted(set(wanted) - {petition.slug for petition in petitions})
-    if unknown:
-        raise AccountError(gettext("There is no petition %(slugs)s.",
-                                   slugs=", ".join(repr(slug[:80]) for slug in unknown[:5])))
+    petitions = petitions_to_limit_to(session, user.role, wanted)
     session.execute(delete(StaffPetitionAccess).where(StaffPetitionAccess.user_id == user.id))
     session.add_all(StaffPetitionAccess(user_id=user.id, petition_id=petition.id)
                     for petition in petitions)

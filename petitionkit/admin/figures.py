@@ -13,14 +13,14 @@ from flask import render_template
 from flask_babel import format_percent, get_locale
 from flask_login import current_user
 
-from petitionkit.actions.services import action_counts, action_label, declared
+from petitionkit.actions.services import reported_actions
 from petitionkit.admin import access
 from petitionkit.admin.roles import require_role
 from petitionkit.admin.views import bp
 from petitionkit.extensions import db
 from petitionkit.outbox import services as outbox
 from petitionkit.petitions.goals import current_goal
-from petitionkit.signatures.figures import Bar, figures
+from petitionkit.signatures.figures import Bar, figures, milestones
 
 CHART_WIDTH = 720
 CHART_HEIGHT = 140
@@ -74,28 +74,18 @@ class Chart:
                 for index, bar in enumerate(self.bars) if index % self.label_every == 0]
 
 
-def _milestones(petition: Any) -> list[tuple[int, bool]]:
-    ladder = list((petition.goal_settings or {}).get("ladder") or [])
-    if not ladder and petition.goal:
-        ladder = [petition.goal]
-    total = petition.goal_count
-    return [(step, total >= step) for step in ladder]
-
-
 @bp.route("/p/<slug>", methods=["GET"])
 @require_role("viewer")
 def figures_page(slug: str) -> Any:
     session = db.session()
     petition = access.petition_or_404(session, current_user, slug)
     numbers = figures(session, petition)
-    counts = action_counts(session, petition)
-    locale = str(get_locale() or petition.locale)
-    actions = [(action_label(action, locale, petition.locale), counts.counted[key],
-                counts.anonymous[key]) for key, action in declared(petition).items()]
+    actions = [(action.label, action.counted, action.anonymous) for action in
+               reported_actions(session, petition, str(get_locale() or petition.locale))]
     return render_template(
         "admin/figures.html", petition=petition, numbers=numbers,
         hours=Chart(numbers.hours), days=Chart(numbers.days), actions=actions,
-        milestones=_milestones(petition), goal=current_goal(petition, petition.goal_count),
+        milestones=milestones(petition), goal=current_goal(petition, petition.goal_count),
         rate=(None if numbers.confirmation_rate is None
               else format_percent(numbers.confirmation_rate)),
         health=outbox.stats(session),

@@ -12,14 +12,11 @@ from typing import Any
 from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from petitionkit.admin import audit
 from petitionkit.admin.roles import require_role
 from petitionkit.admin.views import ACTION_NAMES, bp
 from petitionkit.extensions import db
 from petitionkit.outbox import services
-from petitionkit.outbox.models import DEAD, OutboxJob
 
 ACTION_NAMES.update({"jobs replayed": _l("outbox jobs replayed")})
 SHOWN = 200
@@ -30,8 +27,7 @@ SHOWN = 200
 def outbox() -> Any:
     session = db.session()
     health = services.stats(session)
-    dead = list(session.scalars(select(OutboxJob).where(OutboxJob.status == DEAD)
-                                .order_by(OutboxJob.id.desc()).limit(SHOWN)))
+    dead = services.newest_dead_jobs(session, SHOWN)
     return render_template("admin/outbox.html", health=health, dead=dead, shown=SHOWN,
                            replayed=request.args.get("replayed", type=int))
 
@@ -39,15 +35,10 @@ def outbox() -> Any:
 @bp.route("/outbox/replay", methods=["POST"])
 @require_role("owner")
 def replay() -> Any:
-    session = db.session()
     if request.form.get("all") == "1":
         job_ids = None
-        what = "every dead job"
     else:
         job_ids = sorted({int(value) for value in request.form.getlist("job")[:SHOWN]
                           if value.isascii() and value.isdigit() and len(value) < 12})
-        what = ", ".join(map(str, job_ids)) or "none"
-    replayed = services.replay(session, job_ids) if job_ids != [] else 0
-    audit.record(session, current_user.email, "jobs replayed", f"{replayed}: {what}"[:400])
-    session.commit()
+    replayed = services.replay_by(db.session(), job_ids, current_user.email)
     return redirect(url_for("admin.outbox", replayed=replayed), code=303)

@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from petitionkit.admin import audit
 from petitionkit.admin.models import ROLES
-from petitionkit.api.tokens import TokenError, create_token, list_tokens, revoke
+from petitionkit.api.tokens import TokenError, create_token, list_tokens, revoke, slugs_of
 from petitionkit.extensions import db
 
 
@@ -25,11 +25,13 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the token may do.")
 @click.option("--name", required=True, help="What uses it, for the list and the audit log.")
+@click.option("--petition", "petitions", multiple=True, metavar="SLUG",
+              help="Limit the token to this petition (repeatable); without it, every petition.")
 @with_appcontext
-def tokens_create(role: str, name: str) -> None:
+def tokens_create(role: str, name: str, petitions: tuple[str, ...]) -> None:
     """Create a token and print it once: it is stored only as a hash."""
     try:
-        token, secret = create_token(db.session(), name, role, _actor())
+        token, secret = create_token(db.session(), name, role, _actor(), petitions)
     except TokenError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"token {token.id} ({token.name}, {token.role}); it is shown this once:")
@@ -39,11 +41,14 @@ def tokens_create(role: str, name: str) -> None:
 @tokens_group.command("list")
 @with_appcontext
 def tokens_list() -> None:
-    """Number, name, role, start of the token, state and last use of every token."""
-    for token in list_tokens(db.session()):
+    """Number, name, role, start of the token, state, last use and petitions of every token."""
+    session = db.session()
+    for token in list_tokens(session):
         state = "revoked" if token.revoked_at else "live"
         used = f"{token.last_used_at:%Y-%m-%dT%H:%M:%SZ}" if token.last_used_at else "never used"
-        click.echo(f"{token.id}\t{token.name}\t{token.role}\t{token.hint}…\t{state}\t{used}")
+        petitions = ", ".join(slugs_of(session, token)) or "every petition"
+        click.echo(f"{token.id}\t{token.name}\t{token.role}\t{token.hint}…\t{state}\t{used}"
+                   f"\t{petitions}")
 
 
 @tokens_group.command("revoke")

@@ -62,7 +62,7 @@ class Operation:
     request: Mapping[str, Any] | None = None
     request_media: str = "application/json"
     query: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    response_media: str = "application/json"
+    response_media: str | tuple[str, ...] = "application/json"
 
 
 def operation(summary: str, *, tag: str,
@@ -70,8 +70,10 @@ def operation(summary: str, *, tag: str,
               role: str | None = None, request: Mapping[str, Any] | None = None,
               request_media: str = "application/json",
               query: Mapping[str, Mapping[str, Any]] | None = None,
-              response_media: str = "application/json") -> Callable[[F], F]:
-    """Describe an API view for the OpenAPI document."""
+              response_media: str | tuple[str, ...] = "application/json"
+              ) -> Callable[[F], F]:
+    """Describe an API view for the OpenAPI document; ``response_media`` may name several
+    media types, each answering with the same schema."""
     described = Operation(summary, tag, responses, role, request, request_media, query or {},
                           response_media)
 
@@ -108,7 +110,8 @@ def _operation(item: Operation, path_parameters: list[dict[str, Any]]) -> dict[s
         answer: dict[str, Any] = {"description": description}
         if schema is not None:
             media = item.response_media if 200 <= code < 300 else "application/json"
-            answer["content"] = {media: {"schema": dict(schema)}}
+            answer["content"] = {name: {"schema": dict(schema)}
+                                 for name in ((media,) if isinstance(media, str) else media)}
         responses[str(code)] = answer
     if item.request is not None:
         # Every body is read the same way: a body too large for MAX_CONTENT_LENGTH, of another

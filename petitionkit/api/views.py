@@ -29,10 +29,11 @@ from petitionkit.api.openapi import (
     OBJECT,
     TEXT,
     document,
+    nullable,
     operation,
     record,
 )
-from petitionkit.api.tokens import ApiToken, token_for
+from petitionkit.api.tokens import ApiToken, limited_to, token_for
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.extensions import db
 from petitionkit.petitions.editing import (
@@ -51,6 +52,7 @@ from petitionkit.signatures import moderation
 from petitionkit.signatures.limits import check_client_limit
 from petitionkit.signatures.models import ORGANIZATION, ModerationRun, PersonalData, Signature
 from petitionkit.signatures.moderation import Criteria, ModerationError, utc_moment
+from petitionkit.signatures.organizations import pending_organizations
 from petitionkit.signatures.services import SIGNING_POLICY
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -69,14 +71,14 @@ LISTED = record(slug=TEXT, title=TEXT, status=TEXT, kind=TEXT, locale=TEXT, coun
 STATUS = record(changed=BOOLEAN)
 
 
-def _error(status: int, message: str, **extra: Any) -> Response:
+def api_error(status: int, message: str, **extra: Any) -> Response:
     response = jsonify(error=message, **extra)
     response.status_code = status
     return response
 
 
 def _unauthorized(message: str) -> Response:
-    response = _error(401, message)
+    response = api_error(401, message)
     response.headers["WWW-Authenticate"] = 'Bearer realm="petitionkit"'
     return response
 
@@ -96,9 +98,10 @@ def require_token(role: str) -> Callable[[F], F]:
                 return _unauthorized(gettext("This token is unknown or has been revoked."))
             check_client_limit(str(current_app.config["RATELIMIT_API"]), f"api-{token.id}")
             if not token.may(role):
-                return _error(403, gettext("This token's role (%(role)s) may not do this.",
+                return api_error(403, gettext("This token's role (%(role)s) may not do this.",
                                            role=token.role))
             g.api_token = token
+            g.api_petitions = limited_to(db.session(), token)
             return view(*args, **kwargs)
 
         return guarded  # type: ignore[return-value]
@@ -106,12 +109,12 @@ def require_token(role: str) -> Callable[[F], F]:
     return decorate
 
 
-def _actor() -> str:
+def token_actor() -> str:
     token: ApiToken = g.api_token
     return f"token {token.id} ({token.name})"
 
 
-def _json_object(limit: int | None = None) -> dict[str, Any]:
+def json_object(limit: int | None = None) -> dict[str, Any]:
     if limit is not None:
         request.max_content_length = limit
     if not request.is_json:
@@ -125,9 +128,12 @@ def _json_object(limit: int | None = None) -> dict[str, Any]:
     return payload
 
 
-def _petition(slug: str) -> Petition:
+def petition_at(slug: str) -> Petition:
+    """The petition at ``slug`` if the request's token may reach it; otherwise 404, so that a
+    token limited to some petitions does not learn which others exist."""
     petition = db.session.scalar(select(Petition).where(Petition.slug == slug[:80]))
-    if petition is None:
+    allowed: set[int] | None = g.api_petitions
+    if petition is None or (allowed is not None and petition.id not in allowed):
         raise NotFound(gettext("There is no petition at this address."))
     return petition
 
@@ -155,8 +161,10 @@ def openapi_document() -> Response:
                petitions={"type": "array", "items": LISTED}))})
 @require_token("viewer")
 def list_petitions() -> Response:
-    petitions = db.session.scalars(select(Petition).order_by(Petition.created_at.desc(),
-                                                             Petition.id.desc()))
+    query = select(Petition).order_by(Petition.created_at.desc(), Petition.id.desc())
+    if g.api_petitions is not None:
+        query = query.where(Petition.id.in_(g.api_petitions))
+    petitions = db.session.scalars(query)
     return jsonify(petitions=[_listed(petition) for petition in petitions])
 
 
@@ -167,13 +175,13 @@ def list_petitions() -> Response:
                       422: ("Refused, with a message per key", FIELD_ERRORS)})
 @require_token("editor")
 def create() -> Response:
-    data = _json_object(LARGE_BODY)
+    data = json_object(LARGE_BODY)
     try:
-        petition = create_petition(db.session(), data, _actor(), calls.petition_sections(),
+        petition = create_petition(db.session(), data, token_actor(), calls.petition_sections(),
                                    LIFECYCLE.of(), steps=calls.step_names())
     except PetitionInvalid as invalid:
         db.session.rollback()
-        return _error(422, gettext("The petition was not saved."), errors=invalid.errors)
+        return api_error(422, gettext("The petition was not saved."), errors=invalid.errors)
     response = jsonify(petition_as_data(petition))
     response.status_code = 201
     return response
@@ -184,7 +192,7 @@ def create() -> Response:
            responses={200: ("The petition", PETITION), 404: ("No such petition", ERROR)})
 @require_token("editor")
 def read(slug: str) -> Response:
-    return jsonify(petition_as_data(_petition(slug)))
+    return jsonify(petition_as_data(petition_at(slug)))
 
 
 @bp.patch("/petitions/<slug>")
@@ -197,21 +205,23 @@ def read(slug: str) -> Response:
                415: ("Not JSON", ERROR), 422: ("Refused, with a message per key", FIELD_ERRORS)})
 @require_token("editor")
 def change(slug: str) -> Response:
-    petition = _petition(slug)
-    changes = _json_object(LARGE_BODY)
+    petition = petition_at(slug)
+    changes = json_object(LARGE_BODY)
     try:
-        changed = update_petition(db.session(), petition, changes, _actor(),
+        changed = update_petition(db.session(), petition, changes, token_actor(),
                                   calls.petition_sections(), LIFECYCLE.of(),
                                   steps=calls.step_names())
     except PetitionFileManaged as managed:
-        return _error(409, str(managed))
+        return api_error(409, str(managed))
     except PetitionInvalid as invalid:
         db.session.rollback()
-        return _error(422, gettext("The petition was not saved."), errors=invalid.errors)
+        return api_error(422, gettext("The petition was not saved."), errors=invalid.errors)
     return jsonify(changed=sorted(changed), petition=petition_as_data(petition))
 
 
-def _signature_line(signature: Signature, personal: PersonalData | None) -> str:
+def signature_record(signature: Signature, opener: Any = None) -> dict[str, Any]:
+    """A signature as the API shows it; with ``opener`` (an owner's, where the private key
+    is), also the signer's name, address and postal code."""
     record: dict[str, Any] = {
         "id": signature.id, "kind": signature.kind, "status": signature.status,
         "created_at": signature.created_at.isoformat(),
@@ -221,10 +231,23 @@ def _signature_line(signature: Signature, personal: PersonalData | None) -> str:
         "organization": signature.organization if signature.kind == ORGANIZATION else None,
         "country": signature.country, "invalidation_reason": signature.invalidation_reason,
     }
-    if personal is not None:
+    if opener is not None and signature.sealed is not None:
+        personal = PersonalData.from_json(DATA_SEALER.of().open_json(signature.sealed))
         record.update(name=personal.name, email=personal.email,
                       postal_code=personal.postal_code)
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return record
+
+
+def personal_opener() -> Any:
+    """What opens signers' sealed data, for an owner's token where this process holds the
+    private key; otherwise None, and answers carry no personal data."""
+    token: ApiToken = g.api_token
+    if not token.may("owner"):
+        return None
+    try:
+        return DATA_SEALER.of().opener()
+    except KeyUnavailable:
+        return None
 
 
 @bp.get("/petitions/<slug>/signatures")
@@ -236,17 +259,11 @@ def _signature_line(signature: Signature, personal: PersonalData | None) -> str:
                       400: ("A bad cursor", ERROR), 404: ("No such petition", ERROR)})
 @require_token("moderator")
 def signatures(slug: str) -> Response:
-    petition = _petition(slug)
+    petition = petition_at(slug)
     after_text = request.args.get("after", "0")
     if not (after_text.isascii() and after_text.isdigit() and len(after_text) < 12):
         raise BadRequest(gettext("after must be a signature number (0 or more)."))
-    opener = None
-    token: ApiToken = g.api_token
-    if token.may("owner"):
-        try:
-            opener = DATA_SEALER.of().opener()
-        except KeyUnavailable:
-            opener = None
+    opener = personal_opener()
 
     def lines(after: int) -> Iterator[str]:
         while True:
@@ -255,16 +272,50 @@ def signatures(slug: str) -> Response:
                                         Signature.id > after)
                 .order_by(Signature.id).limit(PAGE)))
             for signature in page:
-                personal = None
-                if opener is not None and signature.sealed is not None:
-                    personal = PersonalData.from_json(DATA_SEALER.of().open_json(signature.sealed))
-                yield _signature_line(signature, personal)
+                yield json.dumps(signature_record(signature, opener), ensure_ascii=False) + "\n"
             if len(page) < PAGE:
                 return
             after = page[-1].id
             db.session.expunge_all()
 
     return Response(stream_with_context(lines(int(after_text))), mimetype="application/x-ndjson")
+
+
+SIGNATURE = {**record(
+    optional={"name": TEXT, "email": TEXT, "postal_code": nullable(TEXT)},
+    id=INTEGER, kind=TEXT, status=TEXT, created_at=MOMENT, confirmed_at=nullable(MOMENT),
+    source=nullable(TEXT), public_name=nullable(TEXT), name_hidden=BOOLEAN,
+    organization=nullable(TEXT), country=nullable(TEXT), invalidation_reason=nullable(TEXT)),
+    "description": "A signature; name, email and postal_code for owners only, where the "
+                   "private key is."}
+SEARCH = {"type": "object", "description": "One of email (found through the blind index) or "
+          "name (part of a public or organisation name).",
+          "properties": {"email": {"type": "string", "maxLength": 320},
+                         "name": {"type": "string", "maxLength": 200}}}
+
+
+@bp.post("/petitions/<slug>/signatures/search")
+@operation("Find signatures by e-mail address or by name, newest first (at most 50)",
+           tag="moderation", role="moderator", request=SEARCH,
+           responses={200: ("The signatures found",
+                            record(signatures={"type": "array", "items": SIGNATURE})),
+                      404: ("No such petition", ERROR),
+                      422: ("Neither an address nor a name, or not text", ERROR)})
+@require_token("moderator")
+def search(slug: str) -> Response:
+    petition = petition_at(slug)
+    body = json_object()
+    email, name = body.get("email") or "", body.get("name") or ""
+    if not isinstance(email, str) or not isinstance(name, str):
+        return api_error(422, gettext("email and name are text."))
+    policy = SIGNING_POLICY.of()
+    try:
+        found = moderation.find(db.session(), petition, email=email, name=name,
+                                rules=policy.rules, index_key=policy.index_key)
+    except ModerationError as error:
+        return api_error(422, str(error))
+    opener = personal_opener()
+    return jsonify(signatures=[signature_record(signature, opener) for signature in found])
 
 
 def _signature(petition: Petition, signature_id: int) -> Signature:
@@ -281,8 +332,8 @@ MODERATED = {200: ("Done, or nothing to do", STATUS), 404: ("No such signature",
 @operation("Hide a public name", tag="moderation", role="moderator", responses=MODERATED)
 @require_token("moderator")
 def hide(slug: str, signature_id: int) -> Response:
-    signature = _signature(_petition(slug), signature_id)
-    return jsonify(changed=moderation.hide_name(db.session(), signature, _actor()))
+    signature = _signature(petition_at(slug), signature_id)
+    return jsonify(changed=moderation.hide_name(db.session(), signature, token_actor()))
 
 
 @bp.post("/petitions/<slug>/signatures/<int:signature_id>/show")
@@ -290,8 +341,8 @@ def hide(slug: str, signature_id: int) -> Response:
            responses=MODERATED)
 @require_token("moderator")
 def show(slug: str, signature_id: int) -> Response:
-    signature = _signature(_petition(slug), signature_id)
-    return jsonify(changed=moderation.show_name(db.session(), signature, _actor()))
+    signature = _signature(petition_at(slug), signature_id)
+    return jsonify(changed=moderation.show_name(db.session(), signature, token_actor()))
 
 
 REASON = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 200}},
@@ -304,15 +355,15 @@ REASON = {"type": "object", "properties": {"reason": {"type": "string", "maxLeng
                                       415: ("Not JSON", ERROR), 422: ("No reason", ERROR)})
 @require_token("moderator")
 def invalidate(slug: str, signature_id: int) -> Response:
-    signature = _signature(_petition(slug), signature_id)
-    reason = _json_object().get("reason")
+    signature = _signature(petition_at(slug), signature_id)
+    reason = json_object().get("reason")
     if not isinstance(reason, str):
-        return _error(422, gettext("Say why, in a few words: the log keeps it."))
+        return api_error(422, gettext("Say why, in a few words: the log keeps it."))
     try:
-        changed = moderation.invalidate(db.session(), signature, reason, _actor(),
+        changed = moderation.invalidate(db.session(), signature, reason, token_actor(),
                                         LIFECYCLE.of())
     except ModerationError as error:
-        return _error(422, str(error))
+        return api_error(422, str(error))
     return jsonify(changed=changed)
 
 
@@ -342,8 +393,8 @@ BULK = {"type": "object", "properties": {
                       415: ("Not JSON", ERROR), 422: ("Criteria refused", ERROR)})
 @require_token("moderator")
 def bulk(slug: str) -> Response:
-    petition = _petition(slug)
-    body = _json_object()
+    petition = petition_at(slug)
+    body = json_object()
     policy = SIGNING_POLICY.of()
     try:
         texts = {key: body.get(key) or "" for key in ("domain", "source", "reason")}
@@ -355,11 +406,11 @@ def bulk(slug: str) -> Response:
         if body.get("confirm") is not True:
             seen = moderation.preview(db.session(), petition, criteria, policy.index_key)
             return jsonify(matching=seen.matching, unindexed=seen.unindexed)
-        run = moderation.start_run(db.session(), petition, criteria, texts["reason"], _actor(),
+        run = moderation.start_run(db.session(), petition, criteria, texts["reason"], token_actor(),
                                    policy.index_key)
     except ModerationError as error:
         db.session.rollback()
-        return _error(422, str(error))
+        return api_error(422, str(error))
     response = jsonify(run=run.id, total=run.total)
     response.status_code = 202
     return response
@@ -372,21 +423,43 @@ def bulk(slug: str) -> Response:
                       404: ("No such run", ERROR)})
 @require_token("moderator")
 def bulk_progress(slug: str, run_id: int) -> Response:
-    petition = _petition(slug)
+    petition = petition_at(slug)
     run = db.session.get(ModerationRun, run_id)
     if run is None or run.petition_id != petition.id:
-        return _error(404, gettext("There is no such run."))
+        return api_error(404, gettext("There is no such run."))
     return jsonify(run=run.id, total=run.total, done=run.done,
                    finished=run.finished_at is not None)
 
 
+PENDING_ORGANIZATION = record(id=INTEGER, name=TEXT, website=nullable(TEXT),
+                              country=nullable(TEXT), confirmed_at=nullable(MOMENT),
+                              approved_at={"type": "null"}, status={"const": "pending"})
+
+
+@bp.get("/petitions/<slug>/organizations/pending")
+@operation("Organisations whose contact confirmed, awaiting approval or rejection",
+           tag="moderation", role="moderator",
+           responses={200: ("The organisations, first confirmed first", record(
+               organizations={"type": "array", "items": PENDING_ORGANIZATION})),
+               404: ("No such petition", ERROR)})
+@require_token("moderator")
+def pending(slug: str) -> Response:
+    petition = petition_at(slug)
+    return jsonify(organizations=[
+        {"id": waiting.signature_id, "name": waiting.name, "website": waiting.website,
+         "country": waiting.country,
+         "confirmed_at": waiting.confirmed_at.isoformat() if waiting.confirmed_at else None,
+         "approved_at": None, "status": "pending"}
+        for waiting in pending_organizations(db.session(), petition)])
+
+
 def _decide(slug: str, signature_id: int, approved: bool) -> Response:
-    signature = _signature(_petition(slug), signature_id)
+    signature = _signature(petition_at(slug), signature_id)
     try:
-        changed = moderation.decide_organization(db.session(), signature, approved, _actor(),
+        changed = moderation.decide_organization(db.session(), signature, approved, token_actor(),
                                                  LIFECYCLE.of())
     except ModerationError as error:
-        return _error(404, str(error))
+        return api_error(404, str(error))
     return jsonify(changed=changed)
 
 

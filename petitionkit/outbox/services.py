@@ -20,10 +20,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from petitionkit.admin import audit
 from petitionkit.outbox.models import DEAD, DONE, PENDING, SEALED_PAYLOAD_KEY, OutboxJob
 from petitionkit.petitions.models import utcnow
 
 LEASE_NAME_LENGTH = 100
+# outbox_jobs.id is an INTEGER: 32 bits on PostgreSQL.
+MAX_JOB_ID = 2**31 - 1
 
 
 def new_message_id(message_domain: str) -> str:
@@ -317,6 +320,10 @@ def replay(session: Session, job_ids: list[int] | None = None, now: datetime | N
     """
     statement = update(OutboxJob).where(OutboxJob.status == DEAD)
     if job_ids is not None:
+        # A number past the column's range names no job; PostgreSQL would refuse to compare it.
+        job_ids = [job_id for job_id in job_ids if 0 < job_id <= MAX_JOB_ID]
+        if not job_ids:
+            return 0
         statement = statement.where(OutboxJob.id.in_(job_ids))
     result = session.execute(
         statement.values(
@@ -343,6 +350,23 @@ def pending_jobs_naming_signature(session: Session, signature_id: int) -> list[O
     return list(session.scalars(
         select(OutboxJob).where(OutboxJob.status == PENDING, condition).order_by(OutboxJob.id)
     ))
+
+
+def newest_dead_jobs(session: Session, limit: int) -> list[OutboxJob]:
+    """The ``limit`` newest dead jobs, for the workspace and the API to show with their
+    reasons (the worker's error class and code, never a server's reply text)."""
+    return list(session.scalars(select(OutboxJob).where(OutboxJob.status == DEAD)
+                                .order_by(OutboxJob.id.desc()).limit(limit)))
+
+
+def replay_by(session: Session, job_ids: list[int] | None, actor: str) -> int:
+    """``replay`` on behalf of a member of staff, written to the audit log; ``job_ids`` None is
+    every dead job. Returns how many went back in the queue."""
+    replayed = replay(session, job_ids) if job_ids != [] else 0
+    what = "every dead job" if job_ids is None else ", ".join(map(str, job_ids)) or "none"
+    audit.record(session, actor, "jobs replayed", f"{replayed}: {what}"[:400])
+    session.commit()
+    return replayed
 
 
 def dead_jobs(session: Session) -> list[OutboxJob]:

@@ -156,6 +156,15 @@ def figures(session: Session, petition: Petition, now: datetime | None = None) -
     )
 
 
+def milestones(petition: Petition) -> list[tuple[int, bool]]:
+    """Each step of the goal ladder (or the single goal) and whether the count reached it."""
+    ladder = list((petition.goal_settings or {}).get("ladder") or [])
+    if not ladder and petition.goal:
+        ladder = [petition.goal]
+    total = petition.goal_count
+    return [(step, total >= step) for step in ladder]
+
+
 def naive_per_hour(session: Session, petition: Petition) -> list[tuple[Any, int]]:
     """The same per-hour numbers straight from the signatures: what the aggregate spares a
     chart (the benchmark's baseline)."""

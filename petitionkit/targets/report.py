@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from petitionkit.actions.services import action_counts, action_label, declared
+from petitionkit.actions.services import reported_actions as actions_of
 from petitionkit.encryption import DATA_SEALER, KeyUnavailable
 from petitionkit.export.formats import neutralise
 from petitionkit.extensions import db
@@ -65,9 +65,8 @@ def confirmed_total(petition: Petition) -> int:
 
 def reported_actions(petition: Petition) -> list[tuple[str, int, int]]:
     """(label in the petition's language, counted, anonymous) per reported action."""
-    counts = action_counts(db.session(), petition)
-    return [(action_label(action, petition.locale, petition.locale), counts.counted[key],
-             counts.anonymous[key]) for key, action in declared(petition).items()]
+    return [(action.label, action.counted, action.anonymous)
+            for action in actions_of(db.session(), petition, petition.locale)]
 
 
 def csv_report_lines(petition: Petition) -> Iterator[str]:
