@@ -358,7 +358,7 @@ def invalidate(slug: str, signature_id: int) -> Response:
     signature = _signature(petition_at(slug), signature_id)
     reason = json_object().get("reason")
     if not isinstance(reason, str):
-        return api_error(422, gettext("Say why, in a few words: the log keeps it."))
+        return api_error(422, gettext("Say why, in a few words: it is kept with the signature."))
     try:
         changed = moderation.invalidate(db.session(), signature, reason, token_actor(),
                                         LIFECYCLE.of())

@@ -10,8 +10,8 @@ words from the sample."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
