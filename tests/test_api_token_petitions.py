@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from petitionkit.admin.models import StaffAudit
+from petitionkit.api.tokens import ApiToken
 from petitionkit.extensions import db
 from petitionkit.testing import sign_and_confirm
 
@@ -92,3 +93,21 @@ def test_a_limit_that_cannot_be_is_refused(app: Flask, petitions: dict[str, int]
     assert "pk_" not in result.output
     assert app.test_cli_runner().invoke(args=["tokens", "list"]).output == ""
 
+
+
+@pytest.mark.parametrize("database", ["app", "pg_app"])
+def test_a_token_name_or_petition_with_control_characters_is_refused(
+    request: pytest.FixtureRequest, database: str,
+) -> None:
+    """NUL and other control characters get a message, on PostgreSQL too, which refuses NUL in
+    any text it is asked to store or compare."""
+    app: Flask = request.getfixturevalue(database)
+    add_petition(app)
+    runner = app.test_cli_runner()
+    named = runner.invoke(args=["tokens", "create", "--role", "viewer", "--name", "a\x00b"])
+    assert named.exit_code != 0 and "control characters" in named.output
+    limited = runner.invoke(args=["tokens", "create", "--role", "viewer", "--name", "figures",
+                                  "--petition", "free-the-poet\x00"])
+    assert limited.exit_code != 0 and "There is no petition" in limited.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0

@@ -58,9 +58,11 @@ def petitions_to_limit_to(session: Session, role: str, slugs: Sequence[str]
     AccountError for an owner (never limited) or a slug of no petition."""
     if slugs and role == "owner":
         raise AccountError(gettext("Owners see every petition; they cannot be limited."))
+    # No slug holds NUL, which PostgreSQL refuses in a query: such a slug names no petition.
+    readable = [slug for slug in slugs if "\x00" not in slug]
     petitions: Sequence[Petition] = session.scalars(
-        select(Petition).where(Petition.slug.in_(slugs))
-    ).all() if slugs else []
+        select(Petition).where(Petition.slug.in_(readable))
+    ).all() if readable else []
     unknown = sorted(set(slugs) - {petition.slug for petition in petitions})
     if unknown:
         raise AccountError(gettext("There is no petition %(slugs)s.",

@@ -20,6 +20,7 @@ from petitionkit.admin.accounts import AccountError
 from petitionkit.admin.models import ROLES
 from petitionkit.extensions import UTCDateTime, db
 from petitionkit.petitions.models import Petition, utcnow
+from petitionkit.signatures.rules import text_problem
 
 PREFIX = "pk_"
 NAME_MAX = 100
@@ -71,6 +72,8 @@ def create_token(session: Session, name: str, role: str, actor: str,
     if not name or len(name) > NAME_MAX:
         raise TokenError(gettext("Name the token (at most %(num)d characters): what uses it?",
                                  num=NAME_MAX))
+    if problems := text_problem(name):
+        raise TokenError(problems[0])
     if role not in ROLES:
         raise TokenError(gettext("The role must be one of: %(roles)s.", roles=", ".join(ROLES)))
     wanted = sorted(set(petitions))
