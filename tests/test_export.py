@@ -64,11 +64,12 @@ def test_csv_export_neutralises_formulas_behind_invisible_characters(
     app: Flask = request.getfixturevalue("app" if database == "sqlite" else "pg_app")
     slug = add_petition(app)
     sign_and_confirm(app, slug, "Ines", "ines@example.org", postal_code="\u00a0+1 555",
-                     source="\ufeff@SUM(A1)")
+                     source="\ufeff@SUM(A1)", site="campaign.example")
     status, out, err = export(app, slug, "--format", "csv")
     assert status == 0, err
     [row] = list(csv.DictReader(io.StringIO(out)))
     assert (row["postal_code"], row["source"]) == ("'\u00a0+1 555", "'\ufeff@SUM(A1)")
+    assert row["site"] == "campaign.example", "the embedding site is exported beside the source"
     status, out, err = export(app, slug, "--format", "jsonl")
     assert status == 0, err
     record = json.loads(out)

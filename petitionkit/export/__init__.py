@@ -21,7 +21,7 @@ ExportRecord = Mapping[str, Any]
 
 EXPORT_FIELDS: tuple[str, ...] = (
     "signature_id", "petition", "kind", "organization", "organization_url", "status", "name",
-    "email", "country", "postal_code", "locale", "source", "consent_updates", "consent_version",
+    "email", "country", "postal_code", "locale", "source", "site", "consent_updates", "consent_version",
     "consent_text", "show_name", "signed_at", "confirmed_at", "approved_at", "extra",
 )
 
@@ -85,7 +85,7 @@ class Cursor:
 _COLUMNS = (
     Signature.id, Signature.kind, Signature.organization, Signature.organization_url,
     Signature.status, Signature.sealed, Signature.country, Signature.locale, Signature.source,
-    Signature.consent_updates, Signature.consent_version, Signature.consent_text_id,
+    Signature.site, Signature.consent_updates, Signature.consent_version, Signature.consent_text_id,
     Signature.show_name, Signature.created_at, Signature.confirmed_at, Signature.approved_at,
     Signature.plain_extra,
 )
@@ -176,7 +176,7 @@ class SignatureStream:
 def _record(row: Any, slug: str, sealer: Sealer) -> ExportRecord:
     # Unpacked by position, in the order of _COLUMNS: a million rows each read a dozen fields.
     (signature_id, kind, organization, organization_url, status, sealed, country, locale, source,
-     consent_updates, consent_version, consent_text_id, show_name, created_at, confirmed_at,
+     site, consent_updates, consent_version, consent_text_id, show_name, created_at, confirmed_at,
      approved_at, extra) = row
     personal = PersonalData.from_json(sealer.open_json(sealed))
     return {
@@ -194,6 +194,8 @@ def _record(row: Any, slug: str, sealer: Sealer) -> ExportRecord:
         "postal_code": personal.postal_code,
         "locale": locale,
         "source": source,
+        # The host of the page that embedded the widget, as the signer's browser named it.
+        "site": site,
         "consent_updates": bool(consent_updates),
         "consent_version": consent_version,
         "consent_text": consent_text_id,
