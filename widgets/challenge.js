@@ -1,7 +1,8 @@
 /* A form's proof-of-work check (ALTCHA's protocol, PoW v2 with SHA-256): signing's, or another
    form's that asks for it while signing does (a story). Loaded only while the engine asks. The challenge comes from the engine without cookies, is solved
    with WebCrypto in a Web Worker (this same file) and goes back in the form's "altcha" field.
-   Nothing is asked of any other host; there is nothing for the signer to see or do. */
+   Nothing is asked of any other host; there is nothing for the signer to see or do. Every
+   form[data-challenge] of the page is set up, each with the status line inside it. */
 (function (scope) {
   "use strict";
 
@@ -83,9 +84,12 @@
     });
   }
 
-  function setUp(form) {
+  function setUp(form, only) {
+    // The script is linked once per form that asks for the check: each form is set up once.
+    if (form.getAttribute("data-challenge-ready")) return;
+    form.setAttribute("data-challenge-ready", "1");
     var field = form.elements.altcha;
-    var status = doc.getElementById("challenge-status");
+    var status = form.querySelector(".challenge-status");
     var url = form.getAttribute("data-challenge");
     var working = null, expires = 0, sending = false;
     var say = function (key) { status.textContent = status.getAttribute("data-" + key); };
@@ -138,13 +142,17 @@
       say("waiting");
       wait.then(function () { sending = false; form.submit(); }, function () { sending = false; });
     });
-    // A page shown again after a refused post: the signer is already at work.
-    if (doc.getElementById("form-errors")) begin();
+    // A page shown again after a refused post: the signer is already at work on this form
+    // (its errors are inside it, or it is the page's only form that asks for the check).
+    var errors = doc.getElementById("form-errors");
+    if (errors && (form.contains(errors) || only)) begin();
   }
 
   function start() {
-    var form = doc.querySelector("form[data-challenge]");
-    if (form) setUp(form);
+    // A petition's page can hold several forms that ask for it: signing, and an anonymous
+    // report among the steps. Each solves its own challenge when it is used.
+    var forms = doc.querySelectorAll("form[data-challenge]");
+    for (var i = 0; i < forms.length; i++) setUp(forms[i], forms.length === 1);
   }
 
   if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", start);

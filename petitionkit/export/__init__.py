@@ -21,8 +21,9 @@ ExportRecord = Mapping[str, Any]
 
 EXPORT_FIELDS: tuple[str, ...] = (
     "signature_id", "petition", "kind", "organization", "organization_url", "status", "name",
-    "email", "country", "postal_code", "locale", "source", "site", "consent_updates", "consent_version",
-    "consent_text", "show_name", "signed_at", "confirmed_at", "approved_at", "extra",
+    "email", "country", "postal_code", "locale", "source", "site", "consent_updates",
+    "consent_version", "consent_text", "show_name", "signed_at", "confirmed_at", "approved_at",
+    "extra",
 )
 
 

@@ -236,3 +236,28 @@ def test_anonymous_report_solves_the_check_before_it_is_sent(chromium: Any,
     assert spent(guarded) == 1
     assert reports(guarded) == 1
     quiet.close()
+
+
+def test_a_report_among_the_petitions_steps_solves_its_own_check(chromium: Any,
+                                                                 guarded: Engine) -> None:
+    """The hosted page holds the signing form and, among its steps, the anonymous report form:
+    both ask for the check, each with its own status line, and the report solves and sends its
+    own without touching the signing form."""
+    slug = guarded.add_petition(report_actions=[
+        {"key": "called", "label": {"en": "Called the embassy"}}])
+    context = chromium.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{guarded.url}/p/{slug}")
+    assert page.locator("form[data-challenge]").count() == 2
+    assert page.locator("form[data-challenge-ready]").count() == 2
+    report = page.locator("form.report-form")
+    report.get_by_label("Called the embassy").check()
+    report.locator(".challenge-status").filter(has_text=DONE).wait_for()
+    assert page.locator("form.sign-form .challenge-status").inner_text() == ""
+    report.get_by_role("button", name="Send my report").click()
+    page.get_by_role("heading", name="Thank you").wait_for()
+    assert (spent(guarded), reports(guarded)) == (1, 1)
+    assert errors == []
+    context.close()

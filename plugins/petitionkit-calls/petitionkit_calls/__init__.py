@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from petitionkit import hookimpl
+from petitionkit.challenges.views import challenge_url
 from petitionkit.petitions.markdown import render_markdown
 from petitionkit.petitions.models import Petition
 from petitionkit.plugins import ActionStep
@@ -175,5 +176,8 @@ def petitionkit_action_steps(
         "petitionkit_calls/step.html", petition=petition, targets=targets,
         script_html=Markup(section["script_html"]), outcomes=called_outcomes(petition),
         can_report=petition.is_open(), embed=embed, report_token=report_token,
+        # "I called" without the signer's own link is an anonymous report: it asks for the
+        # proof-of-work check while signing does, as the engine's report form does.
+        challenge=None if report_token else challenge_url(petition),
     )
     return [ActionStep(STEP, Markup(html))]

@@ -233,3 +233,24 @@ def test_the_call_step_is_named_for_a_petition_s_steps_list(tmp_path: Path) -> N
         "needs a call: section with the call script"
     assert call_step_missing({"targets": [{"name": "No Phone"}], "sections": {"call": section}}) \
         == "needs a target with a phone number (named in call.targets, if it names any)"
+
+
+def test_i_called_asks_for_the_check_only_without_the_signer_s_link(tmp_path: Path) -> None:
+    """While signing asks for the proof-of-work check, an anonymous "I called" is an anonymous
+    report and asks for it too; with the signer's own link it counts without it."""
+    app = make_test_app(tmp_path, RATELIMIT_REPORT="1000/minute", CHALLENGE_MODE="always")
+    slug = call_petition(app)
+    client = app.test_client()
+    page = client.get(f"/p/{slug}").text
+    assert f'class="call-report" data-challenge="/api/v1/petitions/{slug}/challenge"' in page
+    assert page.count('name="altcha"') == 3, "signing, the report form and I called"
+    refused = client.post(f"/p/{slug}/report", data={"action": "called"})
+    assert refused.status_code == 422 and "needs JavaScript" in refused.text
+    signature_id = sign_and_confirm(app, slug, "Ana", "ana@example.org")
+    with app.app_context():
+        signature = db.session.get(Signature, signature_id)
+        assert signature is not None
+        token = make_token(app.config["SECRET_KEY"], Purpose.CONFIRM, signature_id,
+                           signature.token_nonce)
+    confirmed = client.get(f"/confirm/{token}").text
+    assert 'class="call-report">' in confirmed and 'class="call-report" data-' not in confirmed

@@ -386,7 +386,7 @@ def test_while_signing_asks_for_the_check_a_story_needs_it_too(
     page = client.get(path).text
     assert f'class="story-form" data-challenge="{CHALLENGE}"' in page
     assert '<input type="hidden" name="altcha" value="">' in page
-    assert 'src="/widget/challenge.js?v=' in page and 'id="challenge-status"' in page
+    assert 'src="/widget/challenge.js?v=' in page and 'class="challenge-status"' in page
     assert "Your story is sent as soon as it is done." in page
     assert '<noscript><p class="challenge-noscript">To keep automated posts out, ' in page
 
