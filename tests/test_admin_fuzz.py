@@ -75,7 +75,7 @@ FORMS = {
     "bulk preview": Form(f"/admin/p/{SLUG}/invalidations/preview",
                          ("domain", "since", "until", "source")),
     "user add": Form("/admin/users", ("email", "role")),
-    "token create": Form("/admin/tokens", ("name", "role")),
+    "token create": Form("/admin/tokens", ("name", "role", "petition")),
 }
 # A 2xx or 3xx for what was accepted; otherwise a refusal a person can act on.
 REFUSALS = {400, 404, 409, 413, 422}
@@ -166,6 +166,10 @@ def test_generated_input_never_breaks_a_workspace_form(workspace: Workspace, nam
     ("bulk preview", {"domain": b"<b>x</b>.org"}, "not a domain"),
     ("user add", {"email": b"\x00@example.org", "role": b"viewer"}, "address"),
     ("token create", {"name": b"", "role": b"viewer"}, "required"),
+    ("token create", {"name": b"figures", "role": b"viewer", "petition": b"free-the-poet\xff"},
+     "There is no petition"),
+    ("token create", {"name": b"figures", "role": b"viewer", "petition": b"free-the-poet\x00"},
+     "There is no petition"),
 ])
 def test_known_bad_values_are_refused_in_words(workspace: Workspace, name: str,
                                                data: dict[str, bytes], words: str) -> None:

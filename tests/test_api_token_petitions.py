@@ -1,17 +1,23 @@
 """Tokens limited to named petitions, as workspace accounts are: the others do not exist for
-such a token (404, left out of the list), on every route that names a petition."""
+such a token (404, left out of the list), on every route that names a petition; made from the
+command line or the workspace's tokens page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from petitionkit.admin.models import StaffAudit
 from petitionkit.api.tokens import ApiToken
 from petitionkit.extensions import db
 from petitionkit.testing import sign_and_confirm
 
+from .admin import csrf_token, sign_in
 from .conftest import add_petition
 from .test_api_write import call
 
@@ -109,5 +115,84 @@ def test_a_token_name_or_petition_with_control_characters_is_refused(
     limited = runner.invoke(args=["tokens", "create", "--role", "viewer", "--name", "figures",
                                   "--petition", "free-the-poet\x00"])
     assert limited.exit_code != 0 and "There is no petition" in limited.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def post_token(client: FlaskClient, name: str, role: str, *slugs: str) -> TestResponse:
+    return client.post("/admin/tokens", data={
+        "csrf_token": csrf_token(client, "/admin/tokens"), "name": name, "role": role,
+        "petition": list(slugs)})
+
+
+def test_owners_limit_a_token_in_the_workspace(app: Flask, client: FlaskClient,
+                                              petitions: dict[str, int]) -> None:
+    sign_in(client, "owner@example.org", "owner", app)
+    form = client.get("/admin/tokens").text
+    for slug in (MINE, OTHER, THIRD):
+        assert f'name="petition" value="{slug}"' in form
+    page = post_token(client, "volunteer desk", "moderator", MINE)
+    assert page.status_code == 200, page.text[:500]
+    secret = re.search(r'<code class="secret">(pk_[^<]+)</code>', page.text)
+    assert secret
+    listed = call(client, "GET", "/api/v1/petitions", secret[1]).json["petitions"]
+    assert [petition["slug"] for petition in listed] == [MINE]
+    assert call(client, "GET", f"/api/v1/petitions/{MINE}/figures", secret[1]).status_code == 200
+    assert call(client, "GET", f"/api/v1/petitions/{OTHER}/figures",
+                secret[1]).status_code == 404
+    # The list shows each token's limit; a token made with nothing ticked reaches every one.
+    assert post_token(client, "figures", "viewer").status_code == 200
+    rows = re.findall(r'<th scope="row">(.*?)</th>.*?data-label="Petitions">(.*?)</td>',
+                      client.get("/admin/tokens").text, re.S)
+    assert [tuple(re.sub(r"<[^>]+>", "", cell) for cell in row) for row in rows] == [
+        ("volunteer desk", MINE), ("figures", "every petition")]
+    with app.app_context():
+        targets = db.session.scalars(select(StaffAudit.target).where(
+            StaffAudit.action == "token created").order_by(StaffAudit.id)).all()
+    assert targets == [f"1 volunteer desk (moderator): {MINE}", "2 figures (viewer)"]
+
+
+def test_the_workspace_refuses_to_limit_an_owners_token(app: Flask, client: FlaskClient,
+                                                        petitions: dict[str, int]) -> None:
+    sign_in(client, "owner@example.org", "owner", app)
+    page = post_token(client, "all of it", "owner", MINE)
+    assert page.status_code == 422
+    assert "Owners see every petition; they cannot be limited." in page.text
+    assert "pk_" not in page.text
+    # What was ticked stays ticked, to correct the role instead.
+    assert re.search(rf'value="{MINE}" id="petition-\d+" checked', page.text)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+@pytest.mark.parametrize("database", ["app", "pg_app"])
+@pytest.mark.parametrize("tampered", [
+    "no-such-petition", "<script>alert(1)</script>\u202e", f"{MINE}\x00", "x" * 2_000,
+    MINE.upper(),
+])
+def test_the_workspace_refuses_unknown_or_tampered_petitions(
+    request: pytest.FixtureRequest, database: str, tampered: str,
+) -> None:
+    app: Flask = request.getfixturevalue(database)
+    add_petition(app, slug=MINE, title=MINE)
+    client = app.test_client()
+    sign_in(client, "owner@example.org", "owner", app)
+    page = post_token(client, "crm sync", "editor", MINE, tampered)
+    assert page.status_code == 422, page.text[:500]
+    assert "There is no petition" in page.text
+    assert "<script>alert(1)" not in page.text and "pk_" not in page.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+@pytest.mark.parametrize("role", ["viewer", "moderator", "editor"])
+def test_only_owners_create_limited_tokens(app: Flask, client: FlaskClient,
+                                           petitions: dict[str, int], role: str) -> None:
+    sign_in(client, f"{role}@example.org", role, app)
+    token = csrf_token(client, "/admin/")
+    assert client.get("/admin/tokens").status_code == 403
+    refused = client.post("/admin/tokens", data={"csrf_token": token, "name": "mine",
+                                                 "role": "viewer", "petition": [MINE]})
+    assert refused.status_code == 403
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0

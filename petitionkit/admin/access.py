@@ -52,6 +52,12 @@ def petition_or_404(session: Session, user: StaffUser, slug: str) -> Petition:
     return petition
 
 
+def petitions_to_choose_from(session: Session) -> Sequence[Petition]:
+    """Every petition, by title, for an owner choosing what an account or a token is limited
+    to."""
+    return session.scalars(select(Petition).order_by(Petition.title, Petition.id)).all()
+
+
 def petitions_to_limit_to(session: Session, role: str, slugs: Sequence[str]
                           ) -> Sequence[Petition]:
     """The petitions at ``slugs``, for an account or an API token of ``role`` to be limited to;

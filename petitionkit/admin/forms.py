@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -47,12 +48,24 @@ class AddUserForm(FlaskForm):
 
 
 
+# More petitions than any instance holds, so that a forged post cannot make a huge query.
+CHOICES_MAX = 10_000
+
+
+def chosen_petitions(formdata: MultiDict[str, str]) -> list[str]:
+    """The slugs ticked in a choice of petitions (admin/_petition_choice.html): repeated
+    ``petition`` checkboxes, which the limiting service checks against the petitions."""
+    return formdata.getlist("petition")[:CHOICES_MAX]
+
+
 class LimitForm(FlaskForm):
     """The petitions an account is limited to come as repeated ``petition`` checkboxes, read
-    from the request itself; the form carries the CSRF token."""
+    with ``chosen_petitions``; the form carries the CSRF token."""
 
 
 class TokenForm(FlaskForm):
+    """A token's name and role; the petitions it is limited to come as for ``LimitForm``."""
+
     name = StringField(_l("What uses it"), validators=[DataRequired(), Length(max=100)],
                        description=_l("A name for the list and the audit log, such as "
                                       "“newsletter sync”."))

@@ -1,5 +1,6 @@
-"""API tokens in the workspace (owners): create one (shown once), see when each was last used,
-revoke. The same service as `petitionkit tokens`."""
+"""API tokens in the workspace (owners): create one (shown once), limited to some petitions or
+not, see each one's limit and when it was last used, revoke. The same service as
+`petitionkit tokens`."""
 
 from __future__ import annotations
 
@@ -10,20 +11,26 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from petitionkit.admin.forms import TokenForm
+from petitionkit.admin.access import petitions_to_choose_from
+from petitionkit.admin.forms import TokenForm, chosen_petitions
 from petitionkit.admin.roles import require_role
 from petitionkit.admin.views import ACTION_NAMES, bp
-from petitionkit.api.tokens import TokenError, create_token, list_tokens, revoke
+from petitionkit.api.tokens import TokenError, create_token, list_tokens, revoke, slugs_of
 from petitionkit.extensions import db
 
 ACTION_NAMES.update({"token created": _l("API token created"),
                      "token revoked": _l("API token revoked")})
 
 
-def _page(form: TokenForm, status: int = 200, **values: Any) -> Any:
-    return render_template("admin/tokens.html", tokens=list_tokens(db.session()), form=form,
-                           secret=values.get("secret"), created=values.get("created"),
-                           error=values.get("error")), status
+def _page(form: TokenForm, status: int = 200, chosen: list[str] | None = None,
+          **values: Any) -> Any:
+    session = db.session()
+    tokens = list_tokens(session)
+    return render_template("admin/tokens.html", tokens=tokens, form=form,
+                           limits={token.id: slugs_of(session, token) for token in tokens},
+                           petitions=petitions_to_choose_from(session),
+                           chosen=set(chosen or ()), secret=values.get("secret"),
+                           created=values.get("created"), error=values.get("error")), status
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -32,13 +39,15 @@ def tokens() -> Any:
     form = TokenForm()
     if request.method != "POST":
         return _page(form)
+    chosen = chosen_petitions(request.form)
     if not form.validate():
-        return _page(form, status=422)
+        return _page(form, status=422, chosen=chosen)
     try:
         token, secret = create_token(db.session(), str(form.name.data), str(form.role.data),
-                                     current_user.email)
+                                     current_user.email, petitions=chosen)
     except TokenError as error:
-        return _page(form, status=422, error=str(error))
+        db.session.rollback()
+        return _page(form, status=422, chosen=chosen, error=str(error))
     return _page(TokenForm(formdata=None), secret=secret, created=token)
 
 

@@ -28,7 +28,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.validators import ValidationError
@@ -41,6 +40,7 @@ from petitionkit.admin.forms import (
     LimitForm,
     LoginForm,
     SetPasswordForm,
+    chosen_petitions,
 )
 from petitionkit.admin.models import PASSKEY_NAME_MAX, StaffUser
 from petitionkit.admin.roles import require_role
@@ -52,7 +52,6 @@ from petitionkit.admin.sessions import (
 )
 from petitionkit.extensions import db
 from petitionkit.keys import KEYS
-from petitionkit.petitions.models import Petition
 from petitionkit.security import is_cross_site_post
 from petitionkit.signatures.limits import check_client_limit
 
@@ -436,7 +435,7 @@ def user_petitions(user_id: int) -> Any:
     user = db.session.get(StaffUser, user_id)
     if user is None:
         raise NotFound()
-    petitions = db.session.scalars(select(Petition).order_by(Petition.title, Petition.id)).all()
+    petitions = access.petitions_to_choose_from(db.session())
     form = LimitForm()
     error = None
     status = 200
@@ -446,7 +445,7 @@ def user_petitions(user_id: int) -> Any:
             error = gettext("The form had expired; please try again.")
         else:
             try:
-                access.limit(db.session(), user, request.form.getlist("petition")[:10000],
+                access.limit(db.session(), user, chosen_petitions(request.form),
                              current_user.email)
             except AccountError as refused:
                 db.session.rollback()
