@@ -83,9 +83,10 @@ class ActionRow(Form):
 
 
 class StepRow(Form):
+    # Labelled in the template by the step's own name, which only the row's data knows.
     name = HiddenField()
-    shown = BooleanField(_l("Show"))
-    position = StringField(_l("Place"))
+    shown = BooleanField()
+    position = StringField()
 
 
 class RowFields:
