@@ -18,10 +18,12 @@ from werkzeug.exceptions import NotFound
 from petitionkit.admin import access
 from petitionkit.admin.petition_forms import (
     PetitionForm,
+    add_row,
     data_from_form,
     form_from_data,
     show_errors,
 )
+from petitionkit.admin.petition_rows import STEP_LABELS
 from petitionkit.admin.roles import require_role
 from petitionkit.admin.views import ACTION_NAMES, LARGE_FORMS, bp
 from petitionkit.extensions import db
@@ -33,6 +35,7 @@ from petitionkit.petitions.editing import (
     set_status,
     update_petition,
 )
+from petitionkit.petitions.loader import CORE_STEPS
 from petitionkit.petitions.markdown import render_markdown
 from petitionkit.petitions.models import STATUSES
 from petitionkit.plugins import calls
@@ -48,12 +51,17 @@ STATUS_BUTTONS = {"open": _l("Open for signing"), "closed": _l("Close"),
 LARGE_FORMS.update({"admin.new_petition", "admin.edit_petition"})
 
 
+def _step_names() -> list[str]:
+    """Every step a petition may list: the engine's, then the plugins'."""
+    return [*CORE_STEPS, *calls.step_names()]
+
+
 def _page(form: PetitionForm, creating: bool, petition: Any = None, status: int = 200,
           preview: Markup | None = None, saved: bool = False) -> Any:
     others = [choice for choice in STATUSES if petition is None or choice != petition.status]
     return render_template("admin/petition_edit.html", form=form, creating=creating,
                            petition=petition, preview=preview, saved=saved, statuses=others,
-                           status_buttons=STATUS_BUTTONS), status
+                           status_buttons=STATUS_BUTTONS, step_labels=STEP_LABELS), status
 
 
 @bp.route("/petitions/new", methods=["GET", "POST"])
@@ -61,9 +69,11 @@ def _page(form: PetitionForm, creating: bool, petition: Any = None, status: int 
 def new_petition() -> Any:
     if request.method != "POST":
         return _page(form_from_data({"status": "draft", "kind": "petition", "locale": "en",
-                                     "signers": ["people"]}), creating=True)
+                                     "signers": ["people"]}, _step_names()), creating=True)
     form = PetitionForm()
     data, problems = data_from_form(form, creating=True)
+    if add_row(form, request.form.get("add_row", "")):
+        return _page(form, creating=True)
     if "preview" in request.form or problems:
         show_errors(form, problems)
         preview = Markup(render_markdown(data.get("body", ""))) if not problems else None
@@ -84,11 +94,13 @@ def new_petition() -> Any:
 def edit_petition(slug: str) -> Any:
     petition = access.petition_or_404(db.session(), current_user, slug)
     if request.method != "POST":
-        return _page(form_from_data(petition_as_data(petition)), creating=False,
-                     petition=petition, saved=request.args.get("saved") == "1")
+        return _page(form_from_data(petition_as_data(petition), _step_names()),
+                     creating=False, petition=petition, saved=request.args.get("saved") == "1")
     form = PetitionForm()
     data, problems = data_from_form(form, creating=False)
     data["slug"] = petition.slug
+    if add_row(form, request.form.get("add_row", "")):
+        return _page(form, creating=False, petition=petition)
     if "preview" in request.form or problems:
         show_errors(form, problems)
         preview = Markup(render_markdown(data.get("body", ""))) if not problems else None
@@ -119,11 +131,11 @@ def petition_status(slug: str) -> Any:
         set_status(db.session(), petition, status, current_user.email,
                    calls.petition_sections(), LIFECYCLE.of(), steps=calls.step_names())
     except PetitionFileManaged:
-        return _page(form_from_data(petition_as_data(petition)), creating=False,
-                     petition=petition, status=409)
+        return _page(form_from_data(petition_as_data(petition), _step_names()),
+                     creating=False, petition=petition, status=409)
     except PetitionInvalid as invalid:
         db.session.rollback()
-        form = form_from_data(petition_as_data(petition))
+        form = form_from_data(petition_as_data(petition), _step_names())
         show_errors(form, invalid.errors)
         return _page(form, creating=False, petition=petition, status=422)
     return redirect(url_for("admin.edit_petition", slug=petition.slug, saved=1), code=303)
