@@ -47,7 +47,7 @@ def first_sign_in(page: Page, url: str, email: str) -> Enrolled:
 
 def create_and_open(page: Page) -> None:
     page.get_by_role("link", name="New petition").click()
-    page.get_by_label("Title").fill(TITLE)
+    page.get_by_label("Title", exact=True).fill(TITLE)
     page.get_by_label("Address (slug)").fill(SLUG)
     page.get_by_label("Summary").fill("An archivist is held for keeping records.")
     page.get_by_label("Text (Markdown)").fill(BODY)
