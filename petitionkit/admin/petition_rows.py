@@ -12,7 +12,7 @@ space …) stays in "More settings", so that saving an unchanged form never chan
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext
@@ -195,6 +195,18 @@ def _too_many(form: Any, name: str, problems: dict[str, str], key: str) -> bool:
     return False
 
 
+def _filled_rows(form: Any, name: str, keys: Sequence[str], problems: dict[str, str]
+                 ) -> Iterator[tuple[int, Any, dict[str, str]]]:
+    """Each row of the list `name` that is kept and has text: its index, its form and its
+    texts by key (a row ticked for removal or left empty is skipped)."""
+    for index, entry in enumerate(getattr(form, name).entries):
+        row = entry.form
+        values = {key: _clean(getattr(row, key), problems, name) for key in keys}
+        if row.remove.data or not any(value.strip() for value in values.values()):
+            continue
+        yield index, row, values
+
+
 def rows_data(form: Any, locale: str, problems: dict[str, str]
               ) -> tuple[dict[str, Any], dict[str, list[int]]]:
     """The row keys the form holds (a key with no filled row is left out), and for targets and
@@ -203,12 +215,7 @@ def rows_data(form: Any, locale: str, problems: dict[str, str]
     rows_of: dict[str, list[int]] = {"targets": [], "report_actions": []}
     if not _too_many(form, "targets", problems, "targets"):
         targets = []
-        for index, entry in enumerate(form.targets.entries):
-            row = entry.form
-            values = {name: _clean(getattr(row, name), problems, "targets")
-                      for name in TARGET_KEYS}
-            if row.remove.data or not any(value.strip() for value in values.values()):
-                continue
+        for index, _row, values in _filled_rows(form, "targets", TARGET_KEYS, problems):
             target: dict[str, Any] = {name: value.strip() if name != "address" else value
                                       for name, value in values.items()
                                       if value.strip() and name != "languages"}
@@ -233,12 +240,8 @@ def rows_data(form: Any, locale: str, problems: dict[str, str]
             data["share"] = share
     if not _too_many(form, "report_actions", problems, "report_actions"):
         actions = []
-        for index, entry in enumerate(form.report_actions.entries):
-            row = entry.form
-            values = {name: _clean(getattr(row, name), problems, "report_actions")
-                      for name in ("key", "label", "other_labels", "outcomes")}
-            if row.remove.data or not any(value.strip() for value in values.values()):
-                continue
+        for index, row, values in _filled_rows(
+                form, "report_actions", ("key", "label", "other_labels", "outcomes"), problems):
             action: dict[str, Any] = {"key": values["key"].strip()}
             others: dict[str, str] = {}
             for line in values["other_labels"].splitlines():
