@@ -36,7 +36,7 @@ def test_stories_on_postgresql_are_sealed_exported_and_removed_by_retention(
         "prompt": "Have you been approached by the police?", "fields": ["name"]})})
     client = pg_app.test_client()
     answer = client.post(f"/p/{SLUG}/story", data={"story": STORY, "name": "Mina pg-name-8c"})
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 303, answer.text
     assert _stored(pg_app) == 1
 
     with pg_app.app_context():

@@ -28,7 +28,12 @@ from petitionkit.plugins import ActionStep
 from petitionkit_stories.cli import stories_group
 from petitionkit_stories.models import StoryReceived
 from petitionkit_stories.notice import NOTICE_JOB, send_notice, stories_per_petition
-from petitionkit_stories.section import SECTION, read_stories, stories_section
+from petitionkit_stories.section import (
+    EARLIER_NOTICE_JOB,
+    SECTION,
+    read_stories,
+    stories_section,
+)
 from petitionkit_stories.views import bp
 
 __version__ = "0.1.0"
@@ -91,7 +96,7 @@ def petitionkit_personal_data_removed(petition: Petition) -> None:
 
 @hookimpl
 def petitionkit_job_handlers() -> Mapping[str, JobHandler]:
-    return {NOTICE_JOB: send_notice}
+    return {NOTICE_JOB: send_notice, EARLIER_NOTICE_JOB: send_notice}
 
 
 @hookimpl

@@ -51,7 +51,9 @@ def send_notice(job: OutboxJob, context: DeliveryContext) -> None:
     message["To"] = address.strip()
     message["Subject"] = gettext("A new story arrived for %(title)s (%(num)d so far)",
                                  title=title, num=count)
-    message["Message-ID"] = make_msgid(domain="petitionkit.invalid")
+    # Kept on the job: a notice sent again after a worker died mid-job is the same message, which
+    # mail programs show once. (Jobs queued under the earlier kind have none.)
+    message["Message-ID"] = job.message_id or make_msgid(domain="petitionkit.invalid")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(gettext(
         "A new story arrived for %(title)s (%(num)d so far).\n\n"

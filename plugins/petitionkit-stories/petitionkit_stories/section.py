@@ -41,5 +41,8 @@ def stories_section(sections: Mapping[str, Any] | None) -> dict[str, Any] | None
 
 
 PLUGIN_NAME = "petitionkit-stories"
-# The stories' own outbox job: a notice to the organisers, without the story.
-NOTICE_JOB = "stories.notice"
+# The stories' own outbox job: a notice to the organisers, without the story. An "email." kind,
+# so the outbox gives it one Message-ID for all its attempts and waits out a mail server that is
+# down; jobs queued under the earlier name are still handled.
+NOTICE_JOB = "email.stories.notice"
+EARLIER_NOTICE_JOB = "stories.notice"

@@ -3,8 +3,9 @@
 Every post is counted against the plugin's rate limit first, refused from sites the petition
 does not allow, then read; while signing asks for the engine's proof-of-work check, a story asks
 for it too, and its solution is spent in the transaction that stores the story. A story that
-passes is sealed to the stories' public key before it touches the database. Nothing of a story
-is logged.
+passes is sealed to the stories' public key before it touches the database, and the answer is
+a 303 to the thank-you page, so a refresh there sends nothing again. Nothing of a story is
+logged.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.wrappers import Response as BaseResponse
 
 from petitionkit.challenges.services import Problem
 from petitionkit.challenges.views import challenge_url, check_solution, claim
@@ -162,18 +164,40 @@ def _room_for_a_story() -> None:
 
 
 @bp.route("/p/<slug>/story", methods=["GET", "POST"])
-def story_page(slug: str) -> tuple[str, int]:
+def story_page(slug: str) -> BaseResponse | tuple[str, int]:
     """The story form on the hosted page, and where it posts."""
     return _story(slug, embed=False)
 
 
 @bp.route("/embed/<slug>/story", methods=["GET", "POST"])
-def story_embed(slug: str) -> tuple[str, int]:
+def story_embed(slug: str) -> BaseResponse | tuple[str, int]:
     """The story form inside the widget's iframe, and where it posts."""
     return _story(slug, embed=True)
 
 
-def _story(slug: str, embed: bool) -> tuple[str, int]:
+@bp.get("/p/<slug>/story/thanks")
+def story_thanks_page(slug: str) -> tuple[str, int]:
+    """Where a story that was taken leads on the hosted page."""
+    return _thanks(slug, embed=False)
+
+
+@bp.get("/embed/<slug>/story/thanks")
+def story_thanks_embed(slug: str) -> tuple[str, int]:
+    """Where a story that was taken leads inside the widget's iframe."""
+    return _thanks(slug, embed=True)
+
+
+def _thanks(slug: str, embed: bool) -> tuple[str, int]:
+    # The same words for anyone who opens the address: it tells nobody whether a story came.
+    petition = signing_petition_or_404(slug)
+    if stories_section(petition.sections) is None:
+        abort(404)
+    return _message(petition, embed, 200, gettext("Thank you for your story"),
+                    gettext("Your story was sealed as it arrived: only the people who hold "
+                            "the stories' key can read it."))
+
+
+def _story(slug: str, embed: bool) -> BaseResponse | tuple[str, int]:
     posted = request.method == "POST"
     if posted:
         limit = plugin_settings(PLUGIN_NAME).get("rate_limit") or DEFAULT_RATE_LIMIT
@@ -220,6 +244,6 @@ def _story(slug: str, embed: bool) -> tuple[str, int]:
         enqueue(session, NOTICE_JOB, {"petition_id": petition.id, "story_id": received.id},
                 idempotency_key=f"{NOTICE_JOB}:{received.id}")
     session.commit()
-    return _message(petition, embed, 200, gettext("Thank you for your story"),
-                    gettext("Your story was sealed as it arrived: only the people who hold "
-                            "the stories' key can read it."))
+    thanks = "petitionkit_stories.story_thanks_embed" if embed else \
+        "petitionkit_stories.story_thanks_page"
+    return redirect(url_for(thanks, slug=petition.slug, lang=form.get("lang") or None), code=303)

@@ -49,7 +49,7 @@ def stories_app(tmp_path: Path, keys: bool = True, config: dict[str, Any] | None
 
 def post(app: Flask, path: str = f"/p/{SLUG}/story", **form: Any) -> Any:
     data = {"story": STORY, **form}
-    return app.test_client().post(path, data=data)
+    return app.test_client().post(path, data=data, follow_redirects=True)
 
 
 def stored(app: Flask) -> list[StoryReceived]:
@@ -240,7 +240,7 @@ def test_a_post_from_another_site_is_refused_and_an_allowed_one_taken(tmp_path: 
     assert "another website" in refused.text
     taken = client.post(f"/embed/{SLUG}/story", data={"story": STORY},
                         headers={"Origin": ALLOWED, "Sec-Fetch-Site": "cross-site"})
-    assert taken.status_code == 200
+    assert taken.status_code == 303
     assert len(stored(app)) == 1
 
 
@@ -277,9 +277,11 @@ def test_organisers_get_a_notice_without_the_story(tmp_path: Path) -> None:
     assert post(app).status_code == 200
     assert post(app).status_code == 200
     with app.app_context():
-        payloads = [job.payload for job in db.session.scalars(select(OutboxJob))
-                    if job.kind == "stories.notice"]
-    assert len(payloads) == 2
+        jobs = [job for job in db.session.scalars(select(OutboxJob))
+                if job.kind == "email.stories.notice"]
+        payloads = [job.payload for job in jobs]
+        message_ids = {job.message_id for job in jobs}
+    assert len(payloads) == 2 and len(message_ids) == 2 and None not in message_ids
     assert "marker-7f3a9c" not in json.dumps(payloads)
     run_jobs(app)
     mails = sorted((Path(app.instance_path) / "mail").iterdir())
@@ -290,6 +292,22 @@ def test_organisers_get_a_notice_without_the_story(tmp_path: Path) -> None:
     assert "organisers@example.org" in texts[0]
     for text in texts:
         assert "marker-7f3a9c" not in text and "officers" not in text
+    # Each notice carries its job's Message-ID, the one a retry would send again.
+    assert {re.search(r"^Message-ID: (\S+)$", text, re.M).group(1)  # type: ignore[union-attr]
+            for text in texts} == message_ids
+
+
+def test_a_notice_queued_under_the_earlier_kind_is_still_sent(tmp_path: Path) -> None:
+    app = stories_app(tmp_path, notify="organisers@example.org")
+    assert post(app).status_code == 200
+    with app.app_context():
+        job = db.session.scalar(select(OutboxJob).where(OutboxJob.kind == "email.stories.notice"))
+        assert job is not None
+        job.kind, job.message_id = "stories.notice", None
+        db.session.commit()
+    run_jobs(app)
+    [mail] = (Path(app.instance_path) / "mail").glob("*.eml")
+    assert "A new story arrived for Protect the diaspora (1 so far)" in mail.read_text()
 
 
 def test_no_notice_without_the_setting(tmp_path: Path) -> None:
@@ -297,7 +315,7 @@ def test_no_notice_without_the_setting(tmp_path: Path) -> None:
     assert post(app).status_code == 200
     with app.app_context():
         assert not [job for job in db.session.scalars(select(OutboxJob))
-                    if job.kind == "stories.notice"]
+                    if job.kind.endswith("stories.notice")]
 
 
 def test_retention_removes_the_stories_of_a_petition_whose_time_is_up(tmp_path: Path) -> None:
@@ -352,6 +370,29 @@ def test_the_story_step_is_named_for_a_petition_s_steps_list(tmp_path: Path) -> 
     assert story_step_missing({"sections": {}}) == \
         "needs a stories: section with the question to ask"
     assert story_step_missing({"sections": {"stories": read_stories({"prompt": "Tell"})}}) is None
+
+
+@pytest.mark.parametrize("where", ["p", "embed"])
+def test_a_story_taken_leads_to_a_thank_you_page_a_refresh_does_not_post_again(
+    tmp_path: Path, where: str
+) -> None:
+    app = stories_app(tmp_path)
+    client = app.test_client()
+    answer = client.post(f"/{where}/{SLUG}/story", data={"story": STORY, "lang": "ar"})
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"/{where}/{SLUG}/story/thanks?lang=ar"
+    for _ in range(2):  # read twice, as a refresh does: one story all the same
+        thanks = client.get(answer.headers["Location"])
+        assert thanks.status_code == 200
+        assert re.search(r'<html lang="ar" dir="rtl"', thanks.text)
+    assert len(stored(app)) == 1
+    assert ("pk-embed" in thanks.text) == (where == "embed")
+    # The page says the same to anyone, so it tells nobody whether a story came; a petition
+    # that asks for none has none.
+    assert client.get(f"/{where}/{SLUG}/story/thanks").status_code == 200
+    add_petition(app, slug="no-stories", title="Asks for none")
+    assert client.get(f"/{where}/no-stories/story/thanks").status_code == 404
+    assert client.post(f"/{where}/{SLUG}/story/thanks").status_code == 405
 
 
 def test_a_page_read_in_another_language_keeps_it_on_the_story_form(tmp_path: Path) -> None:
